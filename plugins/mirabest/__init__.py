@@ -1,0 +1,37 @@
+"""MiraBest Confident FRI/FRII classification (Porter & Scaife 2023)."""
+
+from radiobench import TaskSpec, hookimpl
+
+ARCHIVE = "MiraBest_F_batches.tar.gz"
+ARCHIVE_SHA256 = "5ad6b8fbe982e4f7ae52d3f88dd2e6cb03de0c4f7c00b00b92608c6e78a5243b"
+URLS = (
+    "http://www.jb.man.ac.uk/research/MiraBest/MiraBest_F/MiraBest_F_batches.tar.gz",
+    f"https://zenodo.org/records/4288837/files/{ARCHIVE}?download=1",
+)
+
+
+@hookimpl
+def radiobench_register_tasks(register):
+    register(
+        TaskSpec(
+            name="mirabest",
+            factory="radiobench_plugins.mirabest.task:MiraBest",
+            version="1.0",
+            kind="classification",
+            main_score="error",
+            higher_is_better=False,
+            splits=("train", "test"),
+            data_sha256=ARCHIVE_SHA256,
+            scaling="uint8 / 255 (cutouts are already clipped at 3 sigma and min-max scaled per source by MiraBest)",
+            classes=("FRI", "FRII"),
+            source_datasets=("MiraBest", "FIRST"),
+            citation="Porter & Scaife 2023, RASTI 2, 293, doi:10.1093/rasti/rzad017",
+            license="CC BY 4.0 (MiraBest); FIRST images: scholarly, educational and private non-commercial use",
+            description=(
+                "MiraBest Confident: FRI (fine classes 100, 102, 104) vs FRII (200, 201) from the official "
+                "MiraBest_F batches; 729 train / 104 test 150x150 FIRST cutouts"
+            ),
+            data_folder="mirabest",
+            download_hint=URLS[0],
+        )
+    )

@@ -1,0 +1,3 @@
+from radiobench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The Backbone interface: a spec and ``embed(images) -> Tensor[B, D]``.
+
+``embed`` receives images already prepared by the core to the spec's input contract
+(size, channels, mean/std), so a backbone never re-implements preprocessing and two
+backbones with the same contract see identical pixels.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import torch
+
+from radiobench.specs import BackboneSpec
+
+
+class Backbone(abc.ABC):
+    def __init__(self, spec: BackboneSpec):
+        self.spec = spec
+        self.device = torch.device("cpu")
+
+    @abc.abstractmethod
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) float tensor on ``self.device`` -> (B, spec.embed_dim) features."""
+
+    def to(self, device: torch.device | str) -> Backbone:
+        self.device = torch.device(device)
+        return self
+
+
+class ModuleBackbone(Backbone):
+    """A backbone whose features are the output of one ``torch.nn.Module`` in eval mode."""
+
+    def __init__(self, spec: BackboneSpec, module: torch.nn.Module):
+        super().__init__(spec)
+        self.module = module.eval()
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        return self.module(images)
+
+    def to(self, device: torch.device | str) -> Backbone:
+        super().to(device)
+        self.module.to(self.device)
+        return self

@@ -1,0 +1,83 @@
+"""On-disk cache of extracted features, keyed by everything that changes them.
+
+Key fields (hashed together): backbone name, weights identity, input contract with its
+channel handling, backbone options, task name/version/data sha256, split, scaling,
+``--limit``, precision, torch/timm versions and the cache format version. An entry is
+written to a temporary file and renamed into place, so a killed run leaves either the
+complete entry or nothing under the final name; an unreadable or mismatching entry is
+treated as a miss and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radiobench.datafiles import cache_root
+
+FORMAT_VERSION = 1
+
+
+def cache_key(fields: dict[str, Any]) -> str:
+    canonical = json.dumps({"format": FORMAT_VERSION, **fields}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class CacheEntry:
+    path: Path
+    key: str
+    fields: dict[str, Any]
+
+    @classmethod
+    def for_fields(cls, fields: dict[str, Any], root: Path | None = None) -> CacheEntry:
+        key = cache_key(fields)
+        root = (root or cache_root()) / "features"
+        path = root / _safe(fields["task"]) / _safe(fields["backbone"]) / f"{_safe(fields['split'])}-{key[:24]}.npz"
+        return cls(path, key, fields)
+
+    def load(self, expected_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if not self.path.exists():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                stored_key = str(data["key"])
+                features, labels = data["features"], data["labels"]
+            if stored_key != self.key or features.ndim != 2 or len(features) != expected_rows or len(labels) != expected_rows:
+                raise ValueError("entry does not match its key")
+            if not np.isfinite(features).all():
+                raise ValueError("entry holds non-finite features")
+        except Exception as exc:  # noqa: BLE001 - any unreadable entry is a miss, never an error
+            warnings.warn(f"ignoring unreadable feature cache entry {self.path} ({exc}); recomputing", stacklevel=2)
+            self.path.unlink(missing_ok=True)
+            return None
+        return features, labels
+
+    def save(self, features: np.ndarray, labels: np.ndarray) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                np.savez(
+                    handle,
+                    features=features,
+                    labels=labels,
+                    key=np.array(self.key),
+                    fields=np.array(json.dumps(self.fields, sort_keys=True)),
+                )
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

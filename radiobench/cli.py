@@ -1,0 +1,303 @@
+"""The ``radiobench`` command.
+
+Start-up stays light: only argparse, rich and the plugin registry load before a
+command needs more, so ``--help``, ``list`` and ``plugins`` never import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from radiobench import __version__
+from radiobench.errors import RadiobenchError, UnknownNameError
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _split_names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="radiobench",
+        description="Which vision backbone gives the best representations for radio images?",
+        epilog="Environment: RADIOBENCH_DATA (data root), RADIOBENCH_CACHE (feature cache, default "
+        "~/.cache/radiobench), RADIOBENCH_STRICT_PLUGINS=1, RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD=1.",
+    )
+    parser.add_argument("--version", action="version", version=f"radiobench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list registered backbones and tasks")
+    p.add_argument("what", nargs="?", choices=("backbones", "tasks"), help="only backbones or only tasks")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("plugins", help="list loaded plugins with versions and hooks")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("run", help="evaluate backbones on tasks and write result files")
+    p.add_argument("--backbone", required=True, help="backbone name(s), comma-separated")
+    p.add_argument("--task", required=True, help="task name(s), comma-separated, or 'all'")
+    p.add_argument("--protocol", default="linear", help="linear, knn, or all (default: linear)")
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default: 5)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--train-fraction", type=float, help="label budget: stratified fraction of training labels per seed")
+    budget.add_argument("--train-labels", type=int, help="label budget: stratified count of training labels per seed")
+    p.add_argument("--data-root", help="data folder (default: $RADIOBENCH_DATA or ~/.cache/radiobench/data)")
+    p.add_argument("--download", action="store_true", help="download missing data (checksum verified)")
+    p.add_argument("--results-dir", default="results", help="where result JSON files go (default: ./results)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    p.add_argument("--limit", type=int, help="smoke test on N images per split (marked; never on the leaderboard)")
+    p.add_argument("--overwrite", action="store_true", help="recompute results that already exist")
+
+    p = sub.add_parser("leaderboard", help="render the comparison from result files")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--format", default="md", choices=("md", "csv", "html", "json"))
+    p.add_argument("--output", help="write here (atomically) instead of standard output")
+    p.add_argument("--protocol", default="linear", help="protocol id to compare, e.g. linear, knn, linear-n145")
+
+    p = sub.add_parser("data", help="where a task's data lives; verify or download it")
+    p.add_argument("action", choices=("path", "verify", "download"))
+    p.add_argument("task")
+    p.add_argument("--data-root")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        return COMMANDS[args.command](args)
+    except RadiobenchError as exc:
+        _console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted; finished result files and cache entries are kept")
+        return 130
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _registry() -> Any:
+    from radiobench.registry import get_registry
+
+    return get_registry()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    reg = _registry()
+    backbones = [
+        {
+            "name": n,
+            "family": r.spec.family,
+            "embed_dim": r.spec.embed_dim,
+            "input": r.spec.input.to_dict(),
+            "weights": r.spec.weights.kind,
+            "training_data": list(r.spec.training_data),
+            "plugin": r.plugin.distribution,
+            "description": r.spec.description,
+        }
+        for n, r in sorted(reg.backbones.items())
+    ]
+    tasks = [
+        {
+            "name": n,
+            "version": r.spec.version,
+            "kind": r.spec.kind,
+            "main_score": r.spec.main_score,
+            "higher_is_better": r.spec.higher_is_better,
+            "plugin": r.plugin.distribution,
+            "description": r.spec.description,
+        }
+        for n, r in sorted(reg.tasks.items())
+    ]
+    show = {"backbones": backbones, "tasks": tasks}
+    if args.what:
+        show = {args.what: show[args.what]}
+    if args.json:
+        print(json.dumps(show, indent=2))
+        return 0
+    from rich.table import Table
+
+    console = _console()
+    if "backbones" in show:
+        table = Table("backbone", "family", "dim", "input", "weights", "plugin", title="Backbones")
+        for b in backbones:
+            i = b["input"]
+            table.add_row(b["name"], b["family"], str(b["embed_dim"]), f"{i['channels']}x{i['size']}² {i['interpolation']}", b["weights"], b["plugin"])
+        console.print(table)
+    if "tasks" in show:
+        table = Table("task", "version", "kind", "main score", "plugin", "description", title="Tasks")
+        for t in tasks:
+            arrow = "↑" if t["higher_is_better"] else "↓"
+            table.add_row(t["name"], t["version"], t["kind"], f"{t['main_score']} {arrow}", t["plugin"], t["description"])
+        console.print(table)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    infos = _registry().plugins
+    if args.json:
+        print(json.dumps([i.to_dict() for i in infos], indent=2))
+        return 0
+    from rich.table import Table
+
+    table = Table("plugin", "distribution", "version", "module", "hooks", "status", title="Plugins")
+    for i in infos:
+        status = f"[red]failed: {i.error}[/]" if i.error else ("built-in" if i.builtin else "ok")
+        table.add_row(i.name, i.distribution, i.version, i.module, ", ".join(i.hooks), status)
+    _console().print(table)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from radiobench.datafiles import data_root
+    from radiobench.protocols import PROTOCOLS, LabelBudget
+    from radiobench.runner import RunOptions
+
+    reg = _registry()
+    backbones = _split_names(args.backbone)
+    tasks = reg.list_tasks() if args.task.strip() == "all" else _split_names(args.task)
+    protocols = list(PROTOCOLS) if args.protocol == "all" else _split_names(args.protocol)
+    for name in backbones:  # unknown names fail before anything runs
+        reg.backbone(name)
+    for name in tasks:
+        reg.task(name)
+    for name in protocols:
+        if name not in PROTOCOLS:
+            raise UnknownNameError("protocol", name, PROTOCOLS)
+    if args.seeds < 1:
+        raise RadiobenchError("--seeds must be at least 1")
+    if args.limit is not None and args.limit < 2:
+        raise RadiobenchError("--limit must be at least 2 images per split")
+    opts = RunOptions(
+        protocols=protocols,
+        seeds=args.seeds,
+        data_root=data_root(args.data_root),
+        results_dir=Path(args.results_dir),
+        device=args.device,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        limit=args.limit,
+        overwrite=args.overwrite,
+        download=args.download,
+        budget=LabelBudget(fraction=args.train_fraction, count=args.train_labels),
+    )
+    return _run_all(reg, backbones, tasks, opts)
+
+
+def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any) -> int:
+    from rich.table import Table
+
+    from radiobench.runner import Outcome, run_pair
+
+    console = _console()
+    hooks = _ProgressHooks(console)
+    outcomes: list[Outcome] = []
+    for backbone in backbones:
+        for task in tasks:
+            console.print(f"[bold]{backbone}[/] on [bold]{task}[/]")
+            try:
+                outcomes += run_pair(reg, backbone, task, opts, hooks)
+            except RadiobenchError as exc:
+                hooks.done()
+                console.print(f"  [red]failed:[/] {exc}")
+                outcomes.append(Outcome(backbone, task, "+".join(opts.protocols), "failed", error=str(exc)))
+            except Exception as exc:  # noqa: BLE001 - one pair's bug must not stop the others
+                hooks.done()
+                console.print(f"  [red]failed with an unexpected {type(exc).__name__}:[/] {exc}")
+                outcomes.append(Outcome(backbone, task, "+".join(opts.protocols), "failed", error=f"{type(exc).__name__}: {exc}"))
+    table = Table("backbone", "task", "protocol", "status", "main score", "result / error", title="Summary")
+    for o in outcomes:
+        colour = {"done": "green", "skipped": "cyan", "failed": "red"}[o.status]
+        table.add_row(o.backbone, o.task, o.protocol, f"[{colour}]{o.status}[/]", o.main_score, o.error or str(o.path))
+    console.print(table)
+    failed = sum(o.status == "failed" for o in outcomes)
+    if failed:
+        console.print(f"[red]{failed} of {len(outcomes)} failed[/]")
+    return 1 if failed else 0
+
+
+class _ProgressHooks:
+    """Rich progress bars for extraction (images) and fitting (seeds)."""
+
+    def __init__(self, console: Any):
+        self.console = console
+        self.progress: Any = None
+
+    def _bar(self, label: str, total: int, unit: str) -> Any:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        if self.progress is None:
+            self.progress = Progress(
+                TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                TimeElapsedColumn(), console=self.console, transient=False,
+            )
+            self.progress.start()
+        return self.progress.add_task(label, total=total)
+
+    def extraction(self, label: str, total: int) -> Any:
+        bar = self._bar(f"extract {label}", total, "images")
+        return lambda n: self.progress.advance(bar, n)
+
+    def fitting(self, label: str, total: int) -> Any:
+        bar = self._bar(f"fit {label}", total, "seeds")
+        return lambda: self.progress.advance(bar, 1)
+
+    def done(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from radiobench.leaderboard import collect
+    from radiobench.render import render
+    from radiobench.results import write_text_atomic
+
+    text = render(collect(Path(args.results_dir), protocol=args.protocol), args.format)
+    if args.output:
+        write_text_atomic(Path(args.output), text)
+        _console(stderr=True).print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from radiobench.datafiles import data_root
+    from radiobench.runner import build_task
+
+    reg = _registry()
+    registered = reg.task(args.task)
+    root = data_root(args.data_root)
+    task = build_task(registered)
+    if args.action == "path":
+        print(task.folder(root))
+        return 0
+    task.prepare(root, download=args.action == "download")
+    print(f"{args.task}: data in {task.folder(root)} verified (sha256 {registered.spec.data_sha256[:16]}...)")
+    return 0
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "plugins": cmd_plugins,
+    "run": cmd_run,
+    "leaderboard": cmd_leaderboard,
+    "data": cmd_data,
+}

@@ -1,0 +1,54 @@
+"""Errors a user can act on. Each message is one line that says what to do next.
+
+The CLI prints these without a traceback and exits non-zero; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class RadiobenchError(Exception):
+    """Base class: the message is meant for the user, the CLI prints it verbatim."""
+
+    exit_code = 1
+
+
+class UnknownNameError(RadiobenchError, KeyError):
+    exit_code = 2
+
+    def __init__(self, kind: str, name: str, available: Iterable[str]):
+        available = sorted(available)
+        close = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        listing = ", ".join(available) if available else "(none registered)"
+        super().__init__(f"Unknown {kind} {name!r}.{hint} Available: {listing}.")
+        self.kind, self.name, self.suggestions = kind, name, close
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self.args[0]
+
+
+class PluginError(RadiobenchError):
+    """A plugin failed to import, register, or behave (the message names the distribution)."""
+
+
+class DatasetNotFoundError(RadiobenchError):
+    """The data is not where we looked; the message says where to put it or how to download it."""
+
+
+class ChecksumError(RadiobenchError):
+    """A file's content is not the published one (corrupt, truncated or tampered)."""
+
+
+class UnsafeDataError(RadiobenchError):
+    """A data file tries something a data file must not (code in a pickle, paths leaving an archive)."""
+
+
+class BackboneOutputError(RadiobenchError):
+    """A backbone returned embeddings that break the interface (shape, dtype, NaN)."""
+
+
+class ResultsError(RadiobenchError):
+    """Result files that cannot be read or cannot be merged into one leaderboard."""

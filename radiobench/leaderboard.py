@@ -1,0 +1,108 @@
+"""Building the comparison table from result files alone.
+
+Results merge only when they measure the same thing: for each task, one task version
+and one data sha256; for each backbone, one weights identity; one file per
+(backbone, task). Anything else is refused with the files named, never averaged.
+``--limit`` smoke runs are left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from radiobench.errors import ResultsError
+from radiobench.results import iter_results
+
+
+@dataclass
+class Cell:
+    mean: float
+    std: float
+    n_seeds: int
+    in_domain: bool
+    path: Path
+
+
+@dataclass
+class Board:
+    protocol: str
+    tasks: dict[str, dict[str, Any]]  # name -> {version, data_sha256, main_score, higher_is_better}
+    backbones: dict[str, dict[str, Any]]  # name -> {family, training_data, weights}
+    cells: dict[tuple[str, str], Cell]
+    ranks: dict[str, float] = field(default_factory=dict)
+    skipped_limited: int = 0
+    environments: list[str] = field(default_factory=list)
+
+    def ordered_backbones(self) -> list[str]:
+        return sorted(self.backbones, key=lambda b: (self.ranks.get(b, float("inf")), b))
+
+
+def collect(results_dir: Path, protocol: str = "linear") -> Board:
+    board = Board(protocol, {}, {}, {})
+    first_seen: dict[tuple[str, str], Path] = {}
+    task_origin: dict[str, Path] = {}
+    backbone_origin: dict[str, Path] = {}
+    environments = set()
+    for path, res in iter_results(results_dir):
+        if res["protocol"]["id"] != protocol:
+            continue
+        if res.get("limit"):
+            board.skipped_limited += 1
+            continue
+        b, t = res["backbone"], res["task"]
+        task_id = {"version": t["version"], "data_sha256": t["data_sha256"]}
+        known = board.tasks.setdefault(
+            t["name"],
+            {**task_id, "main_score": res["main_score"]["name"], "higher_is_better": res["main_score"]["higher_is_better"]},
+        )
+        task_origin.setdefault(t["name"], path)
+        if {k: known[k] for k in task_id} != task_id:
+            raise ResultsError(
+                f"task {t['name']!r}: {task_origin[t['name']]} has version {known['version']} / data sha256 "
+                f"{known['data_sha256'][:12]} but {path} has version {t['version']} / data sha256 "
+                f"{t['data_sha256'][:12]}; scores of different task versions or data cannot be merged, "
+                "re-run the older ones or render them from separate folders"
+            )
+        weights = b["weights"]["identity"]
+        entry = board.backbones.setdefault(
+            b["name"], {"family": b.get("family", ""), "training_data": b.get("training_data", []), "weights": weights}
+        )
+        backbone_origin.setdefault(b["name"], path)
+        if entry["weights"] != weights:
+            raise ResultsError(
+                f"backbone {b['name']!r}: {backbone_origin[b['name']]} used weights {entry['weights']} but {path} "
+                f"used {weights}; results from different weights cannot be merged"
+            )
+        key = (b["name"], t["name"])
+        if key in first_seen:
+            raise ResultsError(f"two results for {key[0]} on {key[1]} ({protocol}): {first_seen[key]} and {path}; keep one")
+        first_seen[key] = path
+        sources = {s.lower() for s in t.get("source_datasets", [])}
+        trained_on = {s.lower() for s in b.get("training_data", [])}
+        main = res["main_score"]
+        board.cells[key] = Cell(main["mean"], main["std"], len(res["seeds"]), bool(sources & trained_on), path)
+        env = res.get("environment", {})
+        environments.add(f"{env.get('device_name', '?')} (python {env.get('python', '?')}, torch {env.get('packages', {}).get('torch', '?')})")
+    if not board.cells:
+        raise ResultsError(
+            f"no finished {protocol!r} results in {results_dir}"
+            + (f" ({board.skipped_limited} --limit runs left out)" if board.skipped_limited else "")
+            + "; run `radiobench run` first or pick another --protocol"
+        )
+    board.environments = sorted(environments)
+    board.ranks = mean_ranks(board)
+    return board
+
+
+def mean_ranks(board: Board) -> dict[str, float]:
+    """Rank backbones within each task (1 = best, ties share the average rank), then average."""
+    import pandas as pd
+
+    per_task = []
+    for task, meta in board.tasks.items():
+        scores = pd.Series({b: c.mean for (b, t), c in board.cells.items() if t == task})
+        per_task.append(scores.rank(ascending=not meta["higher_is_better"], method="average"))
+    return pd.concat(per_task, axis=1).mean(axis=1).to_dict()

@@ -1,0 +1,167 @@
+"""Discovering and validating plugins through the ``radiobench`` entry-point group.
+
+Built-in plugins are entry points of the ``radiobench`` distribution itself and go
+through exactly the same path as third-party ones (the datasette model). A plugin that
+fails to import, implements an unknown hook, or raises while registering is reported by
+distribution name and version and skipped, unless ``RADIOBENCH_STRICT_PLUGINS=1``.
+``RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD=1`` keeps only the built-ins, as pytest's
+``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from radiobench import hookspecs
+from radiobench.errors import PluginError
+
+GROUP = "radiobench"
+CORE_DISTRIBUTION = "radiobench"
+
+
+class PluginWarning(UserWarning):
+    """A plugin was skipped; the message says which and why."""
+
+
+@dataclass
+class PluginInfo:
+    name: str  # entry-point name
+    distribution: str
+    version: str
+    module: str  # what the entry point points at
+    builtin: bool
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.distribution} {self.version} (entry point {self.name!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "builtin": self.builtin,
+            "hooks": self.hooks,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class PluginEntry:
+    """One entry point with the distribution that ships it (what ``importlib.metadata`` gives)."""
+
+    entry_point: metadata.EntryPoint
+    distribution: str
+    version: str
+
+
+class _PluginManager(pluggy.PluginManager):
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        # As pytest does: any routine named radiobench_* is a hook implementation even
+        # without the marker, so a misspelt hook is rejected instead of silently ignored.
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith(hookspecs.PROJECT + "_"):
+            if inspect.isroutine(getattr(plugin, name, None)):
+                opts = {}
+        return opts
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def discover_entry_points() -> list[PluginEntry]:
+    found: list[PluginEntry] = []
+    seen: set[tuple[str, str]] = set()
+    for dist in metadata.distributions():
+        dist_name = dist.metadata["Name"] or "?"
+        for ep in dist.entry_points:
+            if ep.group != GROUP or (dist_name, ep.name) in seen:
+                continue  # the same dist can be visible twice on sys.path
+            seen.add((dist_name, ep.name))
+            found.append(PluginEntry(ep, dist_name, dist.version))
+    # Built-ins first, then alphabetical: registration order never depends on sys.path order.
+    found.sort(key=lambda p: (p.distribution != CORE_DISTRIBUTION, p.distribution, p.entry_point.name))
+    return found
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    pm = _PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def load_plugins(
+    entries: Iterable[PluginEntry] | None = None,
+    *,
+    strict: bool | None = None,
+    autoload: bool | None = None,
+) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+    """Import and register every plugin; return the manager and one info per plugin.
+
+    Failed plugins appear in the list with ``error`` set (and a ``PluginWarning``).
+    """
+    strict = env_flag("RADIOBENCH_STRICT_PLUGINS") if strict is None else strict
+    if autoload is None:
+        autoload = not env_flag("RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD")
+    entries = discover_entry_points() if entries is None else list(entries)
+    pm = new_plugin_manager()
+    infos: list[PluginInfo] = []
+    for entry in entries:
+        builtin = entry.distribution == CORE_DISTRIBUTION
+        if not builtin and not autoload:
+            continue
+        info = PluginInfo(
+            name=entry.entry_point.name,
+            distribution=entry.distribution,
+            version=entry.version,
+            module=entry.entry_point.value,
+            builtin=builtin,
+        )
+        infos.append(info)
+        try:
+            plugin = entry.entry_point.load()
+        except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's, not ours
+            fail(info, f"failed to import {info.module}: {type(exc).__name__}: {exc}", strict)
+            continue
+        if pm.is_registered(plugin):
+            fail(info, f"{info.module} is already registered by another entry point", strict)
+            continue
+        try:
+            pm.register(plugin, name=plugin_key(info))
+        except pluggy.PluginValidationError as exc:
+            fail(info, f"invalid hook implementation: {exc}", strict)
+            continue
+        callers = pm.get_hookcallers(plugin) or []
+        unknown = [c.name for c in callers if not c.has_spec()]
+        if unknown:
+            pm.unregister(plugin)
+            known = ", ".join(sorted(n for n in dir(pm.hook) if n.startswith(hookspecs.PROJECT + "_")))
+            fail(info, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {known}", strict)
+            continue
+        info.hooks = sorted(c.name for c in callers)
+    return pm, infos
+
+
+def plugin_key(info: PluginInfo) -> str:
+    return f"{info.distribution}:{info.name}"
+
+
+def fail(info: PluginInfo, reason: str, strict: bool) -> None:
+    info.error = reason
+    message = f"plugin {info.label} skipped: {reason}"
+    if strict:
+        raise PluginError(message.replace("skipped", "failed") + " (RADIOBENCH_STRICT_PLUGINS is set)")
+    warnings.warn(message, PluginWarning, stacklevel=3)
+

@@ -1,0 +1,54 @@
+"""The core's half of preprocessing: a task's [0, 1] pixels to a backbone's input contract.
+
+Order: resize (with the contract's interpolation) on the single-channel image, then
+repeat to 3 channels if the backbone wants 3, then normalise with the contract's mean
+and std. Resizing before the repeat does a third of the work for the same result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from radiobench.specs import InputContract
+
+
+def channel_adapt(contract: InputContract, image_channels: int) -> str:
+    if image_channels == contract.channels:
+        return "none"
+    if image_channels == 1 and contract.channels == 3:
+        return "repeat 1->3"
+    if image_channels == 3 and contract.channels == 1:
+        return "mean 3->1"
+    raise ValueError(f"cannot adapt {image_channels}-channel images to a {contract.channels}-channel backbone")
+
+
+def describe(contract: InputContract, image_channels: int) -> dict[str, Any]:
+    """What results record about this half of preprocessing."""
+    return {
+        **contract.to_dict(),
+        "channel_adapt": channel_adapt(contract, image_channels),
+        "order": "resize, channel adapt, normalise",
+    }
+
+
+def prepare_batch(images: torch.Tensor, contract: InputContract) -> torch.Tensor:
+    """(B, H, W) or (B, C, H, W) float in [0, 1] -> (B, contract.channels, size, size) normalised."""
+    if images.ndim == 3:
+        images = images.unsqueeze(1)
+    size = contract.size
+    if images.shape[-2:] != (size, size):
+        kwargs: dict[str, Any] = {"size": (size, size), "mode": contract.interpolation}
+        if contract.interpolation in ("bilinear", "bicubic"):
+            kwargs.update(align_corners=False, antialias=contract.antialias)
+        images = F.interpolate(images, **kwargs)
+    adapt = channel_adapt(contract, images.shape[1])
+    if adapt == "repeat 1->3":
+        images = images.expand(-1, 3, -1, -1)
+    elif adapt == "mean 3->1":
+        images = images.mean(dim=1, keepdim=True)
+    mean = torch.tensor(contract.mean, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
+    std = torch.tensor(contract.std, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
+    return (images - mean) / std

@@ -1,0 +1,71 @@
+"""Where a number came from: package version and commit, software and hardware."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import radiobench
+
+PACKAGE_DIR = Path(radiobench.__file__).resolve().parent
+
+
+def git_state(directory: Path = PACKAGE_DIR) -> dict[str, Any]:
+    """Commit and dirtiness of the checkout holding ``directory``; nulls outside a checkout."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"git_commit": None, "git_dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
+
+
+def package_versions(*names: str) -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(device: Any) -> dict[str, Any]:
+    import os
+
+    import torch
+
+    cuda = device.type == "cuda"
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions("torch", "torchvision", "timm", "numpy", "scikit-learn", "pluggy"),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if cuda else cpu_name(),
+        "cuda_version": torch.version.cuda if cuda else None,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }

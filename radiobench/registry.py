@@ -1,0 +1,115 @@
+"""The registry of backbones and tasks, filled by the plugins' register hooks.
+
+Names are global across plugins: two plugins providing the same name is an error
+naming both distributions, never a silent override. Looking up a name that does not
+exist suggests the nearest ones. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from radiobench import plugins
+from radiobench.errors import PluginError, UnknownNameError
+from radiobench.specs import BackboneSpec, TaskSpec
+
+S = TypeVar("S", BackboneSpec, TaskSpec)
+
+
+@dataclass(frozen=True)
+class Registered(Generic[S]):
+    spec: S
+    plugin: plugins.PluginInfo
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "plugin": self.plugin.name,
+            "distribution": self.plugin.distribution,
+            "version": self.plugin.version,
+        }
+
+
+@dataclass
+class Registry:
+    backbones: dict[str, Registered[BackboneSpec]] = field(default_factory=dict)
+    tasks: dict[str, Registered[TaskSpec]] = field(default_factory=dict)
+    plugins: list[plugins.PluginInfo] = field(default_factory=list)
+
+    def backbone(self, name: str) -> Registered[BackboneSpec]:
+        try:
+            return self.backbones[name]
+        except KeyError:
+            raise UnknownNameError("backbone", name, self.backbones) from None
+
+    def task(self, name: str) -> Registered[TaskSpec]:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise UnknownNameError("task", name, self.tasks) from None
+
+    def list_backbones(self, pattern: str = "*") -> list[str]:
+        return sorted(fnmatch.filter(self.backbones, pattern))
+
+    def list_tasks(self, pattern: str = "*") -> list[str]:
+        return sorted(fnmatch.filter(self.tasks, pattern))
+
+
+def build_registry(
+    entries: list[plugins.PluginEntry] | None = None,
+    *,
+    strict: bool | None = None,
+    autoload: bool | None = None,
+) -> Registry:
+    strict = plugins.env_flag("RADIOBENCH_STRICT_PLUGINS") if strict is None else strict
+    pm, infos = plugins.load_plugins(entries, strict=strict, autoload=autoload)
+    registry = Registry(plugins=infos)
+    by_key = {plugins.plugin_key(i): i for i in infos}
+    hooks = (
+        ("radiobench_register_backbones", BackboneSpec, registry.backbones),
+        ("radiobench_register_tasks", TaskSpec, registry.tasks),
+    )
+    for hook_name, spec_type, target in hooks:
+        # One call per implementation, so each spec is attributed to its plugin and a
+        # plugin that raises loses only its own registrations.
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            info = by_key[impl.plugin_name]
+            if info.error:
+                continue
+            collected: list[Any] = []
+            try:
+                impl.function(register=collected.append)
+                for spec in collected:
+                    if not isinstance(spec, spec_type):
+                        raise TypeError(f"register() takes a {spec_type.__name__}, got {type(spec).__name__}")
+            except Exception as exc:  # noqa: BLE001 - the plugin's bug, reported with its name
+                plugins.fail(info, f"{hook_name} raised {type(exc).__name__}: {exc}", strict)
+                _forget(registry, info)
+                continue
+            for spec in collected:
+                if spec.name in target:
+                    other = target[spec.name].plugin
+                    raise PluginError(
+                        f"{spec_type.__name__[:-4].lower()} {spec.name!r} is registered by both "
+                        f"{other.label} and {info.label}; uninstall one of them "
+                        "(or set RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD=1 to load built-ins only)"
+                    )
+                target[spec.name] = Registered(spec, info)
+    return registry
+
+
+def _forget(registry: Registry, info: plugins.PluginInfo) -> None:
+    for table in (registry.backbones, registry.tasks):
+        for name in [n for n, r in table.items() if r.plugin is info]:
+            del table[name]
+
+
+@functools.lru_cache(maxsize=1)
+def get_registry() -> Registry:
+    """The process-wide registry (plugins load once; warnings shown once)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", plugins.PluginWarning)
+        return build_registry()

@@ -1,0 +1,174 @@
+"""Rendering a leaderboard as Markdown, CSV, JSON or one self-contained HTML page."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from typing import Any
+
+from radiobench.leaderboard import Board
+
+FORMATS = ("md", "csv", "html", "json")
+IN_DOMAIN_MARK = "†"
+
+
+def rows(board: Board) -> list[dict[str, Any]]:
+    out = []
+    for b in board.ordered_backbones():
+        meta = board.backbones[b]
+        row: dict[str, Any] = {"backbone": b, "family": meta["family"], "training_data": ", ".join(meta["training_data"])}
+        for t in board.tasks:
+            cell = board.cells.get((b, t))
+            row[f"{t}_mean"] = cell.mean if cell else None
+            row[f"{t}_std"] = cell.std if cell else None
+            row[f"{t}_in_domain"] = cell.in_domain if cell else None
+        row["mean_rank"] = board.ranks.get(b)
+        row["tasks"] = sum((b, t) in board.cells for t in board.tasks)
+        out.append(row)
+    return out
+
+
+def _arrow(meta: dict[str, Any]) -> str:
+    return "↑" if meta["higher_is_better"] else "↓"
+
+
+def _cell_text(board: Board, b: str, t: str) -> str:
+    cell = board.cells.get((b, t))
+    if cell is None:
+        return "–"
+    return f"{cell.mean:.4f} ± {cell.std:.4f}" + (f" {IN_DOMAIN_MARK}" if cell.in_domain else "")
+
+
+def _footer(board: Board) -> list[str]:
+    lines = [
+        f"Protocol `{board.protocol}`; mean ± sample std over seeds; mean rank across tasks (1 = best).",
+        f"{IN_DOMAIN_MARK}: in-domain (the backbone's training data includes the task's source data).",
+        "Hardware: " + "; ".join(board.environments),
+    ]
+    if board.skipped_limited:
+        lines.append(f"{board.skipped_limited} `--limit` result(s) left out.")
+    return lines
+
+
+def to_markdown(board: Board) -> str:
+    head = ["backbone", "training data"] + [f"{t} ({m['main_score']} {_arrow(m)})" for t, m in board.tasks.items()]
+    head.append("mean rank")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for b in board.ordered_backbones():
+        cells = [b, ", ".join(board.backbones[b]["training_data"]) or "–"]
+        cells += [_cell_text(board, b, t) for t in board.tasks]
+        cells.append(f"{board.ranks[b]:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in _footer(board)) + "\n"
+
+
+def to_csv(board: Board) -> str:
+    import pandas as pd
+
+    buffer = io.StringIO()
+    pd.DataFrame(rows(board)).to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def to_json(board: Board) -> str:
+    payload = {"protocol": board.protocol, "tasks": board.tasks, "rows": rows(board), "hardware": board.environments}
+    return json.dumps(payload, indent=2) + "\n"
+
+
+def _svg_task_plot(board: Board, task: str) -> str:
+    """One horizontal bar per backbone with a ±std whisker; inline SVG, no plotting library."""
+    meta = board.tasks[task]
+    entries = [(b, board.cells[(b, task)]) for b in board.ordered_backbones() if (b, task) in board.cells]
+    top = max(c.mean + c.std for _, c in entries) or 1.0
+    label_w, bar_w, row_h = 170, 360, 22
+    height = row_h * len(entries) + 40
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="plot" role="img" width="{label_w + bar_w + 80}" '
+        f'height="{height}" aria-label="{html.escape(task)} scores">',
+        f'<text x="0" y="14" class="ptitle">{html.escape(task)}: {html.escape(meta["main_score"])} {_arrow(meta)}</text>',
+    ]
+    for i, (b, c) in enumerate(entries):
+        y = 24 + i * row_h
+        w = bar_w * c.mean / top
+        lo, hi = bar_w * max(c.mean - c.std, 0) / top, bar_w * (c.mean + c.std) / top
+        parts += [
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{html.escape(b)}</text>',
+            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" class="bar"><title>{html.escape(b)}: '
+            f"{c.mean:.4f} ± {c.std:.4f}</title></rect>",
+            f'<line x1="{label_w + lo:.1f}" x2="{label_w + hi:.1f}" y1="{y + 11}" y2="{y + 11}" class="err"/>',
+            f'<text x="{label_w + hi + 6:.1f}" y="{y + 14}">{c.mean:.3f}</text>',
+        ]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 10px;text-align:right}
+th{cursor:pointer;background:#f3f3f3;user-select:none}td:first-child,th:first-child{text-align:left}
+th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
+.plot text{font-size:12px}.plot .ptitle{font-weight:bold}.bar{fill:#4a78b5}.err{stroke:#111;stroke-width:1.5}
+footer{color:#555;font-size:90%}
+"""
+
+# Click a header to sort (again to reverse); ``#sort=<column>`` or ``#sort=-<column>`` in the
+# URL sorts on load, so a sorted view can be linked. Numbers sort numerically, "–" last.
+_SCRIPT = """
+(function(){
+  const table=document.getElementById('board'), body=table.tBodies[0];
+  const heads=[...table.tHead.rows[0].cells];
+  function key(td){const v=td.dataset.value; return v===undefined||v===''?null:(isNaN(+v)?v:+v);}
+  function sortBy(i,dir){
+    const rows=[...body.rows];
+    rows.sort((a,b)=>{const x=key(a.cells[i]),y=key(b.cells[i]);
+      if(x===null)return 1; if(y===null)return -1; return (x<y?-1:x>y?1:0)*dir;});
+    rows.forEach(r=>body.appendChild(r));
+    heads.forEach(h=>h.removeAttribute('aria-sort'));
+    heads[i].setAttribute('aria-sort',dir>0?'ascending':'descending');
+    table.dataset.sortedBy=heads[i].dataset.col+(dir>0?'':':desc');
+  }
+  heads.forEach((h,i)=>h.addEventListener('click',()=>sortBy(i,h.getAttribute('aria-sort')==='ascending'?-1:1)));
+  const m=location.hash.match(/sort=(-?)([^&]+)/);
+  if(m){const i=heads.findIndex(h=>h.dataset.col===decodeURIComponent(m[2])); if(i>=0) sortBy(i,m[1]?-1:1);}
+  table.dataset.ready='1';
+})();
+"""
+
+
+def to_html(board: Board) -> str:
+    esc = html.escape
+    head = ['<th data-col="backbone">backbone</th>', '<th data-col="training_data">training data</th>']
+    head += [
+        f'<th data-col="{esc(t)}" title="{esc(m["main_score"])}, {"higher" if m["higher_is_better"] else "lower"} is better">'
+        f'{esc(t)} ({esc(m["main_score"])} {_arrow(m)})</th>'
+        for t, m in board.tasks.items()
+    ]
+    head.append('<th data-col="mean_rank">mean rank</th>')
+    body = []
+    for b in board.ordered_backbones():
+        training = ", ".join(board.backbones[b]["training_data"])
+        tds = [f'<td data-value="{esc(b)}">{esc(b)}</td>', f'<td data-value="{esc(training)}">{esc(training) or "–"}</td>']
+        for t in board.tasks:
+            cell = board.cells.get((b, t))
+            value = "" if cell is None else repr(cell.mean)
+            tds.append(f'<td data-value="{value}">{esc(_cell_text(board, b, t))}</td>')
+        tds.append(f'<td data-value="{board.ranks[b]!r}">{board.ranks[b]:.2f}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    plots = "".join(_svg_task_plot(board, t) for t in board.tasks)
+    footer = "".join(f"<p>{esc(line)}</p>" for line in _footer(board))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>radiobench leaderboard ({esc(board.protocol)})</title><style>{_STYLE}</style></head><body>"
+        f"<h1>radiobench leaderboard</h1>"
+        f'<table id="board"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+        f'<section id="plots">{plots}</section><footer>{footer}</footer>'
+        f"<script>{_SCRIPT}</script></body></html>\n"
+    )
+
+
+RENDERERS = {"md": to_markdown, "csv": to_csv, "html": to_html, "json": to_json}
+
+
+def render(board: Board, fmt: str) -> str:
+    return RENDERERS[fmt](board)

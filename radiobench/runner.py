@@ -1,0 +1,297 @@
+"""Running backbones over tasks: data, cached features, protocols, result files.
+
+One (backbone, task) pair is the unit of failure: an error in it is recorded and the
+remaining pairs still run. Features are extracted at most once per (backbone, task,
+split) and shared by every protocol and seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import radiobench
+from radiobench import provenance, results
+from radiobench.cache import CacheEntry
+from radiobench.errors import PluginError, RadiobenchError
+from radiobench.protocols import LabelBudget, get_protocol, run_seeds
+from radiobench.registry import Registered, Registry
+from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
+from radiobench.task import Split, Task
+
+LIMIT_SEED = 0  # --limit keeps the same random subset every time, so its cache entries are reusable
+
+
+@dataclass
+class RunOptions:
+    protocols: list[str] = field(default_factory=lambda: ["linear"])
+    seeds: int = 5
+    data_root: Path = Path(".")
+    results_dir: Path = Path("results")
+    cache_dir: Path | None = None
+    device: str = "auto"
+    batch_size: int = 64
+    precision: str = "fp32"
+    limit: int | None = None
+    overwrite: bool = False
+    download: bool = False
+    budget: LabelBudget = field(default_factory=LabelBudget)
+
+
+@dataclass
+class Outcome:
+    backbone: str
+    task: str
+    protocol: str
+    status: str  # "done", "skipped" (already finished), "failed"
+    main_score: str = ""
+    path: Path | None = None
+    error: str = ""
+
+
+class Hooks:
+    """Progress callbacks; the CLI draws bars with them, tests pass nothing."""
+
+    def extraction(self, label: str, total: int) -> Callable[[int], None]:
+        return lambda n: None
+
+    def fitting(self, label: str, total: int) -> Callable[[], None]:
+        return lambda: None
+
+    def done(self) -> None:
+        pass
+
+
+def build_backbone(registered: Registered[BackboneSpec]) -> Any:
+    spec = registered.spec
+    try:
+        backbone = resolve_factory(spec.factory)(spec, **spec.options)
+    except RadiobenchError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"backbone {spec.name!r} (from {registered.plugin.label}) failed to build: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not callable(getattr(backbone, "embed", None)):
+        raise PluginError(f"backbone {spec.name!r} (from {registered.plugin.label}): factory returned an object without embed()")
+    return backbone
+
+
+def build_task(registered: Registered[TaskSpec]) -> Task:
+    spec = registered.spec
+    try:
+        return resolve_factory(spec.factory)(spec)
+    except Exception as exc:
+        raise PluginError(
+            f"task {spec.name!r} (from {registered.plugin.label}) failed to build: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def limited(split: Split, limit: int | None) -> Split:
+    if not limit or limit >= len(split):
+        return split
+    rows = np.sort(np.random.default_rng(LIMIT_SEED).permutation(len(split))[:limit])
+    return Split(split.images[rows], split.labels[rows], [split.ids[i] for i in rows])
+
+
+def cache_fields(
+    backbone: BackboneSpec, task: TaskSpec, split: str, image_channels: int, opts: RunOptions
+) -> dict[str, Any]:
+    from radiobench.preprocess import describe
+
+    return {
+        "backbone": backbone.name,
+        "weights": backbone.weights.identity,
+        "backbone_options": backbone.options,
+        "input": describe(backbone.input, image_channels),
+        "task": task.name,
+        "task_version": task.version,
+        "data_sha256": task.data_sha256,
+        "scaling": task.scaling,
+        "split": split,
+        "limit": opts.limit,
+        "precision": opts.precision,
+        "software": provenance.package_versions("torch", "timm"),
+    }
+
+
+def run_pair(
+    registry: Registry, backbone_name: str, task_name: str, opts: RunOptions, hooks: Hooks | None = None
+) -> list[Outcome]:
+    hooks = hooks or Hooks()
+    b_reg, t_reg = registry.backbone(backbone_name), registry.task(task_name)
+    protocol_ids = {p: p + opts.budget.suffix for p in opts.protocols}
+    paths = {
+        p: results.result_path(opts.results_dir, backbone_name, task_name, pid, opts.limit)
+        for p, pid in protocol_ids.items()
+    }
+    pending = [p for p in opts.protocols if opts.overwrite or not results.is_complete(paths[p])]
+    outcomes = [
+        Outcome(backbone_name, task_name, protocol_ids[p], "skipped", _score_text(paths[p]), paths[p])
+        for p in opts.protocols
+        if p not in pending
+    ]
+    if not pending:
+        return outcomes
+
+    from radiobench.extract import extract, resolve_device
+
+    device = resolve_device(opts.device)
+    task = build_task(t_reg)
+    task.prepare(opts.data_root, download=opts.download)
+    splits = {name: limited(task.load_split(name), opts.limit) for name in ("train", "test")}
+    channels = 1 if splits["train"].images.ndim == 3 else splits["train"].images.shape[1]
+
+    backbone = None
+    features: dict[str, np.ndarray] = {}
+    cache_info: dict[str, Any] = {}
+    extraction_seconds: dict[str, float] = {}
+    for name, split in splits.items():
+        entry = CacheEntry.for_fields(cache_fields(b_reg.spec, t_reg.spec, name, channels, opts), opts.cache_dir)
+        hit = entry.load(len(split))
+        if hit is not None:
+            features[name] = hit[0]
+        else:
+            if backbone is None:
+                backbone = build_backbone(b_reg).to(device)
+            done = extract(
+                backbone,
+                task,
+                split,
+                owner=b_reg.plugin.label,
+                batch_size=opts.batch_size,
+                precision=opts.precision,
+                on_batch=hooks.extraction(f"{backbone_name} on {task_name}/{name}", len(split)),
+            )
+            features[name] = done.features
+            extraction_seconds[name] = done.seconds
+            entry.save(done.features, split.labels)
+        cache_info[name] = {"key": entry.key, "hit": hit is not None, "path": str(entry.path)}
+    hooks.done()
+
+    env = provenance.environment(device)
+    for protocol_name in pending:
+        protocol = get_protocol(protocol_name)()
+        start = time.perf_counter()
+        per_seed = run_seeds(
+            protocol,
+            t_reg.spec,
+            task.score,
+            (features["train"], splits["train"].labels),
+            (features["test"], splits["test"].labels),
+            list(range(opts.seeds)),
+            opts.budget,
+            on_seed=hooks.fitting(f"{protocol_ids[protocol_name]} probe, {opts.seeds} seeds", opts.seeds),
+        )
+        fit_seconds = time.perf_counter() - start
+        hooks.done()
+        payload = build_result(
+            b_reg, t_reg, protocol, protocol_ids[protocol_name], per_seed, splits, opts, env,
+            cache_info, extraction_seconds, fit_seconds, channels,
+        )
+        results.write_json_atomic(paths[protocol_name], payload)
+        outcomes.append(
+            Outcome(backbone_name, task_name, protocol_ids[protocol_name], "done", _score_text(paths[protocol_name]), paths[protocol_name])
+        )
+    return outcomes
+
+
+def build_result(
+    b_reg: Registered[BackboneSpec],
+    t_reg: Registered[TaskSpec],
+    protocol: Any,
+    protocol_id: str,
+    per_seed: list[Any],
+    splits: dict[str, Split],
+    opts: RunOptions,
+    env: dict[str, Any],
+    cache_info: dict[str, Any],
+    extraction_seconds: dict[str, float],
+    fit_seconds: float,
+    channels: int,
+) -> dict[str, Any]:
+    from radiobench.preprocess import describe
+
+    b, t = b_reg.spec, t_reg.spec
+    metric_names = per_seed[0].metrics.keys()
+    metrics = {m: results.summarise([r.metrics[m] for r in per_seed]) for m in metric_names}
+    if t.main_score not in metrics:
+        raise PluginError(f"task {t.name!r} (from {t_reg.plugin.label}) declares main score {t.main_score!r} but score() returned {sorted(metrics)}")
+    extracted = sum(len(splits[s]) for s in extraction_seconds)
+    seconds = sum(extraction_seconds.values())
+    return {
+        "schema_version": results.SCHEMA_VERSION,
+        "radiobench": {"version": radiobench.__version__, **provenance.git_state()},
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "backbone": {
+            "name": b.name,
+            "provided_by": b_reg.provenance(),
+            "family": b.family,
+            "embed_dim": b.embed_dim,
+            "weights": {**_weights(b), "identity": b.weights.identity},
+            "input": describe(b.input, channels),
+            "options": b.options,
+            "training_data": list(b.training_data),
+            "license": b.license,
+            "citation": b.citation,
+        },
+        "task": {
+            "name": t.name,
+            "version": t.version,
+            "kind": t.kind,
+            "provided_by": t_reg.provenance(),
+            "data_sha256": t.data_sha256,
+            "scaling": t.scaling,
+            "classes": list(t.classes),
+            "source_datasets": list(t.source_datasets),
+            "train_count": len(splits["train"]),
+            "test_count": len(splits["test"]),
+            "citation": t.citation,
+        },
+        "protocol": {
+            "name": protocol.name,
+            "id": protocol_id,
+            "params": protocol.describe(),
+            "label_budget": opts.budget.to_dict(),
+            "train_size_per_seed": [r.train_size for r in per_seed],
+            "chosen_per_seed": [r.params for r in per_seed],
+        },
+        "seeds": [r.seed for r in per_seed],
+        "metrics": metrics,
+        "main_score": {
+            "name": t.main_score,
+            "mean": metrics[t.main_score]["mean"],
+            "std": metrics[t.main_score]["std"],
+            "higher_is_better": t.higher_is_better,
+        },
+        "limit": opts.limit,
+        "precision": opts.precision,
+        "batch_size": opts.batch_size,
+        "timings": {
+            "extraction_seconds": extraction_seconds,
+            "images_per_second": extracted / seconds if seconds > 0 else None,
+            "fit_seconds": fit_seconds,
+            "fit_seconds_per_seed": [r.fit_seconds for r in per_seed],
+        },
+        "environment": env,
+        "cache": cache_info,
+    }
+
+
+def _weights(spec: BackboneSpec) -> dict[str, Any]:
+    w = spec.weights
+    return {"kind": w.kind, "seed": w.seed, "url": w.url, "sha256": w.sha256, "description": w.description}
+
+
+def _score_text(path: Path) -> str:
+    try:
+        main = results.read_result(path)["main_score"]
+    except RadiobenchError:
+        return ""
+    return f"{main['name']} {main['mean']:.4f} ± {main['std']:.4f}"

