@@ -27,6 +27,9 @@ GROUP = "radiobench"
 CORE_DISTRIBUTION = "radiobench"
 
 
+HOOK_NAMES = tuple(sorted(n for n in vars(hookspecs) if n.startswith(hookspecs.PROJECT + "_")))
+
+
 class PluginWarning(UserWarning):
     """A plugin was skipped; the message says which and why."""
 
@@ -141,14 +144,13 @@ def load_plugins(
         try:
             pm.register(plugin, name=plugin_key(info))
         except pluggy.PluginValidationError as exc:
-            fail(info, f"invalid hook implementation: {exc}", strict)
+            fail(info, "invalid hook implementation: " + "; ".join(str(exc).splitlines()), strict)
             continue
         callers = pm.get_hookcallers(plugin) or []
         unknown = [c.name for c in callers if not c.has_spec()]
         if unknown:
             pm.unregister(plugin)
-            known = ", ".join(sorted(n for n in dir(pm.hook) if n.startswith(hookspecs.PROJECT + "_")))
-            fail(info, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {known}", strict)
+            fail(info, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(HOOK_NAMES)}", strict)
             continue
         info.hooks = sorted(c.name for c in callers)
     return pm, infos

@@ -156,7 +156,7 @@ def to_html(board: Board) -> str:
         tds.append(f'<td data-value="{board.ranks[b]!r}">{board.ranks[b]:.2f}</td>')
         body.append("<tr>" + "".join(tds) + "</tr>")
     plots = "".join(_svg_task_plot(board, t) for t in board.tasks)
-    footer = "".join(f"<p>{esc(line)}</p>" for line in _footer(board))
+    footer = "".join(f"<p>{esc(line.replace('`', ''))}</p>" for line in _footer(board))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>radiobench leaderboard ({esc(board.protocol)})</title><style>{_STYLE}</style></head><body>"

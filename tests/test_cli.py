@@ -1,0 +1,77 @@
+"""The CLI as a user meets it: fast listing, clear errors for unknown names."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import radiobench_cli
+
+HEAVY = ("torch", "timm", "bdsf", "sklearn", "pandas")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["list", "backbones", "--json"], ["plugins"], ["plugins", "--json"]])
+def test_listing_commands_never_import_heavy_libraries(args):
+    code = (
+        "import sys; from radiobench.cli import main; rc = main(%r); "
+        "heavy = [m for m in %r if m in sys.modules]; print('HEAVY', heavy); sys.exit(rc)" % (args, HEAVY)
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if args == ["--help"]:  # argparse exits 0 through SystemExit before our print
+        assert done.returncode == 0 and "usage: radiobench" in done.stdout
+        done = subprocess.run(
+            [sys.executable, "-c", "import sys\ntry:\n from radiobench.cli import main; main(['--help'])\n"
+             "except SystemExit: pass\nprint('HEAVY', [m for m in %r if m in sys.modules])" % (HEAVY,)],
+            capture_output=True, text=True,
+        )
+    assert "HEAVY []" in done.stdout, done.stdout + done.stderr
+
+
+def test_list_json_shows_builtins_with_their_contracts():
+    done = radiobench_cli("list", "--json")
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout)
+    backbones = {b["name"]: b for b in listing["backbones"]}
+    assert backbones["random_resnet18"]["input"]["channels"] == 3
+    assert backbones["pixels"]["embed_dim"] == 1024
+    assert {t["name"] for t in listing["tasks"]} >= {"mirabest"}
+
+
+def test_unknown_backbone_exits_2_with_suggestion():
+    done = radiobench_cli("run", "--backbone", "random_resnet81", "--task", "mirabest")
+    assert done.returncode == 2
+    assert "Unknown backbone 'random_resnet81'. Did you mean 'random_resnet18'?" in done.stderr
+    assert "Available: pixels, random_resnet18" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_task_and_protocol_exit_2():
+    done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabst")
+    assert done.returncode == 2 and "Did you mean 'mirabest'?" in done.stderr
+    done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--protocol", "linaer")
+    assert done.returncode == 2 and "Unknown protocol 'linaer'. Did you mean 'linear'?" in done.stderr
+
+
+def test_missing_data_names_the_download_command_and_folder(tmp_path):
+    done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--data-root", str(tmp_path),
+                          "--results-dir", str(tmp_path / "res"))
+    assert done.returncode == 1
+    out = " ".join(done.stdout.split())  # rich may wrap long lines
+    assert f"radiobench data download mirabest --data-root {tmp_path}" in out
+    assert str(tmp_path / "mirabest") in out
+    assert not (tmp_path / "res").exists()
+
+
+def test_data_path_follows_env_then_flag(tmp_path):
+    done = radiobench_cli("data", "path", "mirabest", env={"RADIOBENCH_DATA": str(tmp_path / "env")})
+    assert done.stdout.strip() == str(tmp_path / "env" / "mirabest")
+    done = radiobench_cli("data", "path", "mirabest", "--data-root", str(tmp_path / "flag"),
+                          env={"RADIOBENCH_DATA": str(tmp_path / "env")})
+    assert done.stdout.strip() == str(tmp_path / "flag" / "mirabest")
+
+
+def test_data_verify_on_real_archive(shared_data):
+    done = radiobench_cli("data", "verify", "mirabest", "--data-root", str(shared_data))
+    assert done.returncode == 0, done.stderr
+    assert "verified" in done.stdout

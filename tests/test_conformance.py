@@ -1,0 +1,52 @@
+"""radiobench.testing: every built-in passes; broken backbones are caught with the reason."""
+
+import pytest
+import torch
+
+from radiobench.backbone import Backbone
+from radiobench.registry import get_registry
+from radiobench.testing import FAKE_BACKBONE, ConformanceError, FakeBackbone, check_backbone
+
+
+@pytest.mark.parametrize("name", get_registry().list_backbones())
+def test_builtin_backbone_conforms(name):
+    check_backbone(name)
+
+
+def test_fake_backbone_conforms():
+    check_backbone(FakeBackbone(FAKE_BACKBONE))
+
+
+class Noisy(FakeBackbone):
+    def embed(self, images):
+        return super().embed(images) + torch.rand(len(images), 16)
+
+
+class BatchDependent(FakeBackbone):
+    def embed(self, images):
+        out = super().embed(images)
+        return out - out.mean(0, keepdim=True)  # like batch norm left in training mode
+
+
+class WrongDim(FakeBackbone):
+    def embed(self, images):
+        return super().embed(images)[:, :8]
+
+
+@pytest.mark.parametrize("cls, message", [
+    (Noisy, "not deterministic"),
+    (BatchDependent, "depends on batch size"),
+    (WrongDim, r"expected \(5, 16\)"),
+])
+def test_checker_catches_broken_backbones(cls, message):
+    with pytest.raises(ConformanceError, match=message):
+        check_backbone(cls(FAKE_BACKBONE))
+
+
+def test_random_init_is_reproducible_across_builds():
+    from radiobench.runner import build_backbone
+
+    reg = get_registry().backbone("random_resnet18")
+    a, b = build_backbone(reg), build_backbone(reg)
+    for (name, pa), pb in zip(a.module.state_dict().items(), b.module.state_dict().values()):
+        assert torch.equal(pa, pb), name

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+import torch
+
+from radiobench.backbone import Backbone
+from radiobench.errors import BackboneOutputError, RadiobenchError
+from radiobench.extract import extract
+from radiobench.preprocess import channel_adapt, prepare_batch
+from radiobench.runner import RunOptions, build_backbone, run_pair
+from radiobench.specs import BackboneSpec, InputContract
+from radiobench.testing import FAKE_TASK, FakeTask, registry_with
+from radiobench import plugins
+
+
+class WrongShape(Backbone):
+    def embed(self, images):
+        return images.mean(dim=1)  # (B, H, W) instead of (B, D)
+
+
+class Nan(Backbone):
+    def embed(self, images):
+        return torch.full((len(images), 4), float("nan"))
+
+
+def spec(factory, dim=4):
+    return BackboneSpec(name="bad", factory=f"tests_extract_helpers:{factory}", embed_dim=dim,
+                        input=InputContract(channels=1, size=8, mean=(0.0,), std=(1.0,)))
+
+
+@pytest.fixture
+def task():
+    t = FakeTask(FAKE_TASK)
+    t.prepare(".")
+    return t
+
+
+@pytest.mark.parametrize("cls, message", [
+    (WrongShape, r"returned shape \(60, 8, 8\) for 60 images; expected \(60, 4\)"),
+    (Nan, "NaN or infinite"),
+])
+def test_backbone_breaking_the_interface_is_named_with_its_plugin(task, cls, message):
+    backbone = cls(spec("x")).to("cpu")
+    with pytest.raises(BackboneOutputError, match=rf"backbone 'bad' \(from acme-nets 1.2\).*{message}"):
+        extract(backbone, task, task.load_split("train"), owner="acme-nets 1.2", batch_size=64)
+
+
+def test_wrong_shape_fails_the_pair_but_not_the_registry(tmp_path, monkeypatch):
+    import types, sys
+    helpers = types.ModuleType("tests_extract_helpers")
+    helpers.WrongShape = WrongShape
+    monkeypatch.setitem(sys.modules, "tests_extract_helpers", helpers)
+    plugin = plugins.PluginInfo("acme", "acme-nets", "1.2", "acme", builtin=False)
+    reg = registry_with(spec("WrongShape"), plugin=plugin)
+    with pytest.raises(BackboneOutputError, match=r"acme-nets 1.2"):
+        run_pair(reg, "bad", "fake_task", RunOptions(results_dir=tmp_path, seeds=1))
+    assert not list(tmp_path.iterdir())  # no result written for the failed pair
+    out = run_pair(reg, "fake_backbone", "fake_task", RunOptions(results_dir=tmp_path, seeds=1))
+    assert out[0].status == "done"
+
+
+def test_one_failing_backbone_does_not_stop_the_others(tmp_path, monkeypatch, capsys):
+    import types, sys
+    from radiobench.cli import _run_all
+
+    helpers = types.ModuleType("tests_extract_helpers")
+    helpers.WrongShape = WrongShape
+    monkeypatch.setitem(sys.modules, "tests_extract_helpers", helpers)
+    reg = registry_with(spec("WrongShape"))
+    code = _run_all(reg, ["bad", "fake_backbone"], ["fake_task"], RunOptions(results_dir=tmp_path, seeds=2))
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 1 and "1 of 2 failed" in out
+    assert (tmp_path / "fake_backbone__fake_task__linear.json").exists()
+
+
+def test_task_scaling_out_of_range_is_caught(task, monkeypatch):
+    monkeypatch.setattr(task, "scale", lambda px: px.astype(np.float32))  # forgot / 255
+    backbone = build_backbone(registry_with().backbone("fake_backbone")).to("cpu")
+    with pytest.raises(RadiobenchError, match=r"scaled pixels outside \[0, 1\]"):
+        extract(backbone, task, task.load_split("train"), owner="x")
+
+
+def test_prepare_batch_resizes_repeats_and_normalises():
+    images = torch.rand(2, 50, 50)
+    contract = InputContract(channels=3, size=32, mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.2), interpolation="bilinear")
+    out = prepare_batch(images, contract)
+    assert out.shape == (2, 3, 32, 32)
+    # channels are the same image, each normalised with its own mean/std
+    raw = out * torch.tensor(contract.std).view(1, 3, 1, 1) + torch.tensor(contract.mean).view(1, 3, 1, 1)
+    assert torch.allclose(raw[:, 0], raw[:, 1], atol=1e-6) and torch.allclose(raw[:, 1], raw[:, 2], atol=1e-6)
+    assert channel_adapt(contract, 1) == "repeat 1->3"
+
+
+def test_area_downsampling_preserves_the_mean():
+    images = torch.rand(1, 64, 64)
+    out = prepare_batch(images, InputContract(channels=1, size=16, mean=(0.0,), std=(1.0,), interpolation="area"))
+    assert out.shape == (1, 1, 16, 16) and torch.isclose(out.mean(), images.mean(), atol=1e-6)

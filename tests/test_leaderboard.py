@@ -1,0 +1,144 @@
+"""Leaderboard: merging rules, ranks, and the four output formats."""
+
+import copy
+import csv
+import io
+import json
+import subprocess
+
+import pytest
+
+from radiobench.cli import main
+from radiobench.errors import ResultsError
+from radiobench.leaderboard import collect
+from radiobench.render import render
+from radiobench.results import SCHEMA_VERSION, result_path, write_json_atomic
+
+from conftest import chromium_path, need
+
+
+def result(backbone, task, mean, std=0.01, higher=False, version="1.0", sha="a" * 64, weights="none",
+           limit=None, protocol="linear", training=(), sources=("FIRST",)):
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "backbone": {"name": backbone, "family": "test", "weights": {"identity": weights}, "training_data": list(training)},
+        "task": {"name": task, "version": version, "data_sha256": sha, "source_datasets": list(sources)},
+        "protocol": {"name": protocol.split("-")[0], "id": protocol},
+        "seeds": [0, 1, 2, 3, 4],
+        "metrics": {"error": {"mean": mean, "std": std, "per_seed": [mean] * 5}},
+        "main_score": {"name": "error" if not higher else "f1", "mean": mean, "std": std, "higher_is_better": higher},
+        "limit": limit,
+        "environment": {"device_name": "AMD EPYC", "python": "3.11.7", "packages": {"torch": "2.14.1"}},
+    }
+
+
+def write(folder, res):
+    path = result_path(folder, res["backbone"]["name"], res["task"]["name"], res["protocol"]["id"], res["limit"])
+    write_json_atomic(path, res)
+    return path
+
+
+@pytest.fixture
+def board_dir(tmp_path):
+    write(tmp_path, result("alpha", "t_err", 0.10))
+    write(tmp_path, result("beta", "t_err", 0.30))
+    write(tmp_path, result("gamma", "t_err", 0.20, training=("FIRST",)))
+    write(tmp_path, result("alpha", "t_f1", 0.50, higher=True))
+    write(tmp_path, result("beta", "t_f1", 0.90, higher=True))
+    write(tmp_path, result("beta", "t_err", 0.01, limit=20))  # smoke run: never on the board
+    write(tmp_path, result("beta", "t_err", 0.02, protocol="knn"))  # other protocol
+    return tmp_path
+
+
+def test_ranks_respect_each_tasks_direction(board_dir):
+    board = collect(board_dir)
+    assert board.ranks == {"alpha": 1.5, "beta": 2.0, "gamma": 2.0}
+    assert board.ordered_backbones() == ["alpha", "beta", "gamma"]
+    assert board.cells[("beta", "t_err")].mean == 0.30  # not the --limit or knn result
+    assert board.skipped_limited == 1
+    assert board.cells[("gamma", "t_err")].in_domain and not board.cells[("alpha", "t_err")].in_domain
+
+
+def test_markdown_has_spread_rank_and_in_domain_mark(board_dir):
+    md = render(collect(board_dir), "md")
+    assert "| backbone | training data | t_err (error ↓) | t_f1 (f1 ↑) | mean rank |" in md
+    assert "| alpha | – | 0.1000 ± 0.0100 | 0.5000 ± 0.0100 | 1.50 |" in md
+    assert "| gamma | FIRST | 0.2000 ± 0.0100 † | – | 2.00 |" in md
+    assert "1 `--limit` result(s) left out" in md
+
+
+def test_csv_and_json_carry_the_same_numbers(board_dir):
+    board = collect(board_dir)
+    rows = list(csv.DictReader(io.StringIO(render(board, "csv"))))
+    assert [r["backbone"] for r in rows] == ["alpha", "beta", "gamma"]
+    assert float(rows[1]["t_f1_mean"]) == 0.9 and rows[2]["t_f1_mean"] == ""
+    payload = json.loads(render(board, "json"))
+    assert payload["rows"][0]["mean_rank"] == 1.5 and payload["tasks"]["t_f1"]["higher_is_better"]
+
+
+def test_refuses_to_merge_different_task_versions(tmp_path):
+    first = write(tmp_path, result("alpha", "t", 0.1, version="1.0"))
+    second = write(tmp_path, result("beta", "t", 0.2, version="1.1"))
+    with pytest.raises(ResultsError, match=rf"task 't': {first} has version 1.0 .* but {second} has version 1.1"):
+        collect(tmp_path)
+
+
+def test_refuses_to_merge_different_data(tmp_path):
+    write(tmp_path, result("alpha", "t", 0.1, sha="a" * 64))
+    write(tmp_path, result("beta", "t", 0.2, sha="b" * 64))
+    with pytest.raises(ResultsError, match="data sha256 aaaaaaaaaaaa but .* data sha256 bbbbbbbbbbbb"):
+        collect(tmp_path)
+
+
+def test_refuses_to_merge_different_weights_of_one_backbone(tmp_path):
+    write(tmp_path, result("alpha", "t1", 0.1, weights="sha256:11"))
+    write(tmp_path, result("alpha", "t2", 0.2, weights="sha256:22"))
+    with pytest.raises(ResultsError, match="backbone 'alpha'.*used weights sha256:11 but .* used sha256:22"):
+        collect(tmp_path)
+
+
+def test_duplicate_results_are_refused(tmp_path):
+    write(tmp_path, result("alpha", "t", 0.1))
+    (tmp_path / "copy").mkdir()
+    write(tmp_path / "copy", result("alpha", "t", 0.1))
+    with pytest.raises(ResultsError, match="two results for alpha on t"):
+        collect(tmp_path)
+
+
+def test_truncated_result_file_is_named(tmp_path):
+    path = write(tmp_path, result("alpha", "t", 0.1))
+    path.write_text(path.read_text()[:50])
+    with pytest.raises(ResultsError, match=rf"{path}: not a readable result file"):
+        collect(tmp_path)
+
+
+def test_cli_writes_output_atomically_and_errors_cleanly(board_dir, tmp_path, capsys):
+    out = tmp_path / "board.md"
+    assert main(["leaderboard", "--results-dir", str(board_dir), "--output", str(out)]) == 0
+    assert out.read_text().startswith("| backbone |")
+    assert main(["leaderboard", "--results-dir", str(tmp_path / "none")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_html_renders_sorts_and_plots_in_headless_chromium(board_dir, tmp_path):
+    chromium = chromium_path()
+    need(chromium is not None, "headless Chromium not installed (Debian package 'chromium')")
+    page = tmp_path / "board.html"
+    assert main(["leaderboard", "--results-dir", str(board_dir), "--format", "html", "--output", str(page)]) == 0
+    text = page.read_text()
+    assert "<script src" not in text and "<link" not in text  # self-contained
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", f"file://{page}#sort=t_f1"],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert 'data-ready="1"' in dom, dom[:500]  # the script ran without error
+    assert 'data-sorted-by="t_f1"' in dom
+    body = dom.split("<tbody>")[1]
+    # ascending by t_f1: alpha (0.5), beta (0.9), then gamma (no score) last
+    assert body.index(">alpha<") < body.index(">beta<") < body.index(">gamma<")
+    assert dom.count('class="bar"') == 5  # one bar per (backbone, task) score
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=900,700", f"file://{page}"],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 5000

@@ -1,0 +1,137 @@
+"""Plugin discovery and isolation, with throwaway plugin modules on sys.path."""
+
+import textwrap
+import warnings
+from importlib import metadata
+
+import pytest
+
+from radiobench import plugins
+from radiobench.errors import PluginError
+from radiobench.registry import build_registry
+
+GOOD = """
+from radiobench import BackboneSpec, hookimpl
+
+@hookimpl
+def radiobench_register_backbones(register):
+    register(BackboneSpec(name="{name}", factory="radiobench.testing:FakeBackbone", embed_dim=16))
+"""
+
+
+@pytest.fixture
+def make_plugin(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def make(module: str, source: str, dist: str = "", version: str = "1.0") -> plugins.PluginEntry:
+        (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+        ep = metadata.EntryPoint(name=module, value=module, group=plugins.GROUP)
+        return plugins.PluginEntry(ep, dist or module.replace("_", "-"), version)
+
+    return make
+
+
+def builtins():
+    return [e for e in plugins.discover_entry_points() if e.distribution == plugins.CORE_DISTRIBUTION]
+
+
+def test_builtins_load_through_entry_points():
+    reg = build_registry(builtins())
+    assert {"pixels", "random_resnet18"} <= set(reg.backbones)
+    assert "mirabest" in reg.tasks
+    assert reg.backbones["pixels"].plugin.distribution == "radiobench"
+    assert all(p.builtin and p.error is None for p in reg.plugins)
+
+
+def test_third_party_plugin_is_registered_and_attributed(make_plugin):
+    entry = make_plugin("rb_good", GOOD.format(name="good_net"), version="2.5")
+    reg = build_registry(builtins() + [entry])
+    assert reg.backbones["good_net"].plugin.label == "rb-good 2.5 (entry point 'rb_good')"
+    assert reg.backbones["good_net"].provenance() == {"plugin": "rb_good", "distribution": "rb-good", "version": "2.5"}
+
+
+def test_plugin_failing_to_import_is_skipped_with_a_named_warning(make_plugin):
+    entry = make_plugin("rb_broken", "raise ImportError('needs libfoo')", version="0.3")
+    with pytest.warns(plugins.PluginWarning, match=r"rb-broken 0.3 .* skipped: failed to import rb_broken: ImportError: needs libfoo"):
+        reg = build_registry(builtins() + [entry], strict=False)
+    assert "pixels" in reg.backbones  # the rest keeps working
+    assert next(p for p in reg.plugins if p.name == "rb_broken").error
+
+
+def test_strict_mode_turns_a_broken_plugin_into_an_error(make_plugin, monkeypatch):
+    entry = make_plugin("rb_broken2", "raise RuntimeError('boom')")
+    monkeypatch.setenv("RADIOBENCH_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="rb-broken2 1.0 .* failed: failed to import .*RuntimeError: boom"):
+        build_registry(builtins() + [entry])
+
+
+def test_unknown_hook_name_is_rejected_naming_the_distribution(make_plugin):
+    source = """
+    def radiobench_register_backbone(register):  # missing 's'
+        pass
+    """
+    entry = make_plugin("rb_typo", source, dist="rb-typo-dist")
+    with pytest.warns(plugins.PluginWarning, match=r"rb-typo-dist 1.0 .*unknown hook\(s\) radiobench_register_backbone; known hooks: radiobench_register_backbones"):
+        reg = build_registry(builtins() + [entry], strict=False)
+    assert next(p for p in reg.plugins if p.name == "rb_typo").error
+
+
+def test_unknown_hook_argument_is_rejected(make_plugin):
+    source = """
+    from radiobench import hookimpl
+    @hookimpl
+    def radiobench_register_tasks(register, config):
+        pass
+    """
+    entry = make_plugin("rb_badarg", source)
+    with pytest.raises(PluginError, match=r"rb-badarg 1.0 .*invalid hook implementation.*config"):
+        build_registry(builtins() + [entry], strict=True)
+
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both(make_plugin):
+    a = make_plugin("rb_one", GOOD.format(name="clash"), dist="pkg-one")
+    b = make_plugin("rb_two", GOOD.format(name="clash"), dist="pkg-two")
+    with pytest.raises(PluginError, match=r"'clash' is registered by both pkg-one 1.0 .* and pkg-two 1.0"):
+        build_registry(builtins() + [a, b])
+
+
+def test_shadowing_a_builtin_name_is_an_error(make_plugin):
+    entry = make_plugin("rb_shadow", GOOD.format(name="pixels"), dist="shadow-pkg")
+    with pytest.raises(PluginError, match=r"'pixels' is registered by both radiobench .* and shadow-pkg"):
+        build_registry(builtins() + [entry])
+
+
+def test_plugin_raising_during_registration_loses_only_its_own_specs(make_plugin):
+    source = """
+    from radiobench import BackboneSpec, hookimpl
+    @hookimpl
+    def radiobench_register_backbones(register):
+        register(BackboneSpec(name="half_done", factory="m:f", embed_dim=4))
+        raise ValueError("second spec broke")
+    """
+    entry = make_plugin("rb_raises", source)
+    with pytest.warns(plugins.PluginWarning, match="radiobench_register_backbones raised ValueError: second spec broke"):
+        reg = build_registry(builtins() + [entry], strict=False)
+    assert "half_done" not in reg.backbones and "pixels" in reg.backbones
+
+
+def test_registering_the_wrong_type_is_reported(make_plugin):
+    source = """
+    from radiobench import hookimpl
+    @hookimpl
+    def radiobench_register_backbones(register):
+        register({"name": "dict_spec"})
+    """
+    entry = make_plugin("rb_dict", source)
+    with pytest.warns(plugins.PluginWarning, match="register\\(\\) takes a BackboneSpec, got dict"):
+        build_registry(builtins() + [entry], strict=False)
+
+
+def test_disable_autoload_keeps_builtins_only(make_plugin, monkeypatch):
+    entry = make_plugin("rb_extra", GOOD.format(name="extra_net"))
+    monkeypatch.setenv("RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg = build_registry(builtins() + [entry])
+    assert "extra_net" not in reg.backbones and "pixels" in reg.backbones
+    assert [p.distribution for p in reg.plugins] == ["radiobench"] * len(reg.plugins)

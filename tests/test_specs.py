@@ -1,0 +1,39 @@
+import pytest
+
+from radiobench.specs import BackboneSpec, InputContract, TaskSpec, WeightsSpec, resolve_factory
+
+
+def test_input_contract_rejects_inconsistent_channels():
+    with pytest.raises(ValueError, match="one value per channel"):
+        InputContract(channels=1, mean=(0.5, 0.5, 0.5), std=(0.2,))
+    with pytest.raises(ValueError, match="1 or 3"):
+        InputContract(channels=2, mean=(0, 0), std=(1, 1))
+
+
+@pytest.mark.parametrize("factory", ["module", "module:", ":callable", ""])
+def test_factory_must_name_module_and_callable(factory):
+    with pytest.raises(ValueError, match="module:callable"):
+        BackboneSpec(name="x", factory=factory, embed_dim=4)
+
+
+@pytest.mark.parametrize("name", ["", "all", "has space", "a/b"])
+def test_names_that_would_break_cli_or_file_names_are_refused(name):
+    with pytest.raises(ValueError, match="invalid name"):
+        BackboneSpec(name=name, factory="m:f", embed_dim=4)
+
+
+def test_weights_identity_distinguishes_sources():
+    assert WeightsSpec(kind="random", seed=0).identity != WeightsSpec(kind="random", seed=1).identity
+    assert WeightsSpec(kind="file", sha256="ab" * 32).identity == "sha256:" + "ab" * 32
+    with pytest.raises(ValueError, match="need a sha256"):
+        WeightsSpec(kind="file", url="https://example.org/w.pth").identity
+
+
+def test_task_spec_requires_train_and_test_splits():
+    with pytest.raises(ValueError, match="splits must include"):
+        TaskSpec(name="t", factory="m:f", version="1", kind="classification", main_score="error",
+                 higher_is_better=False, splits=("train",))
+
+
+def test_resolve_factory_imports_lazily():
+    assert resolve_factory("radiobench.testing:FakeBackbone").__name__ == "FakeBackbone"
