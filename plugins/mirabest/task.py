@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from radiobench import archives, datafiles, safe_pickle
+from radiobench import download as downloads
 from radiobench.errors import ChecksumError, DatasetNotFoundError, RadiobenchError
 from radiobench.task import Split, Task
 from radiobench_plugins.mirabest import ARCHIVE, URLS
@@ -26,13 +27,13 @@ class MiraBest(Task):
             errors = []
             for url in URLS:  # official host first, Zenodo as the mirror
                 try:
-                    datafiles.fetch(url, self.spec.data_sha256, archive)
+                    downloads.download(url, archive, self.spec.data_sha256)
                     break
                 except (ChecksumError, DatasetNotFoundError) as exc:
                     errors.append(str(exc))
             else:
                 raise DatasetNotFoundError(" | ".join(errors))
-        datafiles.require_file(archive, self.spec.data_sha256, self.spec.name, URLS[0], download=False)
+        datafiles.require_file(archive, self.spec.data_sha256, self.spec.name, URLS[0])
         self.root = Path(root)
         self._members: dict[str, bytes] | None = None
 
