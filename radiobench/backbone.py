@@ -8,6 +8,7 @@ backbones with the same contract see identical pixels.
 from __future__ import annotations
 
 import abc
+from pathlib import Path
 
 import torch
 
@@ -15,8 +16,15 @@ from radiobench.specs import BackboneSpec
 
 
 class Backbone(abc.ABC):
-    def __init__(self, spec: BackboneSpec):
+    """Built by the spec's factory as ``factory(spec, weights=<Path or None>, **spec.options)``.
+
+    ``weights`` is the resolved, checksummed weights file (None for weight-free and
+    random-init backbones); the core finds it, so a backbone only has to load it.
+    """
+
+    def __init__(self, spec: BackboneSpec, weights: Path | None = None):
         self.spec = spec
+        self.weights = weights
         self.device = torch.device("cpu")
 
     @abc.abstractmethod
@@ -31,8 +39,8 @@ class Backbone(abc.ABC):
 class ModuleBackbone(Backbone):
     """A backbone whose features are the output of one ``torch.nn.Module`` in eval mode."""
 
-    def __init__(self, spec: BackboneSpec, module: torch.nn.Module):
-        super().__init__(spec)
+    def __init__(self, spec: BackboneSpec, module: torch.nn.Module, weights: Path | None = None):
+        super().__init__(spec, weights)
         self.module = module.eval()
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     p.add_argument("--limit", type=int, help="smoke test on N images per split (marked; never on the leaderboard)")
+    p.add_argument("--weights", help="weights file: PATH (one backbone) or NAME=PATH[,NAME=PATH]")
+    p.add_argument("--offline", action="store_true", help="never download weights (also: HF_HUB_OFFLINE=1)")
     p.add_argument("--overwrite", action="store_true", help="recompute results that already exist")
 
     p = sub.add_parser("leaderboard", help="render the comparison from result files")
@@ -67,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="md", choices=("md", "csv", "html", "json"))
     p.add_argument("--output", help="write here (atomically) instead of standard output")
     p.add_argument("--protocol", default="linear", help="protocol id to compare, e.g. linear, knn, linear-n145")
+
+    p = sub.add_parser("weights", help="where a backbone's weights file is; verify or download it")
+    p.add_argument("action", choices=("path", "verify", "download"))
+    p.add_argument("backbone")
 
     p = sub.add_parser("data", help="where a task's data lives; verify or download it")
     p.add_argument("action", choices=("path", "verify", "download"))
@@ -109,6 +115,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             "weights": r.spec.weights.kind,
             "training_data": list(r.spec.training_data),
             "plugin": r.plugin.distribution,
+            "aliases": list(r.spec.aliases),
+            "weights_source": r.spec.weights.download_source or None,
             "description": r.spec.description,
         }
         for n, r in sorted(reg.backbones.items())
@@ -138,7 +146,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         table = Table("backbone", "family", "dim", "input", "weights", "plugin", title="Backbones")
         for b in backbones:
             i = b["input"]
-            table.add_row(b["name"], b["family"], str(b["embed_dim"]), f"{i['channels']}x{i['size']}² {i['interpolation']}", b["weights"], b["plugin"])
+            name = b["name"] + (f" ({', '.join(b['aliases'])})" if b["aliases"] else "")
+            table.add_row(name, b["family"], str(b["embed_dim"]), f"{i['channels']}x{i['size']}² {i['interpolation']}", b["weights"], b["plugin"])
         console.print(table)
     if "tasks" in show:
         table = Table("task", "version", "kind", "main score", "plugin", "description", title="Tasks")
@@ -196,8 +205,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         download=args.download,
         budget=LabelBudget(fraction=args.train_fraction, count=args.train_labels),
+        weights=_weights_map(args.weights, backbones),
+        offline=args.offline,
     )
     return _run_all(reg, backbones, tasks, opts)
+
+
+def _weights_map(value: str | None, backbones: list[str]) -> dict[str, str]:
+    if not value:
+        return {}
+    if "=" not in value:
+        if len(backbones) != 1:
+            raise RadiobenchError("--weights PATH needs exactly one --backbone; use --weights NAME=PATH[,NAME=PATH]")
+        return {backbones[0]: value}
+    mapping = {}
+    for item in _split_names(value):
+        name, sep, path = item.partition("=")
+        if not sep or not path or name not in backbones:
+            raise RadiobenchError(f"--weights item {item!r}: expected NAME=PATH with NAME one of {', '.join(backbones)}")
+        mapping[name] = path
+    return mapping
 
 
 def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any) -> int:
@@ -278,6 +305,24 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_weights(args: argparse.Namespace) -> int:
+    from radiobench import weights
+
+    spec = _registry().backbone(args.backbone).spec
+    if not spec.weights.learned:
+        print(f"{spec.name}: no weights file ({spec.weights.kind})")
+        return 0
+    if args.action == "path":
+        for source, path in weights.candidates(spec):
+            print(f"{source}: {path}{'  (present)' if path.is_file() else ''}")
+        return 0
+    resolved = weights.resolve(spec, offline=args.action == "verify")
+    assert resolved is not None
+    check = "matches the published sha256" if resolved.verified else "no published sha256; recorded"
+    print(f"{spec.name}: {resolved.path} (from {resolved.source}), sha256 {resolved.sha256} ({check})")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from radiobench.datafiles import data_root
     from radiobench.runner import build_task
@@ -299,5 +344,6 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "run": cmd_run,
     "leaderboard": cmd_leaderboard,
+    "weights": cmd_weights,
     "data": cmd_data,
 }

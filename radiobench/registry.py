@@ -39,11 +39,13 @@ class Registry:
     tasks: dict[str, Registered[TaskSpec]] = field(default_factory=dict)
     plugins: list[plugins.PluginInfo] = field(default_factory=list)
 
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> backbone name
+
     def backbone(self, name: str) -> Registered[BackboneSpec]:
         try:
-            return self.backbones[name]
+            return self.backbones[self.aliases.get(name, name)]
         except KeyError:
-            raise UnknownNameError("backbone", name, self.backbones) from None
+            raise UnknownNameError("backbone", name, [*self.backbones, *self.aliases]) from None
 
     def task(self, name: str) -> Registered[TaskSpec]:
         try:
@@ -90,13 +92,17 @@ def build_registry(
                 _forget(registry, info)
                 continue
             for spec in collected:
-                if spec.name in target:
-                    other = target[spec.name].plugin
-                    raise PluginError(
-                        f"{spec_type.__name__[:-4].lower()} {spec.name!r} is registered by both "
-                        f"{other.label} and {info.label}; uninstall one of them "
-                        "(or set RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD=1 to load built-ins only)"
-                    )
+                kind = spec_type.__name__[:-4].lower()
+                for name in (spec.name, *getattr(spec, "aliases", ())):
+                    aliased = registry.aliases.get(name) if target is registry.backbones else None
+                    holder = target.get(name) or (target.get(aliased) if aliased else None)
+                    if holder is not None:
+                        raise PluginError(
+                            f"{kind} {name!r} is registered by both {holder.plugin.label} and {info.label}; "
+                            "uninstall one of them (or set RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD=1 to load built-ins only)"
+                        )
+                    if name != spec.name:
+                        registry.aliases[name] = spec.name
                 target[spec.name] = Registered(spec, info)
     return registry
 
@@ -105,6 +111,8 @@ def _forget(registry: Registry, info: plugins.PluginInfo) -> None:
     for table in (registry.backbones, registry.tasks):
         for name in [n for n, r in table.items() if r.plugin is info]:
             del table[name]
+    for alias in [a for a, n in registry.aliases.items() if n not in registry.backbones]:
+        del registry.aliases[alias]
 
 
 @functools.lru_cache(maxsize=1)

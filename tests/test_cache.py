@@ -13,12 +13,13 @@ def fields(**changes):
     backbone = changes.pop("backbone", FAKE_BACKBONE)
     task = changes.pop("task", FAKE_TASK)
     opts = RunOptions(**changes.pop("opts", {}))
-    return cache_fields(backbone, task, changes.pop("split", "train"), changes.pop("channels", 1), opts)
+    weights_id = changes.pop("weights_id", "none")
+    return cache_fields(backbone, task, changes.pop("split", "train"), changes.pop("channels", 1), opts, weights_id)
 
 
 @pytest.mark.parametrize("change", [
     {"backbone": dataclasses.replace(FAKE_BACKBONE, name="other")},
-    {"backbone": dataclasses.replace(FAKE_BACKBONE, weights=WeightsSpec(kind="random", seed=1))},
+    {"weights_id": "sha256:" + "1" * 64},
     {"backbone": dataclasses.replace(FAKE_BACKBONE, input=InputContract(channels=1, size=32, mean=(0.5,), std=(0.25,)))},
     {"backbone": dataclasses.replace(FAKE_BACKBONE, options={"arch": "x"})},
     {"task": dataclasses.replace(FAKE_TASK, version="2")},

@@ -135,3 +135,18 @@ def test_disable_autoload_keeps_builtins_only(make_plugin, monkeypatch):
         reg = build_registry(builtins() + [entry])
     assert "extra_net" not in reg.backbones and "pixels" in reg.backbones
     assert [p.distribution for p in reg.plugins] == ["radiobench"] * len(reg.plugins)
+
+
+def test_alias_resolves_to_its_backbone_and_cannot_be_taken_twice(make_plugin):
+    source = """
+    from radiobench import BackboneSpec, hookimpl
+    @hookimpl
+    def radiobench_register_backbones(register):
+        register(BackboneSpec(name="{name}", factory="m:f", embed_dim=4, aliases=("{alias}",)))
+    """
+    a = make_plugin("rb_alias", source.format(name="net_v2", alias="net"))
+    reg = build_registry(builtins() + [a])
+    assert reg.backbone("net").spec.name == "net_v2"
+    b = make_plugin("rb_alias2", GOOD.format(name="net"), dist="other-pkg")
+    with pytest.raises(PluginError, match="'net' is registered by both rb-alias 1.0 .* and other-pkg"):
+        build_registry(builtins() + [a, b])

@@ -23,10 +23,16 @@ def test_names_that_would_break_cli_or_file_names_are_refused(name):
 
 
 def test_weights_identity_distinguishes_sources():
-    assert WeightsSpec(kind="random", seed=0).identity != WeightsSpec(kind="random", seed=1).identity
-    assert WeightsSpec(kind="file", sha256="ab" * 32).identity == "sha256:" + "ab" * 32
-    with pytest.raises(ValueError, match="need a sha256"):
-        WeightsSpec(kind="file", url="https://example.org/w.pth").identity
+    assert WeightsSpec(kind="random", seed=0).static_identity != WeightsSpec(kind="random", seed=1).static_identity
+    published = WeightsSpec(kind="url", url="https://example.org/w.pth", filename="w.pth", sha256="ab" * 32)
+    assert published.static_identity == "sha256:" + "ab" * 32
+    # without a published checksum the identity comes from the file itself, once resolved
+    assert WeightsSpec(kind="url", url="https://example.org/w.pth", filename="w.pth").static_identity is None
+
+
+def test_weights_spec_requires_its_source_fields():
+    with pytest.raises(ValueError, match="need 'hf_filename'"):
+        WeightsSpec(kind="hf_hub", hf_repo="org/model", filename="model.safetensors")
 
 
 def test_task_spec_requires_train_and_test_splits():

