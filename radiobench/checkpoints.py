@@ -8,6 +8,8 @@ fails with the offending key names instead of a stack trace.
 
 from __future__ import annotations
 
+import argparse
+import pathlib
 import pickle
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -23,6 +25,25 @@ class CheckpointError(RadiobenchError):
     """A checkpoint that is unreadable or does not fit the architecture."""
 
 
+class _AttributeDict(dict):
+    """Stands in for Lightning's AttributeDict (a dict with attribute access) when reading hparams."""
+
+
+# Training checkpoints carry their run configuration next to the tensors: DINO pickles an
+# argparse.Namespace, Lightning a dict with pathlib paths. These types only hold data (no
+# constructor runs code), so they are admitted; everything else stays refused.
+INERT_GLOBALS = [
+    argparse.Namespace,
+    pathlib.PosixPath,
+    pathlib.PurePosixPath,
+    pathlib.WindowsPath,
+    pathlib.PureWindowsPath,
+    (_AttributeDict, "lightning.fabric.utilities.data.AttributeDict"),
+    (_AttributeDict, "lightning_fabric.utilities.data.AttributeDict"),
+    (_AttributeDict, "pytorch_lightning.utilities.parsing.AttributeDict"),
+]
+
+
 def read_checkpoint(path: Path) -> Any:
     path = Path(path)
     if path.suffix == ".safetensors":
@@ -34,13 +55,15 @@ def read_checkpoint(path: Path) -> Any:
         except (SafetensorError, OSError, ValueError) as exc:
             raise CheckpointError(f"{path}: not a readable safetensors file ({exc}); truncated? download it again") from None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(INERT_GLOBALS):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "Weights only load failed" in str(exc) or "Unsupported global" in str(exc):
             raise UnsafeDataError(
-                f"{path}: refusing to load: the checkpoint holds Python objects beyond tensors and plain "
-                f"containers, which could run code ({_unsupported_global(str(exc)) or first})"
+                f"{path}: refusing to load: the checkpoint holds Python objects that could run code "
+                f"({_unsupported_global(str(exc)) or first}); only tensors, plain containers and run "
+                "configurations are accepted"
             ) from None
         raise CheckpointError(f"{path}: not a readable checkpoint ({first}); truncated? download it again") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:

@@ -21,7 +21,10 @@ from radiobench.errors import RadiobenchError, UnknownNameError
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # piped or logged: do not squeeze tables into 80 columns
+        console.width = max(console.width, 160)
+    return console
 
 
 def _split_names(value: str) -> list[str]:
@@ -117,6 +120,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "plugin": r.plugin.distribution,
             "aliases": list(r.spec.aliases),
             "weights_source": r.spec.weights.download_source or None,
+            "weights_from": _short_source(r.spec.weights),
             "description": r.spec.description,
         }
         for n, r in sorted(reg.backbones.items())
@@ -143,11 +147,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     console = _console()
     if "backbones" in show:
-        table = Table("backbone", "family", "dim", "input", "weights", "plugin", title="Backbones")
+        table = Table("backbone", "family", "dim", "input contract", "trained on", "weights", "plugin", title="Backbones")
         for b in backbones:
             i = b["input"]
-            name = b["name"] + (f" ({', '.join(b['aliases'])})" if b["aliases"] else "")
-            table.add_row(name, b["family"], str(b["embed_dim"]), f"{i['channels']}x{i['size']}² {i['interpolation']}", b["weights"], b["plugin"])
+            name = b["name"] + (f" (alias: {', '.join(b['aliases'])})" if b["aliases"] else "")
+            norm = "no norm" if set(i["mean"]) == {0.0} and set(i["std"]) == {1.0} else "mean/std " + (
+                "ImageNet" if i["mean"][0] == 0.485 else f"{i['mean'][0]:.3g}/{i['std'][0]:.3g}")
+            crop = f", centre {i['crop_fraction']:.2f}" if i["crop_fraction"] < 1 else ""
+            contract = f"{i['channels']}ch {i['size']}px {i['interpolation']}{crop}, {norm}"
+            weights = b["weights"] + (f" ({b['weights_from']})" if b["weights_from"] else "")
+            table.add_row(name, b["family"], str(b["embed_dim"]), contract, ", ".join(b["training_data"]) or "–", weights, b["plugin"])
         console.print(table)
     if "tasks" in show:
         table = Table("task", "version", "kind", "main score", "plugin", "description", title="Tasks")
@@ -156,6 +165,18 @@ def cmd_list(args: argparse.Namespace) -> int:
             table.add_row(t["name"], t["version"], t["kind"], f"{t['main_score']} {arrow}", t["plugin"], t["description"])
         console.print(table)
     return 0
+
+
+def _short_source(w: Any) -> str:
+    from urllib.parse import urlparse
+
+    if w.kind == "hf_hub":
+        return f"hf:{w.hf_repo}"
+    if w.kind == "package":
+        return f"pypi:{w.package}"
+    if w.kind == "url":
+        return urlparse(w.url).netloc
+    return ""
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:

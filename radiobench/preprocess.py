@@ -1,8 +1,9 @@
 """The core's half of preprocessing: a task's [0, 1] pixels to a backbone's input contract.
 
-Order: resize (with the contract's interpolation) on the single-channel image, then
-repeat to 3 channels if the backbone wants 3, then normalise with the contract's mean
-and std. Resizing before the repeat does a third of the work for the same result.
+Order: centre crop (only when the contract asks), resize with the contract's
+interpolation on the single-channel image, repeat to 3 channels if the backbone wants
+3, normalise with the contract's mean and std. Resizing before the repeat does a third
+of the work for the same result.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def describe(contract: InputContract, image_channels: int) -> dict[str, Any]:
     return {
         **contract.to_dict(),
         "channel_adapt": channel_adapt(contract, image_channels),
-        "order": "resize, channel adapt, normalise",
+        "order": "centre crop, resize, channel adapt, normalise",
     }
 
 
@@ -38,6 +39,11 @@ def prepare_batch(images: torch.Tensor, contract: InputContract) -> torch.Tensor
     """(B, H, W) or (B, C, H, W) float in [0, 1] -> (B, contract.channels, size, size) normalised."""
     if images.ndim == 3:
         images = images.unsqueeze(1)
+    if contract.crop_fraction < 1:
+        h, w = images.shape[-2:]
+        ch, cw = max(1, round(h * contract.crop_fraction)), max(1, round(w * contract.crop_fraction))
+        top, left = (h - ch) // 2, (w - cw) // 2
+        images = images[..., top : top + ch, left : left + cw]
     size = contract.size
     if images.shape[-2:] != (size, size):
         kwargs: dict[str, Any] = {"size": (size, size), "mode": contract.interpolation}

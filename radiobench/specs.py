@@ -28,6 +28,9 @@ class InputContract:
     std: tuple[float, ...] = (0.229, 0.224, 0.225)
     interpolation: Interpolation = "bicubic"
     antialias: bool = True
+    # Centre-crop this fraction of each side before resizing (1.0: the whole cutout). Only for
+    # backbones trained on crops of survey cutouts, e.g. RGZ BYOL's 70-pixel centre of 150.
+    crop_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3):
@@ -36,6 +39,8 @@ class InputContract:
             raise ValueError("InputContract.mean and .std need one value per channel")
         if self.size <= 0:
             raise ValueError("InputContract.size must be positive")
+        if not 0 < self.crop_fraction <= 1:
+            raise ValueError("InputContract.crop_fraction must be in (0, 1]")
         if self.interpolation not in ("nearest", "bilinear", "bicubic", "area"):
             raise ValueError(f"unknown interpolation {self.interpolation!r}")
 

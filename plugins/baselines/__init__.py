@@ -1,12 +1,34 @@
-"""Baselines that need no download: raw pixels and a seeded random-init ResNet-18.
+"""Baselines that need no download: raw pixels and seeded random-init twins.
 
 They bound the leaderboard from below: a pretrained backbone that cannot beat raw
-pixels or random features on a task has learned nothing that task can use.
+pixels or the same architecture with random weights has learned nothing that task
+can use. Each twin takes the input contract of the pretrained model it controls for
+(single-channel and unnormalised for the DINO-MGCLS architectures).
 """
 
 from radiobench import BackboneSpec, InputContract, WeightsSpec, hookimpl
 
 PIXELS_SIDE = 32
+IMAGENET = InputContract(channels=3, size=224, interpolation="bicubic")
+RADIO = InputContract(channels=1, size=224, mean=(0.0,), std=(1.0,), interpolation="bicubic")
+TIMM = "radiobench_plugins.baselines.models:RandomInit"
+
+TWINS = [
+    # name, factory, options, embedding dim, input contract, twin of
+    ("random_resnet18", TIMM, {"arch": "resnet18"}, 512,
+     InputContract(channels=3, size=224, interpolation="bilinear"), "a torchvision-style ResNet-18"),
+    ("random_resnet50", TIMM, {"arch": "resnet50"}, 2048, RADIO, "dino_mgcls_resnet50"),
+    ("random_vits8", TIMM, {"arch": "vit_small_patch8_224"}, 384, RADIO, "dino_mgcls_vits8"),
+    ("random_vitb16", TIMM, {"arch": "vit_base_patch16_224"}, 768, RADIO, "dino_mgcls_vitb16"),
+    ("random_vits16", TIMM, {"arch": "vit_small_patch16_224"}, 384, IMAGENET, "dino_imagenet_vits16"),
+    ("random_convnext_nano", TIMM, {"arch": "convnext_nano"}, 640,
+     InputContract(channels=3, size=224, mean=(0.0,) * 3, std=(1.0,) * 3, interpolation="bilinear"),
+     "zoobot_convnext_nano"),
+    ("random_efficientnet_lite0", "radiobench_plugins.imagenet.efficientnet:EfficientNetLite",
+     {"variant": "efficientnet-lite0"}, 1280,
+     InputContract(channels=3, size=224, mean=(0.5,) * 3, std=(0.5,) * 3, interpolation="bicubic"),
+     "imagenet_efficientnet_lite0"),
+]
 
 
 @hookimpl
@@ -23,16 +45,17 @@ def radiobench_register_backbones(register):
             description=f"the image area-downsampled to {PIXELS_SIDE}x{PIXELS_SIDE}, flattened",
         )
     )
-    register(
-        BackboneSpec(
-            name="random_resnet18",
-            factory="radiobench_plugins.baselines.models:RandomResNet",
-            embed_dim=512,
-            input=InputContract(channels=3, size=224, interpolation="bilinear"),
-            weights=WeightsSpec(kind="random", seed=0, description="timm resnet18 default init, torch seed 0"),
-            family="random-init",
-            license="n/a",
-            description="ResNet-18 with random weights (seeded): the architecture's prior, no training",
-            options={"arch": "resnet18"},
+    for name, factory, options, dim, contract, twin_of in TWINS:
+        register(
+            BackboneSpec(
+                name=name,
+                factory=factory,
+                embed_dim=dim,
+                input=contract,
+                weights=WeightsSpec(kind="random", seed=0, description="default init of the architecture, torch seed 0"),
+                family="random-init",
+                license="n/a",
+                description=f"random-init twin of {twin_of}: the architecture's prior, no training",
+                options=options,
+            )
         )
-    )

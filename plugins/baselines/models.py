@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
-from radiobench.backbone import Backbone, ModuleBackbone
+from radiobench.backbone import Backbone
 from radiobench.specs import BackboneSpec
+from radiobench.timm_backbone import TimmBackbone
 
 
 class Pixels(Backbone):
@@ -13,12 +16,8 @@ class Pixels(Backbone):
         return images.flatten(1)
 
 
-class RandomResNet(ModuleBackbone):
-    def __init__(self, spec: BackboneSpec, weights: None = None, arch: str = "resnet18"):
-        import timm
+class RandomInit(TimmBackbone):
+    """A timm architecture with its default initialisation under the spec's seed."""
 
-        # fork_rng keeps the caller's global RNG untouched; the seed makes the weights reproducible.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(spec.weights.seed or 0)
-            model = timm.create_model(arch, pretrained=False, num_classes=0, in_chans=spec.input.channels)
-        super().__init__(spec, model)
+    def __init__(self, spec: BackboneSpec, weights: Path | None = None, arch: str = ""):
+        super().__init__(spec, weights, arch=arch)

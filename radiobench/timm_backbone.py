@@ -1,0 +1,55 @@
+"""Backbones built from a timm architecture: the shape most built-in plugins share.
+
+The network is created with ``num_classes=0`` so its output is the pooled feature a
+linear probe reads: the CLS token after the final norm for ViTs (as DINO evaluates),
+global average pooling for CNNs. Weights come from the resolved file, converted from
+the upstream layout by the plugin's ``to_state_dict``; random-init twins use a seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from radiobench.backbone import ModuleBackbone
+from radiobench.checkpoints import load_into, read_checkpoint
+from radiobench.specs import BackboneSpec
+
+StateDictConverter = Callable[[Any, Path], Mapping[str, torch.Tensor]]
+
+
+def create(arch: str, in_chans: int, seed: int | None = None, **kwargs: Any) -> torch.nn.Module:
+    import timm
+
+    with torch.random.fork_rng(devices=[]):  # the caller's RNG state is left alone
+        torch.manual_seed(0 if seed is None else seed)
+        return timm.create_model(arch, pretrained=False, num_classes=0, in_chans=in_chans, **kwargs)
+
+
+def plain_state_dict(checkpoint: Any, path: Path) -> Mapping[str, torch.Tensor]:
+    """A checkpoint that is already the model's state dict (timm hub files, torchvision-style .pth)."""
+    from radiobench.checkpoints import CheckpointError
+
+    if not isinstance(checkpoint, Mapping) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise CheckpointError(f"{path}: expected a state dict of tensors; is this the right file for this backbone?")
+    return checkpoint
+
+
+class TimmBackbone(ModuleBackbone):
+    def __init__(
+        self,
+        spec: BackboneSpec,
+        weights: Path | None = None,
+        arch: str = "",
+        converter: StateDictConverter = plain_state_dict,
+        drop: tuple[str, ...] = (),
+        model_kwargs: Mapping[str, Any] | None = None,
+    ):
+        model = create(arch, spec.input.channels, seed=spec.weights.seed, **dict(model_kwargs or {}))
+        if weights is not None:
+            state = converter(read_checkpoint(weights), weights)
+            load_into(model, state, weights, spec.name, drop=drop)
+        super().__init__(spec, model, weights)
