@@ -62,8 +62,7 @@ def read_checkpoint(path: Path) -> Any:
         if "Weights only load failed" in str(exc) or "Unsupported global" in str(exc):
             raise UnsafeDataError(
                 f"{path}: refusing to load: the checkpoint holds Python objects that could run code "
-                f"({_unsupported_global(str(exc)) or first}); only tensors, plain containers and run "
-                "configurations are accepted"
+                f"({_unsafe_globals(path)}); only tensors, plain containers and run configurations are accepted"
             ) from None
         raise CheckpointError(f"{path}: not a readable checkpoint ({first}); truncated? download it again") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -71,11 +70,14 @@ def read_checkpoint(path: Path) -> Any:
         raise CheckpointError(f"{path}: not a readable checkpoint ({first}); truncated? download it again") from None
 
 
-def _unsupported_global(message: str) -> str:
-    for line in message.splitlines():
-        if "Unsupported global" in line:
-            return line.strip().rstrip(".")
-    return ""
+def _unsafe_globals(path: Path) -> str:
+    allowed = {f"{g.__module__}.{g.__qualname__}" for g in INERT_GLOBALS if not isinstance(g, tuple)}
+    allowed |= {g[1] for g in INERT_GLOBALS if isinstance(g, tuple)}
+    try:
+        names = [n for n in torch.serialization.get_unsafe_globals_in_checkpoint(path) if n not in allowed]
+    except Exception:  # noqa: BLE001 - only used to word the message
+        names = []
+    return "globals: " + ", ".join(names) if names else "non-tensor objects"
 
 
 def select(checkpoint: Any, path: Path, *keys: str) -> Mapping[str, torch.Tensor]:

@@ -53,9 +53,7 @@ def download(url: str, dest: Path, sha256: str | None = None, *, timeout: float 
                         progress.advance(bar, len(block))
     except (requests.RequestException, OSError) as exc:
         kept = f"; {part.name} is kept and the next try resumes it" if part.exists() else ""
-        raise DatasetNotFoundError(
-            f"could not download {url} ({type(exc).__name__}: {exc}){kept}; or download it by hand to {dest}"
-        ) from None
+        raise DatasetNotFoundError(f"could not download {url} ({_reason(exc)}){kept}; or download it by hand to {dest}") from None
     actual = sha256_file(part)
     if sha256 and actual != sha256:
         part.unlink()
@@ -67,3 +65,14 @@ def download(url: str, dest: Path, sha256: str | None = None, *, timeout: float 
     if not sha256:
         dest.with_name(dest.name + ".sha256").write_text(f"{actual}  {dest.name}\n")
     return actual
+
+
+def _reason(exc: Exception) -> str:
+    """One short phrase: the HTTP status, or the kind of network failure."""
+    import requests
+
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, requests.ConnectionError):
+        return "no connection to the host"
+    return type(exc).__name__

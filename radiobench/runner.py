@@ -142,6 +142,7 @@ def run_pair(
 ) -> list[Outcome]:
     hooks = hooks or Hooks()
     b_reg, t_reg = registry.backbone(backbone_name), registry.task(task_name)
+    explicit = opts.weights.get(backbone_name) or opts.weights.get(b_reg.spec.name)
     backbone_name = b_reg.spec.name  # an alias runs, and is filed, as its backbone
     protocol_ids = {p: p + opts.budget.suffix for p in opts.protocols}
     paths = {
@@ -160,16 +161,15 @@ def run_pair(
     from radiobench.extract import extract, resolve_device
 
     device = resolve_device(opts.device)
+    if explicit and not b_reg.spec.weights.learned:
+        raise RadiobenchError(f"backbone {backbone_name!r} has no learned weights; --weights does not apply to it")
+    resolved = weights.resolve(b_reg.spec, explicit, offline=opts.offline)
+    weights_id = weights_identity(b_reg.spec, resolved)
     task = build_task(t_reg)
     task.prepare(opts.data_root, download=opts.download)
     splits = {name: limited(task.load_split(name), opts.limit) for name in ("train", "test")}
     channels = 1 if splits["train"].images.ndim == 3 else splits["train"].images.shape[1]
 
-    explicit = opts.weights.get(backbone_name)
-    if explicit and not b_reg.spec.weights.learned:
-        raise RadiobenchError(f"backbone {backbone_name!r} has no learned weights; --weights does not apply to it")
-    resolved = weights.resolve(b_reg.spec, explicit, offline=opts.offline)
-    weights_id = weights_identity(b_reg.spec, resolved)
     backbone = None
     features: dict[str, np.ndarray] = {}
     cache_info: dict[str, Any] = {}
