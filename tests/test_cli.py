@@ -41,8 +41,9 @@ def test_list_json_shows_builtins_with_their_contracts():
 def test_unknown_backbone_exits_2_with_suggestion():
     done = radiobench_cli("run", "--backbone", "random_resnet81", "--task", "mirabest")
     assert done.returncode == 2
-    assert "Unknown backbone 'random_resnet81'. Did you mean 'random_resnet18'?" in done.stderr
-    assert "Available: pixels, random_resnet18" in done.stderr
+    assert "Unknown backbone 'random_resnet81'. Did you mean 'random_resnet18'" in done.stderr  # nearest first
+    assert "Available: " in done.stderr and "pixels" in done.stderr and "dino_mgcls" in done.stderr
+    assert done.stderr.count("\n") == 1  # one line
     assert "Traceback" not in done.stderr
 
 
