@@ -1,0 +1,101 @@
+"""Reading RadioGalaxyDataset's HDF5 file straight out of its verified zip.
+
+The zip holds one HDF5 file with a group per source (``data_<i>``): ``Img`` (300x300
+uint8, with RA/DEC/Source attributes), ``Label_literature`` (0 FRI, 1 FRII, 2 Compact,
+3 Bent) and ``Split_literature`` (train/valid/test). The member is read into memory
+(h5py reads file-like objects), so nothing is extracted to disk. The same zip ships in
+the PyPI wheel ``firstgalaxydata``; when that is installed and the data root lacks the
+file, the wheel's copy is used (located through package metadata, never imported).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from radiobench import datafiles
+from radiobench import download as downloads
+from radiobench.errors import RadiobenchError, UnsafeDataError
+from radiobench.task import Split, Task
+from radiobench_plugins.rgd import ARCHIVE, CLASSES, URL
+
+MEMBER = "galaxy_data_h5.h5"
+SPLIT_KEY, LABEL_KEY = "Split_literature", "Label_literature"
+
+
+def wheel_copy() -> Path | None:
+    try:
+        files = metadata.files("firstgalaxydata") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == ARCHIVE:
+            return Path(str(file.locate()))
+    return None
+
+
+class RadioGalaxyDataset(Task):
+    def prepare(self, root: Path, download: bool = False) -> None:
+        archive = self.folder(root) / ARCHIVE
+        if not archive.exists():
+            if (copy := wheel_copy()) is not None:
+                archive = copy
+            elif download:
+                downloads.download(URL, archive, self.spec.data_sha256)
+        datafiles.require_file(archive, self.spec.data_sha256, self.spec.name, URL)
+        self.archive = archive
+        self.root = Path(root)
+        self._splits: dict[str, Split] | None = None
+
+    def _read_all(self) -> dict[str, Split]:
+        import h5py
+
+        try:
+            with zipfile.ZipFile(self.archive) as zf:
+                data = zf.read(MEMBER)
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise UnsafeDataError(f"{self.archive}: no readable {MEMBER} inside ({exc}); delete it and download it again") from None
+        rows: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in self.spec.splits}
+        with h5py.File(io.BytesIO(data), "r") as h5:
+            for key in h5:
+                group = h5[key]
+                if SPLIT_KEY not in group or LABEL_KEY not in group or "Img" not in group:
+                    raise RadiobenchError(
+                        f"{self.archive}:{MEMBER}: source {key!r} lacks {SPLIT_KEY}/{LABEL_KEY}/Img; "
+                        "this is not the RadioGalaxyDataset release this task reads (version 1.0)"
+                    )
+                split = group[SPLIT_KEY].asstr()[()]
+                if split not in rows:
+                    raise RadiobenchError(f"{self.archive}:{MEMBER}: source {key!r} has unknown split {split!r}")
+                label = int(group[LABEL_KEY][()])
+                if not 0 <= label < len(CLASSES):
+                    raise RadiobenchError(f"{self.archive}:{MEMBER}: source {key!r} has label {label} outside 0-3")
+                images, labels, ids = rows[split]
+                images.append(np.asarray(group["Img"], dtype=np.uint8))
+                labels.append(label)
+                ids.append(str(group["Img"].attrs.get("coord_str", key)))
+        return {s: Split(np.stack(i), np.asarray(l, dtype=np.int64), d) for s, (i, l, d) in rows.items() if i}
+
+    def load_split(self, split: str) -> Split:
+        if self.root is None:
+            raise RadiobenchError("rgd: call prepare(root) before loading a split")
+        if split not in self.spec.splits:
+            raise RadiobenchError(f"rgd has splits {', '.join(self.spec.splits)}, not {split!r}")
+        if self._splits is None:
+            self._splits = self._read_all()
+        return self._splits[split]
+
+    def scale(self, pixels: np.ndarray) -> np.ndarray:
+        return pixels.astype(np.float32) / 255.0
+
+    def score(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+        from sklearn.metrics import recall_score
+
+        scores = super().score(y_true, y_pred)
+        recalls = recall_score(y_true, y_pred, labels=list(range(len(CLASSES))), average=None, zero_division=0)
+        scores.update({f"recall_{name}": float(r) for name, r in zip(CLASSES, recalls)})
+        return scores
