@@ -8,6 +8,8 @@ backbones with the same contract see identical pixels.
 from __future__ import annotations
 
 import abc
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -50,3 +52,14 @@ class ModuleBackbone(Backbone):
         super().to(device)
         self.module.to(self.device)
         return self
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Build a model under a fixed torch seed without disturbing the caller's RNG state.
+
+    Random-init twins are only a control if every build gives the same weights.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0 if seed is None else seed)
+        yield

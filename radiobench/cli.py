@@ -92,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RadiobenchError as exc:
         _console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         _console(stderr=True).print("interrupted; finished result files and cache entries are kept")
         return 130

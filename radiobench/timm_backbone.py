@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from radiobench.backbone import ModuleBackbone
+from radiobench.backbone import ModuleBackbone, seeded
 from radiobench.checkpoints import load_into, read_checkpoint
 from radiobench.specs import BackboneSpec
 
@@ -24,8 +24,7 @@ StateDictConverter = Callable[[Any, Path], Mapping[str, torch.Tensor]]
 def create(arch: str, in_chans: int, seed: int | None = None, **kwargs: Any) -> torch.nn.Module:
     import timm
 
-    with torch.random.fork_rng(devices=[]):  # the caller's RNG state is left alone
-        torch.manual_seed(0 if seed is None else seed)
+    with seeded(seed):
         return timm.create_model(arch, pretrained=False, num_classes=0, in_chans=in_chans, **kwargs)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from radiobench.backbone import ModuleBackbone
+from radiobench.backbone import ModuleBackbone, seeded
 from radiobench.checkpoints import load_into, read_checkpoint
 from radiobench.specs import BackboneSpec
 from radiobench.timm_backbone import plain_state_dict
@@ -24,8 +24,7 @@ class OpenClipImageTower(ModuleBackbone):
     def __init__(self, spec: BackboneSpec, weights: Path | None = None, model: str = "ViT-B-32"):
         import open_clip
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(spec.weights.seed or 0)
+        with seeded(spec.weights.seed):
             visual = open_clip.create_model(model, pretrained=None).visual
         if weights is not None:
             load_into(visual, visual_state_dict(read_checkpoint(weights), weights), weights, spec.name)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from radiobench.backbone import ModuleBackbone
+from radiobench.backbone import ModuleBackbone, seeded
 from radiobench.checkpoints import load_into, read_checkpoint
 from radiobench.errors import RadiobenchError
 from radiobench.specs import BackboneSpec
@@ -25,8 +25,7 @@ class EfficientNetLite(ModuleBackbone):
             raise RadiobenchError(
                 f"backbone {spec.name!r} needs efficientnet-lite-pytorch: pip install 'radiobench[efficientnet]'"
             ) from None
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(spec.weights.seed or 0)
+        with seeded(spec.weights.seed):
             model = EfficientNet.from_name(variant, in_channels=spec.input.channels, num_classes=1000)
         if weights is not None:
             load_into(model, plain_state_dict(read_checkpoint(weights), weights), weights, spec.name)

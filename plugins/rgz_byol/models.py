@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from radiobench.backbone import ModuleBackbone
+from radiobench.backbone import ModuleBackbone, seeded
 from radiobench.checkpoints import load_into, read_checkpoint, select
 from radiobench.specs import BackboneSpec
 from radiobench.timm_backbone import create
@@ -26,8 +26,7 @@ BLOCKS = {f"encoder.layers.{1 + i}.": f"layer{1 + i // 2}.{i % 2}." for i in ran
 
 def build_resnet18(channels: int, seed: int | None) -> torch.nn.Module:
     model = create("resnet18", channels, seed=seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0 if seed is None else seed)
+    with seeded(seed):
         model.conv1 = torch.nn.Conv2d(channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
     return model
 

@@ -8,6 +8,7 @@ split is touched once, by the refitted best model.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +70,14 @@ class Linear(Protocol):
             scoring=SCORERS.get(task.main_score, "accuracy" if classification else "r2"),
             n_jobs=-1,
         )
-        search.fit(x_train, y_train)
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            search.fit(x_train, y_train)
+        # Recorded per seed rather than printed: whether the refitted model's solver converged
+        # within max_iter (it matters for reading the number, not for running the rest).
+        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         (param, value), = search.best_params_.items()
-        chosen = {param.split("__")[1]: value, "cv_score": float(search.best_score_)}
+        chosen = {param.split("__")[1]: value, "cv_score": float(search.best_score_), "converged": converged}
         return search.predict(x_test), chosen
