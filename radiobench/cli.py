@@ -135,6 +135,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             "kind": r.spec.kind,
             "main_score": r.spec.main_score,
             "higher_is_better": r.spec.higher_is_better,
+            "data_sha256": r.spec.data_sha256,
+            "data_source": r.spec.download_hint,
             "plugin": r.plugin.distribution,
             "description": r.spec.description,
         }

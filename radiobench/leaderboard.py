@@ -36,8 +36,12 @@ class Board:
     skipped_limited: int = 0
     environments: list[str] = field(default_factory=list)
 
+    def coverage(self, backbone: str) -> int:
+        return sum((backbone, t) in self.cells for t in self.tasks)
+
     def ordered_backbones(self) -> list[str]:
-        return sorted(self.backbones, key=lambda b: (self.ranks.get(b, float("inf")), b))
+        """Most tasks covered first (a mean rank over fewer tasks is not comparable), then by mean rank."""
+        return sorted(self.backbones, key=lambda b: (-self.coverage(b), self.ranks.get(b, float("inf")), b))
 
 
 def collect(results_dir: Path, protocol: str = "linear") -> Board:

@@ -24,7 +24,7 @@ def rows(board: Board) -> list[dict[str, Any]]:
             row[f"{t}_std"] = cell.std if cell else None
             row[f"{t}_in_domain"] = cell.in_domain if cell else None
         row["mean_rank"] = board.ranks.get(b)
-        row["tasks"] = sum((b, t) in board.cells for t in board.tasks)
+        row["tasks"] = board.coverage(b)
         out.append(row)
     return out
 
@@ -42,7 +42,8 @@ def _cell_text(board: Board, b: str, t: str) -> str:
 
 def _footer(board: Board) -> list[str]:
     lines = [
-        f"Protocol `{board.protocol}`; mean ± sample std over seeds; mean rank across tasks (1 = best).",
+        f"Protocol `{board.protocol}`; mean ± sample std over seeds; mean rank across the tasks a backbone has "
+        "(1 = best); rows with more tasks come first.",
         f"{IN_DOMAIN_MARK}: in-domain (the backbone's training data includes the task's source data).",
         "Hardware: " + "; ".join(board.environments),
     ]
@@ -53,12 +54,12 @@ def _footer(board: Board) -> list[str]:
 
 def to_markdown(board: Board) -> str:
     head = ["backbone", "training data"] + [f"{t} ({m['main_score']} {_arrow(m)})" for t, m in board.tasks.items()]
-    head.append("mean rank")
+    head += ["mean rank", "tasks"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for b in board.ordered_backbones():
         cells = [b, ", ".join(board.backbones[b]["training_data"]) or "–"]
         cells += [_cell_text(board, b, t) for t in board.tasks]
-        cells.append(f"{board.ranks[b]:.2f}")
+        cells += [f"{board.ranks[b]:.2f}", f"{board.coverage(b)}/{len(board.tasks)}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in _footer(board)) + "\n"
 
@@ -144,7 +145,7 @@ def to_html(board: Board) -> str:
         f'{esc(t)} ({esc(m["main_score"])} {_arrow(m)})</th>'
         for t, m in board.tasks.items()
     ]
-    head.append('<th data-col="mean_rank">mean rank</th>')
+    head += ['<th data-col="mean_rank">mean rank</th>', '<th data-col="tasks">tasks</th>']
     body = []
     for b in board.ordered_backbones():
         training = ", ".join(board.backbones[b]["training_data"])
@@ -154,6 +155,7 @@ def to_html(board: Board) -> str:
             value = "" if cell is None else repr(cell.mean)
             tds.append(f'<td data-value="{value}">{esc(_cell_text(board, b, t))}</td>')
         tds.append(f'<td data-value="{board.ranks[b]!r}">{board.ranks[b]:.2f}</td>')
+        tds.append(f'<td data-value="{board.coverage(b)}">{board.coverage(b)}/{len(board.tasks)}</td>')
         body.append("<tr>" + "".join(tds) + "</tr>")
     plots = "".join(_svg_task_plot(board, t) for t in board.tasks)
     footer = "".join(f"<p>{esc(line.replace('`', ''))}</p>" for line in _footer(board))

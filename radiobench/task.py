@@ -33,9 +33,6 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def head(self, n: int) -> Split:
-        return Split(self.images[:n], self.labels[:n], self.ids[:n])
-
 
 class Task(abc.ABC):
     """Subclass, set nothing but the abstract methods; the spec comes from registration."""

@@ -53,7 +53,7 @@ def board_dir(tmp_path):
 def test_ranks_respect_each_tasks_direction(board_dir):
     board = collect(board_dir)
     assert board.ranks == {"alpha": 1.5, "beta": 2.0, "gamma": 2.0}
-    assert board.ordered_backbones() == ["alpha", "beta", "gamma"]
+    assert board.ordered_backbones() == ["alpha", "beta", "gamma"]  # gamma has one task of two: last
     assert board.cells[("beta", "t_err")].mean == 0.30  # not the --limit or knn result
     assert board.skipped_limited == 1
     assert board.cells[("gamma", "t_err")].in_domain and not board.cells[("alpha", "t_err")].in_domain
@@ -61,9 +61,9 @@ def test_ranks_respect_each_tasks_direction(board_dir):
 
 def test_markdown_has_spread_rank_and_in_domain_mark(board_dir):
     md = render(collect(board_dir), "md")
-    assert "| backbone | training data | t_err (error ↓) | t_f1 (f1 ↑) | mean rank |" in md
-    assert "| alpha | – | 0.1000 ± 0.0100 | 0.5000 ± 0.0100 | 1.50 |" in md
-    assert "| gamma | FIRST | 0.2000 ± 0.0100 † | – | 2.00 |" in md
+    assert "| backbone | training data | t_err (error ↓) | t_f1 (f1 ↑) | mean rank | tasks |" in md
+    assert "| alpha | – | 0.1000 ± 0.0100 | 0.5000 ± 0.0100 | 1.50 | 2/2 |" in md
+    assert "| gamma | FIRST | 0.2000 ± 0.0100 † | – | 2.00 | 1/2 |" in md
     assert "1 `--limit` result(s) left out" in md
 
 

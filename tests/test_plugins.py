@@ -43,6 +43,12 @@ def test_builtins_load_through_entry_points():
     assert all(p.builtin and p.error is None for p in reg.plugins)
 
 
+def test_timm_style_pattern_listing():
+    reg = build_registry(builtins())
+    assert reg.list_backbones("dino_mgcls_*") == ["dino_mgcls_resnet50", "dino_mgcls_vitb16", "dino_mgcls_vits8"]
+    assert "mirabest" in reg.list_tasks() and reg.list_tasks("zzz*") == []
+
+
 def test_third_party_plugin_is_registered_and_attributed(make_plugin):
     entry = make_plugin("rb_good", GOOD.format(name="good_net"), version="2.5")
     reg = build_registry(builtins() + [entry])
