@@ -78,9 +78,12 @@ def to_json(board: Board) -> str:
 
 
 def _svg_task_plot(board: Board, task: str) -> str:
-    """One horizontal bar per backbone with a ±std whisker; inline SVG, no plotting library."""
+    """One horizontal bar per backbone, best first, with a ±std whisker; inline SVG, no plotting library."""
     meta = board.tasks[task]
-    entries = [(b, board.cells[(b, task)]) for b in board.ordered_backbones() if (b, task) in board.cells]
+    entries = sorted(
+        ((b, c) for (b, t), c in board.cells.items() if t == task),
+        key=lambda e: -e[1].mean if meta["higher_is_better"] else e[1].mean,
+    )  # best first
     top = max(c.mean + c.std for _, c in entries) or 1.0
     label_w, bar_w, row_h = 170, 360, 22
     height = row_h * len(entries) + 40

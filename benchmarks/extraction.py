@@ -1,0 +1,83 @@
+"""Harness extraction throughput against the model's own forward pass.
+
+    python benchmarks/extraction.py --backbone random_resnet18,random_vits16,imagenet_efficientnet_lite0 \
+        --task mirabest --data-root ../shared/data --images 256 --batch-size 64 [--device cpu] [--json out.json]
+
+"raw" runs ``backbone.embed`` on tensors already prepared (resized, normalised) and on the
+device; "harness" is ``radiobench.extract.extract`` from the task's stored pixels (scaling,
+input contract, forward, output checks). Both use the same images, batch size and precision,
+in the same process, alternating, best of ``--repeat``; the ratio is harness / raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from radiobench.datafiles import data_root
+from radiobench.extract import extract, resolve_device
+from radiobench.preprocess import prepare_batch
+from radiobench.registry import get_registry
+from radiobench.runner import build_backbone, build_task, limited
+
+
+def raw_throughput(backbone, batches, precision: str) -> float:
+    device = backbone.device
+    start = time.perf_counter()
+    with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+        for batch in batches:
+            backbone.embed(batch)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return sum(len(b) for b in batches) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbone", default="random_resnet18,random_vits16,imagenet_efficientnet_lite0")
+    parser.add_argument("--task", default="mirabest")
+    parser.add_argument("--data-root")
+    parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    registry = get_registry()
+    device = resolve_device(args.device)
+    task = build_task(registry.task(args.task))
+    task.prepare(data_root(args.data_root))
+    split = limited(task.load_split("train"), args.images)
+    rows = []
+    for name in args.backbone.split(","):
+        registered = registry.backbone(name)
+        backbone = build_backbone(registered).to(device)
+        batches = [
+            prepare_batch(torch.from_numpy(task.scale(split.images[i : i + args.batch_size])).to(device), registered.spec.input)
+            for i in range(0, len(split), args.batch_size)
+        ]
+        raw_throughput(backbone, batches[:1], args.precision)  # warm-up
+        raw, harness = 0.0, 0.0
+        for _ in range(args.repeat):
+            raw = max(raw, raw_throughput(backbone, batches, args.precision))
+            done = extract(backbone, task, split, owner=registered.plugin.label, batch_size=args.batch_size,
+                           precision=args.precision)
+            harness = max(harness, done.images_per_second)
+        rows.append({"model": name, "device": str(device), "precision": args.precision, "batch_size": args.batch_size,
+                     "images": len(split), "raw_img_s": raw, "harness_img_s": harness, "ratio": harness / raw})
+    print(f"{'model':30} {'device':6} {'prec':5} {'batch':>5} {'raw img/s':>10} {'harness img/s':>14} {'ratio':>6}")
+    for r in rows:
+        print(f"{r['model']:30} {r['device']:6} {r['precision']:5} {r['batch_size']:5d} {r['raw_img_s']:10.1f} "
+              f"{r['harness_img_s']:14.1f} {r['ratio']:6.2f}")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
