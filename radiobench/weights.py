@@ -14,6 +14,7 @@ there is one, otherwise computed once and remembered in ``<file>.sha256`` beside
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -113,6 +114,7 @@ def _hf_download(spec: BackboneSpec, target: Path) -> None:
             f"put it at {target} by hand"
         ) from None
     os.replace(got, target)
+    shutil.rmtree(target.parent / ".hf", ignore_errors=True)  # huggingface_hub's bookkeeping for local_dir
 
 
 def _identified(spec: BackboneSpec, path: Path, source: str) -> ResolvedWeights:

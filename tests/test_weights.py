@@ -90,3 +90,48 @@ def test_weights_path_command_lists_the_places(tmp_path):
     assert done.returncode == 0
     assert f"RADIOBENCH_WEIGHTS: {tmp_path}/w/dino_mgcls_vits8/mgcls_vits8_pretrain_325_teacher.pth" in done.stdout
     assert f"cache: {tmp_path}/c/weights/dino_mgcls_vits8/" in done.stdout
+
+
+def test_hub_download_through_huggingface_hub_then_offline_from_the_cache(tmp_path):
+    """A loopback server speaking the hub's resolve protocol stands in for huggingface.co (HF_ENDPOINT)."""
+    import hashlib
+    import http.server
+    import threading
+
+    payload = b"safetensors bytes stand-in" * 100
+    sha = hashlib.sha256(payload).hexdigest()
+    requested = []
+
+    class Hub(http.server.BaseHTTPRequestHandler):
+        def _headers(self):
+            requested.append((self.command, self.path))
+            self.send_response(200)
+            for name, value in (("X-Repo-Commit", "a" * 40), ("ETag", f'"{sha}"'), ("X-Linked-Etag", f'"{sha}"'),
+                                ("X-Linked-Size", str(len(payload))), ("Content-Length", str(len(payload)))):
+                self.send_header(name, value)
+            self.end_headers()
+
+        def do_HEAD(self):
+            self._headers()
+
+        def do_GET(self):
+            self._headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {"HF_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}", "RADIOBENCH_CACHE": str(tmp_path)}
+    try:
+        done = radiobench_cli("weights", "download", "imagenet_resnet50", env=env)
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ("GET", "/timm/resnet50.a1_in1k/resolve/main/model.safetensors") in requested
+    folder = tmp_path / "weights" / "imagenet_resnet50"
+    assert (folder / "model.safetensors").read_bytes() == payload
+    assert (folder / "model.safetensors.sha256").read_text().split()[0] == sha and not (folder / ".hf").exists()
+    done = radiobench_cli("weights", "verify", "imagenet_resnet50", env={"RADIOBENCH_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0 and f"sha256 {sha}" in done.stdout and "(from cache)" in done.stdout
