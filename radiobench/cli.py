@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="evaluate backbones on tasks and write result files")
     p.add_argument("--backbone", required=True, help="backbone name(s), comma-separated")
-    p.add_argument("--task", required=True, help="task name(s), comma-separated, or 'all'")
+    p.add_argument("--task", required=True, help="task name(s), comma-separated, or 'all' (main variant of each)")
     p.add_argument("--protocol", default="linear", help="linear, knn, or all (default: linear)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default: 5)")
     budget = p.add_mutually_exclusive_group()
@@ -206,7 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     reg = _registry()
     backbones = _split_names(args.backbone)
-    tasks = reg.list_tasks() if args.task.strip() == "all" else _split_names(args.task)
+    tasks = select_tasks(reg, args.task)
     protocols = list(PROTOCOLS) if args.protocol == "all" else _split_names(args.protocol)
     for name in backbones:  # unknown names fail before anything runs
         reg.backbone(name)
@@ -235,6 +235,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         offline=args.offline,
     )
     return _run_all(reg, backbones, tasks, opts)
+
+
+def select_tasks(reg: Any, value: str) -> list[str]:
+    """``all`` means every task's main variant (specs with ``in_all``); otherwise the names given."""
+    if value.strip() == "all":
+        return [n for n in reg.list_tasks() if reg.tasks[n].spec.in_all]
+    return _split_names(value)
 
 
 def _weights_map(value: str | None, backbones: list[str]) -> dict[str, str]:

@@ -94,7 +94,7 @@ def build_backbone(registered: Registered[BackboneSpec], resolved: ResolvedWeigh
 def build_task(registered: Registered[TaskSpec]) -> Task:
     spec = registered.spec
     try:
-        return resolve_factory(spec.factory)(spec)
+        return resolve_factory(spec.factory)(spec, **spec.options)
     except Exception as exc:
         raise PluginError(
             f"task {spec.name!r} (from {registered.plugin.label}) failed to build: {type(exc).__name__}: {exc}"
@@ -128,6 +128,7 @@ def cache_fields(
         "input": describe(backbone.input, image_channels),
         "task": task.name,
         "task_version": task.version,
+        "task_options": task.options,
         "data_sha256": task.data_sha256,
         "scaling": task.scaling,
         "split": split,
@@ -276,6 +277,7 @@ def build_result(
             "provided_by": t_reg.provenance(),
             "data_sha256": t.data_sha256,
             "scaling": t.scaling,
+            "options": t.options,
             "classes": list(t.classes),
             "source_datasets": list(t.source_datasets),
             "train_count": len(splits["train"]),

@@ -150,6 +150,8 @@ class TaskSpec:
     description: str = ""
     data_folder: str = ""  # folder under the data root
     download_hint: str = ""  # where a user gets the data by hand
+    options: dict[str, Any] = field(default_factory=dict)  # passed to the factory; JSON-able, recorded
+    in_all: bool = True  # whether `--task all` includes it (variants such as CV folds opt out)
 
     def __post_init__(self) -> None:
         _check_name(self.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,9 @@ class Split:
 class Task(abc.ABC):
     """Subclass, set nothing but the abstract methods; the spec comes from registration."""
 
-    def __init__(self, spec: TaskSpec):
+    def __init__(self, spec: TaskSpec, **options: Any):
         self.spec = spec
+        self.options = options  # spec.options, for tasks that take variants (e.g. a CV fold)
         self.root: Path | None = None
 
     def folder(self, root: Path) -> Path:

@@ -77,7 +77,26 @@ def test_wrong_split_key_is_a_clear_error_and_nothing_is_cached(tmp_path, monkey
 
 
 def test_wheel_copy_is_used_when_the_data_root_lacks_the_file(shared_data, tmp_path, monkeypatch):
-    monkeypatch.setattr("radiobench_plugins.rgd.task.wheel_copy", lambda: shared_data / "rgd" / "galaxy_data_h5.zip")
+    monkeypatch.setattr("radiobench_plugins.rgd.task.wheel_copy", lambda name: shared_data / "rgd" / name)
     t = build_task(get_registry().task("rgd"))
     t.prepare(tmp_path)
     assert len(t.load_split("test")) == 200
+
+
+def test_cv_fold_uses_the_fold_file_and_the_cv_test_file(shared_data):
+    t = build_task(get_registry().task("rgd_cv2"))
+    t.prepare(shared_data)
+    train, valid, test = (t.load_split(s) for s in ("train", "valid", "test"))
+    assert (len(train), len(valid), len(test)) == (1405, 353, 400)
+    other = build_task(get_registry().task("rgd_cv3"))
+    other.prepare(shared_data)
+    assert set(other.load_split("valid").ids).isdisjoint(valid.ids)  # folds validate on different sources
+    assert set(other.load_split("test").ids) == set(test.ids)  # and share one test file
+
+
+def test_task_all_leaves_out_the_cv_variants():
+    from radiobench.cli import select_tasks
+
+    chosen = select_tasks(get_registry(), "all")
+    assert {"mirabest", "rgd"} <= set(chosen) and not any(n.startswith("rgd_cv") for n in chosen)
+    assert select_tasks(get_registry(), "rgd_cv1,rgd") == ["rgd_cv1", "rgd"]

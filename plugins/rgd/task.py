@@ -21,64 +21,73 @@ from radiobench import datafiles
 from radiobench import download as downloads
 from radiobench.errors import RadiobenchError, UnsafeDataError
 from radiobench.task import Split, Task
-from radiobench_plugins.rgd import ARCHIVE, CLASSES, URL
+from radiobench_plugins.rgd import CLASSES, SHA256, ZENODO, fold_files
 
-MEMBER = "galaxy_data_h5.h5"
 SPLIT_KEY, LABEL_KEY = "Split_literature", "Label_literature"
 
 
-def wheel_copy() -> Path | None:
+def wheel_copy(name: str) -> Path | None:
     try:
         files = metadata.files("firstgalaxydata") or []
     except metadata.PackageNotFoundError:
         return None
     for file in files:
-        if file.name == ARCHIVE:
+        if file.name == name:
             return Path(str(file.locate()))
     return None
 
 
 class RadioGalaxyDataset(Task):
+    """The literature split, or with ``fold=k`` a cross-validation fold (see the plugin docstring)."""
+
     def prepare(self, root: Path, download: bool = False) -> None:
-        archive = self.folder(root) / ARCHIVE
-        if not archive.exists():
-            if (copy := wheel_copy()) is not None:
-                archive = copy
-            elif download:
-                downloads.download(URL, archive, self.spec.data_sha256)
-        datafiles.require_file(archive, self.spec.data_sha256, self.spec.name, URL)
-        self.archive = archive
+        self.archives = []
+        for name in fold_files(self.options.get("fold")):
+            archive = self.folder(root) / name
+            if not archive.exists():
+                if (copy := wheel_copy(name)) is not None:
+                    archive = copy
+                elif download:
+                    downloads.download(ZENODO.format(name), archive, SHA256[name])
+            datafiles.require_file(archive, SHA256[name], self.spec.name, ZENODO.format(name))
+            self.archives.append(archive)
         self.root = Path(root)
         self._splits: dict[str, Split] | None = None
 
     def _read_all(self) -> dict[str, Split]:
+        rows: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in self.spec.splits}
+        for archive in self.archives:
+            self._read_archive(archive, rows)
+        return {s: Split(np.stack(i), np.asarray(l, dtype=np.int64), d) for s, (i, l, d) in rows.items() if i}
+
+    def _read_archive(self, archive: Path, rows: dict[str, tuple[list, list, list]]) -> None:
         import h5py
 
+        member = archive.name.replace(".zip", ".h5")
         try:
-            with zipfile.ZipFile(self.archive) as zf:
-                data = zf.read(MEMBER)
+            with zipfile.ZipFile(archive) as zf:
+                data = zf.read(member)
         except (zipfile.BadZipFile, KeyError, OSError) as exc:
-            raise UnsafeDataError(f"{self.archive}: no readable {MEMBER} inside ({exc}); delete it and download it again") from None
-        rows: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in self.spec.splits}
+            raise UnsafeDataError(f"{archive}: no readable {member} inside ({exc}); delete it and download it again") from None
+        where = f"{archive}:{member}"
         with h5py.File(io.BytesIO(data), "r") as h5:
             for key in h5:
                 group = h5[key]
                 if SPLIT_KEY not in group or LABEL_KEY not in group or "Img" not in group:
                     raise RadiobenchError(
-                        f"{self.archive}:{MEMBER}: source {key!r} lacks {SPLIT_KEY}/{LABEL_KEY}/Img; "
+                        f"{where}: source {key!r} lacks {SPLIT_KEY}/{LABEL_KEY}/Img; "
                         "this is not the RadioGalaxyDataset release this task reads (version 1.0)"
                     )
                 split = group[SPLIT_KEY].asstr()[()]
                 if split not in rows:
-                    raise RadiobenchError(f"{self.archive}:{MEMBER}: source {key!r} has unknown split {split!r}")
+                    raise RadiobenchError(f"{where}: source {key!r} has unknown split {split!r}")
                 label = int(group[LABEL_KEY][()])
                 if not 0 <= label < len(CLASSES):
-                    raise RadiobenchError(f"{self.archive}:{MEMBER}: source {key!r} has label {label} outside 0-3")
+                    raise RadiobenchError(f"{where}: source {key!r} has label {label} outside 0-3")
                 images, labels, ids = rows[split]
                 images.append(np.asarray(group["Img"], dtype=np.uint8))
                 labels.append(label)
                 ids.append(str(group["Img"].attrs.get("coord_str", key)))
-        return {s: Split(np.stack(i), np.asarray(l, dtype=np.int64), d) for s, (i, l, d) in rows.items() if i}
 
     def load_split(self, split: str) -> Split:
         if self.root is None:
