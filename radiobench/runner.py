@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 
 import radiobench
-from radiobench import provenance, results
+from radiobench import provenance, results, weights
 from radiobench.cache import CacheEntry
 from radiobench.errors import PluginError, RadiobenchError
 from radiobench.protocols import LabelBudget, get_protocol, run_seeds
 from radiobench.registry import Registered, Registry
 from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
 from radiobench.task import Split, Task
-from radiobench import weights
 from radiobench.weights import ResolvedWeights
 
 LIMIT_SEED = 0  # --limit keeps the same random subset every time, so its cache entries are reusable
@@ -72,12 +71,12 @@ class Hooks:
         pass
 
 
-def build_backbone(registered: Registered[BackboneSpec], resolved: ResolvedWeights | None | str = "resolve") -> Any:
-    """Build the backbone with its weights file (resolved here unless the caller already did)."""
+def build_backbone(registered: Registered[BackboneSpec], resolved: ResolvedWeights | None = None) -> Any:
+    """Build the backbone with its weights file, found here unless the caller already resolved it."""
     spec = registered.spec
-    if resolved == "resolve":
+    if resolved is None and spec.weights.learned:
         resolved = weights.resolve(spec)
-    path = resolved.path if isinstance(resolved, ResolvedWeights) else None
+    path = resolved.path if resolved is not None else None
     try:
         backbone = resolve_factory(spec.factory)(spec, weights=path, **spec.options)
     except RadiobenchError:
