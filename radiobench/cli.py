@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write here (atomically) instead of standard output")
     p.add_argument("--protocol", default="linear", help="protocol id to compare, e.g. linear, knn, linear-n145")
 
+    p = sub.add_parser("simulate", help="write a simulated MeerKAT-like FITS field with its truth catalogue")
+    p.add_argument("what", choices=("field",))
+    p.add_argument("--output", required=True, help="FITS path; the truth catalogue goes to <stem>.truth.csv beside it")
+    p.add_argument("--size", type=int, default=1024, help="pixels per side (default 1024)")
+    p.add_argument("--pixel-arcsec", type=float, default=1.5)
+    p.add_argument("--beam-arcsec", type=float, default=7.5, help="restoring beam FWHM (default 7.5)")
+    p.add_argument("--rms", type=float, default=5e-6, help="thermal noise at the centre, Jy/beam (default 5e-6)")
+    p.add_argument("--n-sources", type=int, default=400)
+    p.add_argument("--seed", type=int, default=0)
+
     p = sub.add_parser("weights", help="where a backbone's weights file is; verify or download it")
     p.add_argument("action", choices=("path", "verify", "download"))
     p.add_argument("backbone")
@@ -356,6 +366,20 @@ def cmd_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from radiobench.simulate import FieldParams, simulate_field, write_field
+
+    try:
+        params = FieldParams(size=args.size, pixel_arcsec=args.pixel_arcsec, beam_arcsec=args.beam_arcsec,
+                             rms=args.rms, n_sources=args.n_sources, seed=args.seed)
+    except ValueError as exc:
+        raise RadiobenchError(f"simulate field: {exc}") from None
+    field = simulate_field(params)
+    truth = write_field(field, Path(args.output))
+    print(f"wrote {args.output} ({args.size}x{args.size}, {len(field.truth)} sources) and {truth}")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from radiobench.datafiles import data_root
     from radiobench.runner import build_task
@@ -377,6 +401,7 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "run": cmd_run,
     "leaderboard": cmd_leaderboard,
+    "simulate": cmd_simulate,
     "weights": cmd_weights,
     "data": cmd_data,
 }

@@ -1,0 +1,86 @@
+"""Simulated MeerKAT-like fields: the physics a source finder and a counting task rely on."""
+
+import csv
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from radiobench.simulate import FieldParams, power_law_fluxes, simulate_field, write_field
+
+from conftest import radiobench_cli
+
+
+@pytest.fixture(scope="module")
+def field():
+    return simulate_field(FieldParams(size=512, n_sources=150, seed=3))
+
+
+def test_cli_writes_fits_and_truth_with_survey_keywords(tmp_path):
+    out = tmp_path / "field.fits"
+    done = radiobench_cli("simulate", "field", "--output", str(out), "--size", "256", "--n-sources", "40", "--seed", "1")
+    assert done.returncode == 0, done.stderr
+    header = fits.getheader(out)
+    assert header["BUNIT"] == "JY/BEAM" and header["BMAJ"] == pytest.approx(7.5 / 3600)
+    assert header["CTYPE1"] == "RA---SIN" and header["SIMSEED"] == 1 and header["SIMNSRC"] == 40
+    rows = list(csv.DictReader(open(tmp_path / "field.truth.csv")))
+    assert len(rows) == 40 and {"ra", "dec", "x", "y", "flux_jy", "peak_jy_beam", "kind"} <= set(rows[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["field.fits", "field.truth.csv"]  # no temp files left
+
+
+def test_truth_positions_agree_with_the_wcs(field, tmp_path):
+    write_field(field, tmp_path / "f.fits")
+    wcs = WCS(fits.getheader(tmp_path / "f.fits"))
+    for row in field.truth[:20]:
+        x, y = wcs.wcs_world2pix([[row["ra"], row["dec"]]], 0)[0]
+        assert abs(x - row["x"]) < 0.01 and abs(y - row["y"]) < 0.01
+
+
+def test_nan_outside_the_primary_beam_radius_only(field):
+    size = field.image.shape[0]
+    yy, xx = np.mgrid[0:size, 0:size]
+    r = np.hypot(xx - (size - 1) / 2, yy - (size - 1) / 2)
+    inside = r <= 0.9 * size / 2
+    assert np.isfinite(field.image[inside]).all() and np.isnan(field.image[~inside]).all()
+
+
+def test_noise_level_away_from_sources_matches_the_requested_rms():
+    field = simulate_field(FieldParams(size=512, n_sources=10, seed=4))
+    size = field.image.shape[0]
+    centre = (size - 1) / 2
+    quiet = np.ones_like(field.image, dtype=bool)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for row in field.truth:  # mask 8 beams around every source
+        quiet &= np.hypot(xx - row["x"], yy - row["y"]) > 8 * 7.5 / 1.5
+    quiet &= np.hypot(xx - centre, yy - centre) < 100  # where the primary beam is within 1 % of 1
+    assert quiet.sum() > 1000
+    assert np.std(field.image[quiet]) == pytest.approx(5e-6, rel=0.25)
+
+
+def test_bright_point_sources_have_their_catalogue_peak(field):
+    points = sorted((r for r in field.truth if r["kind"] == "point"), key=lambda r: -r["flux_jy"])[:5]
+    for row in points:
+        value = field.image[int(round(row["y"])), int(round(row["x"]))]
+        assert value == pytest.approx(row["peak_jy_beam"], rel=0.1, abs=5 * 5e-6 * 3)  # pixel offset + PB noise
+        assert row["peak_jy_beam"] == pytest.approx(row["flux_jy"])  # a point source's peak is its flux
+
+
+def test_extended_sources_spread_their_flux(field):
+    ext = [r for r in field.truth if r["kind"] == "extended"]
+    assert ext and all(r["peak_jy_beam"] < r["flux_jy"] for r in ext)
+
+
+def test_flux_distribution_follows_the_power_law():
+    fluxes = power_law_fluxes(np.random.default_rng(0), 200_000, 1.7, 2e-5, 5e-2)
+    # maximum-likelihood slope of a power law truncated far above its lower bound
+    slope = 1 + len(fluxes) / np.log(fluxes / 2e-5).sum()
+    assert slope == pytest.approx(1.7, abs=0.03) and fluxes.min() >= 2e-5 and fluxes.max() <= 5e-2
+
+
+def test_same_seed_same_field_and_bad_parameters_refused(tmp_path):
+    a = simulate_field(FieldParams(size=64, n_sources=5, seed=7))
+    b = simulate_field(FieldParams(size=64, n_sources=5, seed=7))
+    assert np.array_equal(a.image, b.image, equal_nan=True)
+    done = radiobench_cli("simulate", "field", "--output", str(tmp_path / "x.fits"), "--size", "8")
+    assert done.returncode == 1 and "size >= 32" in done.stderr and not (tmp_path / "x.fits").exists()
