@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from radiobench.atomic import open_atomic
 from radiobench.datafiles import cache_root
 
 FORMAT_VERSION = 1
@@ -61,22 +61,14 @@ class CacheEntry:
         return features, labels
 
     def save(self, features: np.ndarray, labels: np.ndarray) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as handle:
-                np.savez(
-                    handle,
-                    features=features,
-                    labels=labels,
-                    key=np.array(self.key),
-                    fields=np.array(json.dumps(self.fields, sort_keys=True)),
-                )
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with open_atomic(self.path, "wb") as handle:
+            np.savez(
+                handle,
+                features=features,
+                labels=labels,
+                key=np.array(self.key),
+                fields=np.array(json.dumps(self.fields, sort_keys=True)),
+            )
 
 
 def _safe(name: str) -> str:

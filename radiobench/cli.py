@@ -303,7 +303,10 @@ def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any) -> int
 
 
 class _ProgressHooks:
-    """Rich progress bars for extraction (images) and fitting (seeds)."""
+    """Rich progress bars for extraction (images) and fitting (seeds); the shape of runner.Hooks.
+
+    Not a subclass: importing the runner here would put numpy and friends on the start-up path.
+    """
 
     def __init__(self, console: Any):
         self.console = console
@@ -337,7 +340,7 @@ class _ProgressHooks:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from radiobench.leaderboard import collect
     from radiobench.render import render
-    from radiobench.results import write_text_atomic
+    from radiobench.atomic import write_text_atomic
 
     text = render(collect(Path(args.results_dir), protocol=args.protocol), args.format)
     if args.output:

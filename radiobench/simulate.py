@@ -23,11 +23,12 @@ its tests run on fields made here. The physics, with MGCLS-like defaults:
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from radiobench.atomic import open_atomic
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 # FITS keywords (8 characters at most) recording every simulation parameter
@@ -162,25 +163,15 @@ def write_field(field: Field, path: Path) -> Path:
 
     from astropy.io import fits
 
-    from radiobench.results import write_text_atomic
-
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = fits.Header()
     for key, value in field.header.items():
         header[key] = value
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fits.PrimaryHDU(field.image, header=header).writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with open_atomic(path, "wb") as handle:
+        fits.PrimaryHDU(field.image, header=header).writeto(handle)
     truth_path = path.with_name(path.stem + ".truth.csv")
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(field.truth[0]) if field.truth else ["id"])
-    writer.writeheader()
-    writer.writerows(field.truth)
-    write_text_atomic(truth_path, buffer.getvalue())
+    with open_atomic(truth_path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(field.truth[0]) if field.truth else ["id"])
+        writer.writeheader()
+        writer.writerows(field.truth)
     return truth_path

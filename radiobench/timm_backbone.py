@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from radiobench.backbone import ModuleBackbone, seeded
-from radiobench.checkpoints import load_into, read_checkpoint
+from radiobench.checkpoints import CheckpointError, load_into, read_checkpoint
 from radiobench.specs import BackboneSpec
 
 StateDictConverter = Callable[[Any, Path], Mapping[str, torch.Tensor]]
@@ -30,8 +30,6 @@ def create(arch: str, in_chans: int, seed: int | None = None, **kwargs: Any) -> 
 
 def plain_state_dict(checkpoint: Any, path: Path) -> Mapping[str, torch.Tensor]:
     """A checkpoint that is already the model's state dict (timm hub files, torchvision-style .pth)."""
-    from radiobench.checkpoints import CheckpointError
-
     if not isinstance(checkpoint, Mapping) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
         raise CheckpointError(f"{path}: expected a state dict of tensors; is this the right file for this backbone?")
     return checkpoint

@@ -16,7 +16,6 @@ from radiobench.timm_backbone import plain_state_dict
 
 def visual_state_dict(checkpoint: Any, path: Path) -> Mapping[str, torch.Tensor]:
     state = plain_state_dict(checkpoint, path)
-    state = state.get("state_dict", state) if isinstance(state.get("state_dict"), Mapping) else state
     return {k[len("visual."):]: v for k, v in state.items() if k.startswith("visual.")}
 
 
