@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="evaluate backbones on tasks and write result files")
     p.add_argument("--backbone", required=True, help="backbone name(s), comma-separated")
     p.add_argument("--task", required=True, help="task name(s), comma-separated, or 'all' (main variant of each)")
-    p.add_argument("--protocol", default="linear", help="linear, knn, or all (default: linear)")
+    p.add_argument("--protocol", default="linear",
+                   help="linear, knn, knn-distance, iforest, or all (those that apply to each task's kind; default: linear)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default: 5)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--train-fraction", type=float, help="label budget: stratified fraction of training labels per seed")
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="weights file: PATH (one backbone) or NAME=PATH[,NAME=PATH]")
     p.add_argument("--offline", action="store_true", help="never download weights (also: HF_HUB_OFFLINE=1)")
     p.add_argument("--overwrite", action="store_true", help="recompute results that already exist")
+    p.add_argument("--beam", metavar="BMAJ,BMIN,BPA",
+                   help="restoring beam in degrees for FITS fields without BMAJ/BMIN keywords (counting tasks)")
 
     p = sub.add_parser("leaderboard", help="render the comparison from result files")
     p.add_argument("--results-dir", default="results")
@@ -217,7 +220,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     reg = _registry()
     backbones = _split_names(args.backbone)
     tasks = select_tasks(reg, args.task)
-    protocols = list(PROTOCOLS) if args.protocol == "all" else _split_names(args.protocol)
+    protocols = list(PROTOCOLS) if args.protocol == "all" else _split_names(args.protocol)  # runner skips misfits
     for name in backbones:  # unknown names fail before anything runs
         reg.backbone(name)
     for name in tasks:
@@ -231,6 +234,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise RadiobenchError("--limit must be at least 2 images per split")
     opts = RunOptions(
         protocols=protocols,
+        every_protocol=args.protocol == "all",
         seeds=args.seeds,
         data_root=data_root(args.data_root),
         results_dir=Path(args.results_dir),
@@ -243,8 +247,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         budget=LabelBudget(fraction=args.train_fraction, count=args.train_labels),
         weights=_weights_map(args.weights, backbones),
         offline=args.offline,
+        task_options=_task_options(reg, tasks, args.beam),
     )
     return _run_all(reg, backbones, tasks, opts)
+
+
+def _task_options(reg: Any, tasks: list[str], beam: str | None) -> dict[str, dict[str, Any]]:
+    """``--beam`` goes to the selected tasks that read FITS fields (their spec has a ``beam_deg`` option)."""
+    if beam is None:
+        return {}
+    try:
+        values = tuple(float(v) for v in beam.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not values[0] >= values[1] > 0:
+        raise RadiobenchError(f"--beam {beam!r}: expected BMAJ,BMIN,BPA in degrees with BMAJ >= BMIN > 0, e.g. 0.0015,0.0015,0")
+    takers = [t for t in tasks if "beam_deg" in reg.task(t).spec.options]
+    if not takers:
+        readers = sorted(n for n, r in reg.tasks.items() if "beam_deg" in r.spec.options)
+        raise RadiobenchError(f"--beam applies to tasks that read FITS fields ({', '.join(readers)}), none of which is selected")
+    return {t: {"beam_deg": list(values)} for t in takers}
 
 
 def select_tasks(reg: Any, value: str) -> list[str]:
@@ -395,7 +417,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         print(task.folder(root))
         return 0
     task.prepare(root, download=args.action == "download")
-    print(f"{args.task}: data in {task.folder(root)} verified (sha256 {registered.spec.data_sha256[:16]}...)")
+    print(f"{args.task}: data in {task.folder(root)} verified (sha256 {task.data_sha256[:16]}...)")
     return 0
 
 

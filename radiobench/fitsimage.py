@@ -33,6 +33,7 @@ class RadioImage:
     pixel_deg: float  # mean pixel side
     path: Path
     plane: int
+    frequency_hz: float | None = None  # from RESTFRQ/RESTFREQ or the plane axis, when the header says
 
     @property
     def finite_fraction(self) -> float:
@@ -89,7 +90,18 @@ def _read(path: Path, beam_deg: tuple[float, float, float] | None, plane: int) -
     from astropy.wcs.utils import proj_plane_pixel_scales
 
     pixel = float(np.mean(np.abs(proj_plane_pixel_scales(wcs))))  # in the WCS unit, degrees for sky axes
-    return RadioImage(image, wcs, beam, pixel, path, plane)  # type: ignore[arg-type]
+    return RadioImage(image, wcs, beam, pixel, path, plane, _frequency(header, plane))  # type: ignore[arg-type]
+
+
+def _frequency(header: Any, plane: int) -> float | None:
+    for key in ("RESTFRQ", "RESTFREQ"):
+        if key in header:
+            return float(header[key])
+    for axis in range(3, int(header.get("NAXIS", 0)) + 1):
+        if str(header.get(f"CTYPE{axis}", "")).upper().startswith("FREQ") and f"CRVAL{axis}" in header:
+            offset = (plane + 1 - float(header.get(f"CRPIX{axis}", 1.0))) * float(header.get(f"CDELT{axis}", 0.0))
+            return float(header[f"CRVAL{axis}"]) + offset
+    return None
 
 
 def _select_plane(data: np.ndarray, header: Any, plane: int, path: Path) -> np.ndarray:

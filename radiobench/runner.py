@@ -20,7 +20,7 @@ import radiobench
 from radiobench import provenance, results, weights
 from radiobench.cache import CacheEntry
 from radiobench.errors import PluginError, RadiobenchError
-from radiobench.protocols import LabelBudget, get_protocol, run_seeds
+from radiobench.protocols import Evaluation, LabelBudget, get_protocol, run_seeds
 from radiobench.registry import Registered, Registry
 from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
 from radiobench.task import Split, Task
@@ -32,6 +32,7 @@ LIMIT_SEED = 0  # --limit keeps the same random subset every time, so its cache 
 @dataclass
 class RunOptions:
     protocols: list[str] = field(default_factory=lambda: ["linear"])
+    every_protocol: bool = False  # `--protocol all`: protocols that do not fit a task's kind are left out quietly
     seeds: int = 5
     data_root: Path = Path(".")
     results_dir: Path = Path("results")
@@ -45,6 +46,8 @@ class RunOptions:
     overwrite: bool = False
     download: bool = False
     budget: LabelBudget = field(default_factory=LabelBudget)
+    # per-task option overrides from the command line (e.g. --beam for FITS fields without beam keywords)
+    task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,10 +93,10 @@ def build_backbone(registered: Registered[BackboneSpec], resolved: ResolvedWeigh
     return backbone
 
 
-def build_task(registered: Registered[TaskSpec]) -> Task:
+def build_task(registered: Registered[TaskSpec], overrides: dict[str, Any] | None = None) -> Task:
     spec = registered.spec
     try:
-        return resolve_factory(spec.factory)(spec, **spec.options)
+        return resolve_factory(spec.factory)(spec, **{**spec.options, **(overrides or {})})
     except Exception as exc:
         raise PluginError(
             f"task {spec.name!r} (from {registered.plugin.label}) failed to build: {type(exc).__name__}: {exc}"
@@ -104,7 +107,19 @@ def limited(split: Split, limit: int | None) -> Split:
     if not limit or limit >= len(split):
         return split
     rows = np.sort(np.random.default_rng(LIMIT_SEED).permutation(len(split))[:limit])
-    return Split(split.images[rows], split.labels[rows], [split.ids[i] for i in rows])
+    return split.subset(rows)
+
+
+def evaluation_for(spec: TaskSpec, features: dict[str, np.ndarray], splits: dict[str, Split]) -> Evaluation:
+    """The pooled features and the fold rule the task's spec asks for."""
+    if spec.kind == "ranking":
+        return Evaluation.ranking(features["all"], splits["all"].labels)
+    if spec.partition is not None:
+        split = splits["all"]
+        if split.groups is None:
+            raise PluginError(f"task {spec.name!r} declares a grouped partition but its split has no groups")
+        return Evaluation.partitioned(features["all"], split.labels, split.groups, spec.partition)
+    return Evaluation.fixed((features["train"], splits["train"].labels), (features["test"], splits["test"].labels))
 
 
 def weights_identity(spec: BackboneSpec, resolved: ResolvedWeights | None) -> str:
@@ -116,7 +131,7 @@ def weights_identity(spec: BackboneSpec, resolved: ResolvedWeights | None) -> st
 
 
 def cache_fields(
-    backbone: BackboneSpec, task: TaskSpec, split: str, image_channels: int, opts: RunOptions, weights_id: str
+    backbone: BackboneSpec, task: Task, split: str, image_channels: int, opts: RunOptions, weights_id: str
 ) -> dict[str, Any]:
     from radiobench.preprocess import describe
 
@@ -125,11 +140,11 @@ def cache_fields(
         "weights": weights_id,
         "backbone_options": backbone.options,
         "input": describe(backbone.input, image_channels),
-        "task": task.name,
-        "task_version": task.version,
+        "task": task.spec.name,
+        "task_version": task.spec.version,
         "task_options": task.options,
         "data_sha256": task.data_sha256,
-        "scaling": task.scaling,
+        "scaling": task.spec.scaling,
         "split": split,
         "limit": opts.limit,
         "precision": opts.precision,
@@ -144,15 +159,21 @@ def run_pair(
     b_reg, t_reg = registry.backbone(backbone_name), registry.task(task_name)
     explicit = opts.weights.get(backbone_name) or opts.weights.get(b_reg.spec.name)
     backbone_name = b_reg.spec.name  # an alias runs, and is filed, as its backbone
-    protocol_ids = {p: p + opts.budget.suffix for p in opts.protocols}
+    kind = t_reg.spec.kind
+    applicable = [p for p in opts.protocols if kind in get_protocol(p).kinds]
+    outcomes = [
+        Outcome(backbone_name, task_name, p, "skipped", error=f"protocol {p} does not apply to {kind} tasks")
+        for p in opts.protocols if p not in applicable and not opts.every_protocol
+    ]
+    protocol_ids = {p: p + opts.budget.suffix for p in applicable}
     paths = {
         p: results.result_path(opts.results_dir, backbone_name, task_name, pid, opts.limit)
         for p, pid in protocol_ids.items()
     }
-    pending = [p for p in opts.protocols if opts.overwrite or not results.is_complete(paths[p])]
-    outcomes = [
+    pending = [p for p in applicable if opts.overwrite or not results.is_complete(paths[p])]
+    outcomes += [
         Outcome(backbone_name, task_name, protocol_ids[p], "skipped", _score_text(paths[p]), paths[p])
-        for p in opts.protocols
+        for p in applicable
         if p not in pending
     ]
     if not pending:
@@ -165,17 +186,19 @@ def run_pair(
         raise RadiobenchError(f"backbone {backbone_name!r} has no learned weights; --weights does not apply to it")
     resolved = weights.resolve(b_reg.spec, explicit, offline=opts.offline)
     weights_id = weights_identity(b_reg.spec, resolved)
-    task = build_task(t_reg)
+    task = build_task(t_reg, opts.task_options.get(task_name))
     task.prepare(opts.data_root, download=opts.download)
-    splits = {name: limited(task.load_split(name), opts.limit) for name in ("train", "test")}
-    channels = 1 if splits["train"].images.ndim == 3 else splits["train"].images.shape[1]
+    split_names = ("all",) if kind == "ranking" or t_reg.spec.partition else ("train", "test")
+    splits = {name: limited(task.load_split(name), opts.limit) for name in split_names}
+    first = splits[split_names[0]]
+    channels = 1 if first.images.ndim == 3 else first.images.shape[1]
 
     backbone = None
     features: dict[str, np.ndarray] = {}
     cache_info: dict[str, Any] = {}
     extraction_seconds: dict[str, float] = {}
     for name, split in splits.items():
-        entry = CacheEntry.for_fields(cache_fields(b_reg.spec, t_reg.spec, name, channels, opts, weights_id), opts.cache_dir)
+        entry = CacheEntry.for_fields(cache_fields(b_reg.spec, task, name, channels, opts, weights_id), opts.cache_dir)
         hit = entry.load(len(split))
         if hit is not None:
             features[name] = hit[0]
@@ -198,6 +221,7 @@ def run_pair(
     hooks.done()
 
     env = provenance.environment(device)
+    evaluation = evaluation_for(t_reg.spec, features, splits)
     for protocol_name in pending:
         protocol = get_protocol(protocol_name)()
         start = time.perf_counter()
@@ -205,8 +229,7 @@ def run_pair(
             protocol,
             t_reg.spec,
             task.score,
-            (features["train"], splits["train"].labels),
-            (features["test"], splits["test"].labels),
+            evaluation,
             list(range(opts.seeds)),
             opts.budget,
             on_seed=hooks.fitting(f"{protocol_ids[protocol_name]} probe, {opts.seeds} seeds", opts.seeds),
@@ -214,7 +237,7 @@ def run_pair(
         fit_seconds = time.perf_counter() - start
         hooks.done()
         payload = build_result(
-            b_reg, t_reg, protocol, protocol_ids[protocol_name], per_seed, splits, opts, env,
+            b_reg, t_reg, task, protocol, protocol_ids[protocol_name], per_seed, splits, evaluation, opts, env,
             cache_info, extraction_seconds, fit_seconds, channels, resolved, weights_id,
         )
         results.write_json_atomic(paths[protocol_name], payload)
@@ -227,10 +250,12 @@ def run_pair(
 def build_result(
     b_reg: Registered[BackboneSpec],
     t_reg: Registered[TaskSpec],
+    task: Task,
     protocol: Any,
     protocol_id: str,
     per_seed: list[Any],
     splits: dict[str, Split],
+    evaluation: Evaluation,
     opts: RunOptions,
     env: dict[str, Any],
     cache_info: dict[str, Any],
@@ -274,13 +299,16 @@ def build_result(
             "version": t.version,
             "kind": t.kind,
             "provided_by": t_reg.provenance(),
-            "data_sha256": t.data_sha256,
+            "data_sha256": task.data_sha256,
             "scaling": t.scaling,
-            "options": t.options,
+            "options": task.options,
             "classes": list(t.classes),
             "source_datasets": list(t.source_datasets),
-            "train_count": len(splits["train"]),
-            "test_count": len(splits["test"]),
+            "simulated": t.simulated,
+            "train_count": per_seed[0].sizes["train"],
+            "test_count": per_seed[0].sizes["test"],
+            "evaluation": evaluation.description,
+            "metadata": task.metadata(),
             "citation": t.citation,
         },
         "protocol": {
@@ -289,6 +317,7 @@ def build_result(
             "params": protocol.describe(),
             "label_budget": opts.budget.to_dict(),
             "train_size_per_seed": [r.train_size for r in per_seed],
+            "sizes_per_seed": [r.sizes for r in per_seed],
             "chosen_per_seed": [r.params for r in per_seed],
         },
         "seeds": [r.seed for r in per_seed],

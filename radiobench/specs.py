@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Interpolation = Literal["nearest", "bilinear", "bicubic", "area"]
+# classification: class indices; regression: float targets; ranking: one pool of items, scored
+# by how well a per-item score orders the labelled ones (labels < 0 mean "not labelled")
+KINDS = ("classification", "regression", "ranking")
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ class TaskSpec:
     name: str
     factory: str
     version: str
-    kind: Literal["classification", "regression"]
+    kind: Literal["classification", "regression", "ranking"]
     main_score: str
     higher_is_better: bool
     splits: tuple[str, ...] = ("train", "test")
@@ -152,13 +155,27 @@ class TaskSpec:
     download_hint: str = ""  # where a user gets the data by hand
     options: dict[str, Any] = field(default_factory=dict)  # passed to the factory; JSON-able, recorded
     in_all: bool = True  # whether `--task all` includes it (variants such as CV folds opt out)
+    # Seeded (train, valid, test) fractions redrawn for every seed, grouped by ``Split.groups`` so
+    # that no group (e.g. one survey field) straddles two parts. The task then serves a single
+    # split named "all" and the spread over seeds includes the spread over data splits.
+    partition: tuple[float, float, float] | None = None
+    simulated: bool = False  # data made by a simulator: marked on the leaderboard, kept out of mean ranks
 
     def __post_init__(self) -> None:
         _check_name(self.name)
         _check_factory(self.factory)
-        if self.kind not in ("classification", "regression"):
-            raise ValueError(f"task {self.name!r}: kind must be classification or regression")
-        if "train" not in self.splits or "test" not in self.splits:
+        if self.kind not in KINDS:
+            raise ValueError(f"task {self.name!r}: kind must be one of {', '.join(KINDS)}")
+        if self.partition is not None:
+            if len(self.partition) != 3 or min(self.partition) < 0 or abs(sum(self.partition) - 1) > 1e-9 \
+                    or not self.partition[0] or not self.partition[2]:
+                raise ValueError(f"task {self.name!r}: partition must be (train, valid, test) fractions summing to 1")
+            if self.splits != ("all",):
+                raise ValueError(f"task {self.name!r}: a partitioned task serves one split, splits=('all',)")
+        elif self.kind == "ranking":
+            if self.splits != ("all",):
+                raise ValueError(f"task {self.name!r}: a ranking task serves one split, splits=('all',)")
+        elif "train" not in self.splits or "test" not in self.splits:
             raise ValueError(f"task {self.name!r}: splits must include 'train' and 'test'")
 
     def to_dict(self) -> dict[str, Any]:

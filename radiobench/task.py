@@ -22,14 +22,21 @@ from radiobench.specs import TaskSpec
 @dataclass
 class Split:
     images: np.ndarray  # (N, H, W) or (N, C, H, W), survey pixels before scaling
-    labels: np.ndarray  # (N,) int class indices or float targets
+    labels: np.ndarray  # (N,) int class indices, float targets, or ranking labels (< 0: unlabelled)
     ids: list[str]
+    groups: np.ndarray | None = None  # (N,) what must stay together in a partition (e.g. the field)
 
     def __post_init__(self) -> None:
         if self.images.ndim not in (3, 4):
             raise RadiobenchError(f"task split images must be (N, H, W) or (N, C, H, W), got {self.images.shape}")
         if not (len(self.images) == len(self.labels) == len(self.ids)):
             raise RadiobenchError("task split images, labels and ids differ in length")
+        if self.groups is not None and len(self.groups) != len(self.labels):
+            raise RadiobenchError("task split groups and labels differ in length")
+
+    def subset(self, rows: np.ndarray) -> Split:
+        return Split(self.images[rows], self.labels[rows], [self.ids[i] for i in rows],
+                     None if self.groups is None else self.groups[rows])
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -42,6 +49,16 @@ class Task(abc.ABC):
         self.spec = spec
         self.options = options  # spec.options, for tasks that take variants (e.g. a CV fold)
         self.root: Path | None = None
+
+    @property
+    def data_sha256(self) -> str:
+        """Identity of the data the numbers come from: the published checksum, unless the
+        task reads a user-assembled set (e.g. MGCLS fields) and computes it in ``prepare``."""
+        return self.spec.data_sha256
+
+    def metadata(self) -> dict[str, Any]:
+        """What ``prepare`` derived and a reader needs (per-field scaling, source-finder settings), for results."""
+        return {}
 
     def folder(self, root: Path) -> Path:
         return Path(root) / (self.spec.data_folder or self.spec.name)
@@ -70,8 +87,41 @@ class Task(abc.ABC):
                 "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro")),
                 "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
             }
+        if self.spec.kind == "ranking":
+            return ranking_scores(y_true, y_pred)
         return {
             "mse": float(metrics.mean_squared_error(y_true, y_pred)),
             "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
             "r2": float(metrics.r2_score(y_true, y_pred)),
         }
+
+
+INTERESTING = 4  # human score at or above which an item counts as interesting (Protege's 1-5 scale)
+
+
+def ranking_scores(y_true: np.ndarray, y_score: np.ndarray, interesting: float = INTERESTING) -> dict[str, float]:
+    """How well a per-item score orders items with graded human labels.
+
+    ``average_precision``: for "label >= interesting" against the score (chance level is the
+    share of interesting items, also reported). ``ndcg``: normalised discounted cumulative
+    gain of the whole ranking with the labels as graded relevance; ``ndcg_at_50``: of its top 50.
+    """
+    from sklearn import metrics
+
+    positive = np.asarray(y_true) >= interesting
+    if positive.all() or not positive.any():
+        raise RadiobenchError(f"ranking labels need items both below and at/above {interesting}")
+    truth, score = np.asarray(y_true, dtype=float)[None], np.asarray(y_score, dtype=float)[None]
+    return {
+        "average_precision": float(metrics.average_precision_score(positive, y_score)),
+        "ap_chance": float(positive.mean()),
+        "ndcg": float(metrics.ndcg_score(truth, score)),
+        "ndcg_at_50": float(metrics.ndcg_score(truth, score, k=50)),
+        "spearman": float(_spearman(truth[0], score[0])),
+    }
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)

@@ -4,14 +4,14 @@ import pytest
 from radiobench.cache import CacheEntry, cache_key
 from radiobench.runner import RunOptions, cache_fields
 from radiobench.specs import BackboneSpec, InputContract, WeightsSpec
-from radiobench.testing import FAKE_BACKBONE, FAKE_TASK
+from radiobench.testing import FAKE_BACKBONE, FAKE_TASK, FakeTask
 
 import dataclasses
 
 
 def fields(**changes):
     backbone = changes.pop("backbone", FAKE_BACKBONE)
-    task = changes.pop("task", FAKE_TASK)
+    task = FakeTask(changes.pop("task", FAKE_TASK), **changes.pop("task_options", {}))
     opts = RunOptions(**changes.pop("opts", {}))
     weights_id = changes.pop("weights_id", "none")
     return cache_fields(backbone, task, changes.pop("split", "train"), changes.pop("channels", 1), opts, weights_id)
@@ -25,6 +25,7 @@ def fields(**changes):
     {"task": dataclasses.replace(FAKE_TASK, version="2")},
     {"task": dataclasses.replace(FAKE_TASK, data_sha256="other")},
     {"task": dataclasses.replace(FAKE_TASK, scaling="asinh")},
+    {"task_options": {"beam_deg": [0.001, 0.001, 0]}},
     {"split": "test"},
     {"channels": 3},
     {"opts": {"limit": 10}},

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from radiobench.errors import RadiobenchError
-from radiobench.protocols import KNN, LabelBudget, Linear, run_seeds
+from radiobench.protocols import KNN, Evaluation, LabelBudget, Linear, run_seeds
 from radiobench.testing import FAKE_TASK, FakeTask
 from radiobench.specs import TaskSpec
 
@@ -22,7 +22,7 @@ def score(task=FAKE_TASK):
 
 def test_linear_probe_separates_separable_classes_and_records_choice():
     (xtr, ytr), (xte, yte) = blobs(seed=0), blobs(seed=1)
-    out = run_seeds(Linear(), FAKE_TASK, score(), (xtr, ytr), (xte, yte), [0, 1, 2], LabelBudget())
+    out = run_seeds(Linear(), FAKE_TASK, score(), Evaluation.fixed((xtr, ytr), (xte, yte)), [0, 1, 2], LabelBudget())
     assert all(r.metrics["accuracy"] > 0.85 for r in out)
     assert all(set(r.params) == {"C", "cv_score", "converged"} for r in out)
     assert all(r.params["converged"] for r in out)
@@ -31,7 +31,7 @@ def test_linear_probe_separates_separable_classes_and_records_choice():
 def test_linear_probe_is_at_chance_on_shuffled_labels():
     (xtr, ytr), (xte, yte) = blobs(seed=0), blobs(seed=1)
     ytr = np.random.default_rng(5).permutation(ytr)
-    out = run_seeds(Linear(), FAKE_TASK, score(), (xtr, ytr), (xte, yte), [0, 1, 2], LabelBudget())
+    out = run_seeds(Linear(), FAKE_TASK, score(), Evaluation.fixed((xtr, ytr), (xte, yte)), [0, 1, 2], LabelBudget())
     assert np.mean([r.metrics["accuracy"] for r in out]) < 0.65
 
 
@@ -39,15 +39,15 @@ def test_ridge_regression_recovers_a_linear_target():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 10))
     y = x @ rng.normal(size=10) + 0.1 * rng.normal(size=300)
-    out = run_seeds(Linear(), REGRESSION, score(REGRESSION), (x[:200], y[:200]), (x[200:], y[200:]), [0], LabelBudget())
+    out = run_seeds(Linear(), REGRESSION, score(REGRESSION), Evaluation.fixed((x[:200], y[:200]), (x[200:], y[200:])), [0], LabelBudget())
     assert out[0].metrics["r2"] > 0.95 and "alpha" in out[0].params
 
 
 def test_knn_is_deterministic_without_a_budget_and_varies_with_one():
     (xtr, ytr), (xte, yte) = blobs(seed=0), blobs(seed=1)
-    full = run_seeds(KNN(), FAKE_TASK, score(), (xtr, ytr), (xte, yte), [0, 1, 2], LabelBudget())
+    full = run_seeds(KNN(), FAKE_TASK, score(), Evaluation.fixed((xtr, ytr), (xte, yte)), [0, 1, 2], LabelBudget())
     assert len({r.metrics["accuracy"] for r in full}) == 1 and full[0].params == {"k": 20}
-    budget = run_seeds(KNN(), FAKE_TASK, score(), (xtr, ytr), (xte, yte), [0, 1, 2, 3], LabelBudget(count=30))
+    budget = run_seeds(KNN(), FAKE_TASK, score(), Evaluation.fixed((xtr, ytr), (xte, yte)), [0, 1, 2, 3], LabelBudget(count=30))
     assert len({r.metrics["accuracy"] for r in budget}) > 1
 
 

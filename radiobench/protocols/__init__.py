@@ -8,11 +8,14 @@ cross-validation folds and the label-budget subsample.
 from __future__ import annotations
 
 from radiobench.errors import UnknownNameError
-from radiobench.protocols.base import LabelBudget, Protocol, SeedResult, run_seeds
+from radiobench.protocols.anomaly import IsolationForestScore, KNNDistance
+from radiobench.protocols.base import Evaluation, Fold, LabelBudget, Protocol, SeedResult, grouped_partition, run_seeds
 from radiobench.protocols.knn import KNN
 from radiobench.protocols.linear import Linear
 
-PROTOCOLS: dict[str, type[Protocol]] = {"linear": Linear, "knn": KNN}
+PROTOCOLS: dict[str, type[Protocol]] = {
+    "linear": Linear, "knn": KNN, "knn-distance": KNNDistance, "iforest": IsolationForestScore,
+}
 
 
 def get_protocol(name: str) -> type[Protocol]:
@@ -22,4 +25,10 @@ def get_protocol(name: str) -> type[Protocol]:
         raise UnknownNameError("protocol", name, PROTOCOLS) from None
 
 
-__all__ = ["PROTOCOLS", "LabelBudget", "Protocol", "SeedResult", "get_protocol", "run_seeds"]
+def protocols_for(kind: str) -> list[str]:
+    """The protocols that apply to a task kind, in registry order (what ``--protocol all`` runs)."""
+    return [name for name, cls in PROTOCOLS.items() if kind in cls.kinds]
+
+
+__all__ = ["PROTOCOLS", "Evaluation", "Fold", "LabelBudget", "Protocol", "SeedResult", "get_protocol",
+           "grouped_partition", "protocols_for", "run_seeds"]

@@ -72,6 +72,7 @@ class SeedResult:
     params: dict[str, Any]
     fit_seconds: float
     train_size: int
+    sizes: dict[str, int] = field(default_factory=dict)  # rows per part (train/valid/test) in this seed
 
 
 @dataclass
@@ -79,38 +80,151 @@ class Protocol(abc.ABC):
     """Subclasses set ``name`` and implement ``fit_predict``; options are dataclass fields."""
 
     name: ClassVar[str]
+    kinds: ClassVar[tuple[str, ...]] = ("classification", "regression")  # task kinds it applies to
+    supervised: ClassVar[bool] = True  # False: never reads training labels (anomaly scores)
     options: dict[str, Any] = field(default_factory=dict)
 
     @abc.abstractmethod
     def fit_predict(
-        self, task: TaskSpec, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, seed: int
+        self,
+        task: TaskSpec,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray,
+        seed: int,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Return test predictions and the hyper-parameters chosen for this seed."""
+        """Return test predictions (or per-item scores) and the hyper-parameters chosen for this seed.
+
+        ``validation`` is a held-out part for model selection when the task's split has one.
+        """
 
     def describe(self) -> dict[str, Any]:
         """The protocol's fixed parameters, recorded in results."""
         return dict(self.options)
 
 
+@dataclass(frozen=True)
+class Fold:
+    """Row indices into an Evaluation's pooled features; ``valid`` is for model selection only."""
+
+    train: np.ndarray
+    test: np.ndarray
+    valid: np.ndarray | None = None
+
+
+@dataclass
+class Evaluation:
+    """Pooled features and labels with the rule that cuts them into folds for a seed.
+
+    Three shapes cover the tasks: a fixed train/test split (one fold, the same every
+    seed), a grouped partition redrawn per seed (``TaskSpec.partition``), and a ranking
+    pool (unsupervised protocols see every item and are scored on the labelled ones;
+    supervised ones are cross-validated over the labelled items).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    folds: Callable[[int, bool], list[Fold]]  # (seed, supervised) -> folds
+    description: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fixed(cls, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> Evaluation:
+        n_train, n = len(train[1]), len(train[1]) + len(test[1])
+        fold = Fold(np.arange(n_train), np.arange(n_train, n))
+        return cls(np.concatenate([train[0], test[0]]), np.concatenate([train[1], test[1]]), lambda seed, sup: [fold],
+                   {"method": "fixed", "train": n_train, "test": n - n_train})
+
+    @classmethod
+    def partitioned(cls, x: np.ndarray, y: np.ndarray, groups: np.ndarray, fractions: tuple[float, float, float]) -> Evaluation:
+        def folds(seed: int, supervised: bool) -> list[Fold]:
+            return [grouped_partition(groups, fractions, seed)]
+
+        return cls(x, y, folds, {"method": "grouped partition redrawn per seed", "fractions": list(fractions),
+                                 "groups": int(len(np.unique(groups))), "items": int(len(y))})
+
+    @classmethod
+    def ranking(cls, x: np.ndarray, y: np.ndarray, cv_folds: int = 5) -> Evaluation:
+        labelled = np.flatnonzero(y >= 0)
+        if len(labelled) < cv_folds:
+            raise RadiobenchError(f"a ranking task needs at least {cv_folds} labelled items, got {len(labelled)}")
+
+        def folds(seed: int, supervised: bool) -> list[Fold]:
+            if not supervised:
+                return [Fold(np.arange(len(y)), labelled)]
+            from sklearn.model_selection import KFold
+
+            splitter = KFold(cv_folds, shuffle=True, random_state=seed)
+            return [Fold(labelled[tr], labelled[te]) for tr, te in splitter.split(labelled)]
+
+        return cls(x, y, folds, {"method": "ranking pool", "items": int(len(y)), "labelled": int(len(labelled)),
+                                 "supervised_cv_folds": cv_folds})
+
+
+def grouped_partition(groups: np.ndarray, fractions: tuple[float, float, float], seed: int) -> Fold:
+    """Seeded train/valid/test assignment of whole groups, as close to ``fractions`` of the items as groups allow.
+
+    Groups are shuffled by the seed and each goes to the part furthest below its target
+    share, so one field's crops never straddle two parts. Parts with a non-zero
+    fraction get at least one group; fewer groups than that is an error.
+    """
+    names, counts = np.unique(np.asarray(groups), return_counts=True)
+    wanted = [i for i, f in enumerate(fractions) if f > 0]
+    if len(names) < len(wanted):
+        raise RadiobenchError(
+            f"a grouped split into {len(wanted)} parts needs at least {len(wanted)} groups (fields), got {len(names)}; "
+            "add fields"
+        )
+    order = np.random.default_rng(seed).permutation(len(names))
+    filled = np.zeros(3)
+    part_of: dict[Any, int] = {}
+    targets = np.asarray(fractions, dtype=float) * counts.sum()
+    for rank, g in enumerate(order):
+        empty = [i for i in wanted if filled[i] == 0]
+        if empty and len(order) - rank <= len(empty):
+            part = empty[0]  # the last groups go where nothing is yet
+        else:
+            part = max(wanted, key=lambda i: (targets[i] - filled[i]) / targets[i])
+        part_of[names[g]] = part
+        filled[part] += counts[g]
+    assignment = np.array([part_of[g] for g in np.asarray(groups)])
+    rows = [np.flatnonzero(assignment == i) for i in range(3)]
+    return Fold(rows[0], rows[2], rows[1] if len(rows[1]) else None)
+
+
 def run_seeds(
     protocol: Protocol,
     task_spec: TaskSpec,
     score: Callable[[np.ndarray, np.ndarray], dict[str, float]],
-    train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
+    evaluation: Evaluation,
     seeds: list[int],
     budget: LabelBudget,
     on_seed: Callable[[], None] | None = None,
 ) -> list[SeedResult]:
-    x_train, y_train = train
-    x_test, y_test = test
+    """Fit and score once per seed; with several folds in a seed, their test predictions are pooled, then scored."""
+    x, y = evaluation.x, evaluation.y
     results = []
     for seed in seeds:
-        rows = budget.select(y_train, seed, stratify=task_spec.kind == "classification")
-        start = time.perf_counter()
-        predictions, params = protocol.fit_predict(task_spec, x_train[rows], y_train[rows], x_test, seed)
-        seconds = time.perf_counter() - start
-        results.append(SeedResult(seed, score(y_test, predictions), params, seconds, len(rows)))
+        predictions = np.full(len(y), np.nan)
+        tested, chosen, sizes = [], [], {"train": 0, "valid": 0, "test": 0}
+        seconds = 0.0
+        for fold in evaluation.folds(seed, protocol.supervised):
+            train = fold.train
+            if protocol.supervised:
+                train = train[budget.select(y[train], seed, stratify=task_spec.kind == "classification")]
+            validation = (x[fold.valid], y[fold.valid]) if fold.valid is not None else None
+            start = time.perf_counter()
+            predicted, params = protocol.fit_predict(task_spec, x[train], y[train], x[fold.test], seed, validation)
+            seconds += time.perf_counter() - start
+            predictions[fold.test] = predicted
+            tested.append(fold.test)
+            chosen.append(params)
+            sizes["train"] += len(train)
+            sizes["valid"] += 0 if fold.valid is None else len(fold.valid)
+            sizes["test"] += len(fold.test)
+        rows = np.concatenate(tested)
+        params = chosen[0] if len(chosen) == 1 else {"folds": chosen}
+        results.append(SeedResult(seed, score(y[rows], predictions[rows]), params, seconds, sizes["train"], sizes))
         if on_seed is not None:
             on_seed()
     return results

@@ -24,7 +24,13 @@ class KNN(Protocol):
     options: dict[str, Any] = field(default_factory=lambda: {"k": DEFAULT_K, "metric": "cosine", "weights": "uniform"})
 
     def fit_predict(
-        self, task: TaskSpec, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, seed: int
+        self,
+        task: TaskSpec,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray,
+        seed: int,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,  # k is fixed: nothing to select
     ) -> tuple[np.ndarray, dict[str, Any]]:
         from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 

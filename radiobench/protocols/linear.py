@@ -1,9 +1,11 @@
-"""Linear probe: logistic regression (classification) or ridge (regression).
+"""Linear probe: logistic regression (classification) or ridge (regression, ranking).
 
 Features are standardised inside the pipeline, and the regularisation strength is
-chosen by 5-fold cross-validation on the training split alone (folds shuffled by the
-seed, stratified for classification), scored by the task's main metric. The test
-split is touched once, by the refitted best model.
+chosen on training data alone, scored by the task's main metric: on the validation part
+when the task's split has one (the 70/20/10 counting split: fit on train, pick on valid),
+otherwise by 5-fold cross-validation on the training split (folds shuffled by the seed,
+stratified for classification). The test split is touched once, by the chosen model.
+On a ranking task the ridge regresses the human scores and its prediction is the rank score.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SCORERS = {
 @dataclass
 class Linear(Protocol):
     name = "linear"
+    kinds = ("classification", "regression", "ranking")
     options: dict[str, Any] = field(
         default_factory=lambda: {
             "standardise": True,
@@ -46,38 +49,72 @@ class Linear(Protocol):
     )
 
     def fit_predict(
-        self, task: TaskSpec, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, seed: int
+        self,
+        task: TaskSpec,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray,
+        seed: int,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression, Ridge
-        from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         classification = task.kind == "classification"
         if classification:
-            smallest = int(np.bincount(y_train).min(initial=0)) if len(y_train) else 0
-            folds = StratifiedKFold(min(FOLDS, max(2, smallest)), shuffle=True, random_state=seed)
-            model = LogisticRegression(max_iter=self.options["max_iter"])
-            grid = {"logisticregression__C": list(C_GRID)}
-        else:
-            folds = KFold(FOLDS, shuffle=True, random_state=seed)
-            model = Ridge()
-            grid = {"ridge__alpha": list(ALPHA_GRID)}
-        search = GridSearchCV(
-            make_pipeline(StandardScaler(), model),
-            grid,
-            cv=folds,
-            scoring=SCORERS.get(task.main_score, "accuracy" if classification else "r2"),
-            n_jobs=-1,
-        )
-        from sklearn.exceptions import ConvergenceWarning
+            param, grid = "C", list(C_GRID)
 
+            def make(value: float) -> Any:
+                return make_pipeline(StandardScaler(), LogisticRegression(C=value, max_iter=self.options["max_iter"]))
+        else:
+            param, grid = "alpha", list(ALPHA_GRID)
+
+            def make(value: float) -> Any:
+                return make_pipeline(StandardScaler(), Ridge(alpha=value))
+
+        scoring = SCORERS.get(task.main_score, "accuracy" if classification else "r2")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            search.fit(x_train, y_train)
-        # Recorded per seed rather than printed: whether the refitted model's solver converged
-        # within max_iter (it matters for reading the number, not for running the rest).
+            if validation is not None:
+                model, value, selection = self._select_on_validation(make, grid, scoring, x_train, y_train, validation)
+            else:
+                model, value, selection = self._select_by_cv(make, grid, scoring, classification, x_train, y_train, seed)
+        # Recorded per seed rather than printed: whether the solver converged within max_iter
+        # (it matters for reading the number, not for running the rest).
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        (param, value), = search.best_params_.items()
-        chosen = {param.split("__")[1]: value, "cv_score": float(search.best_score_), "converged": converged}
-        return search.predict(x_test), chosen
+        return model.predict(x_test), {param: value, **selection, "converged": converged}
+
+    @staticmethod
+    def _select_on_validation(make: Any, grid: list[float], scoring: str, x: np.ndarray, y: np.ndarray,
+                              validation: tuple[np.ndarray, np.ndarray]) -> tuple[Any, float, dict[str, Any]]:
+        from sklearn.metrics import get_scorer
+
+        scorer = get_scorer(scoring)
+        best = None
+        for value in grid:
+            model = make(value).fit(x, y)
+            score = float(scorer(model, *validation))
+            if best is None or score > best[2]:
+                best = (model, value, score)
+        assert best is not None
+        return best[0], best[1], {"valid_score": best[2], "selection": f"validation {scoring}"}
+
+    @staticmethod
+    def _select_by_cv(make: Any, grid: list[float], scoring: str, classification: bool, x: np.ndarray, y: np.ndarray,
+                      seed: int) -> tuple[Any, float, dict[str, Any]]:
+        from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+
+        if classification:
+            smallest = int(np.bincount(y).min(initial=0)) if len(y) else 0
+            folds: Any = StratifiedKFold(min(FOLDS, max(2, smallest)), shuffle=True, random_state=seed)
+        else:
+            folds = KFold(min(FOLDS, len(y)), shuffle=True, random_state=seed)
+        pipeline = make(grid[0])
+        step = pipeline.steps[-1][0]
+        param = "C" if classification else "alpha"
+        search = GridSearchCV(pipeline, {f"{step}__{param}": grid}, cv=folds, scoring=scoring, n_jobs=-1)
+        search.fit(x, y)
+        value = search.best_params_[f"{step}__{param}"]
+        return search.best_estimator_, value, {"cv_score": float(search.best_score_)}

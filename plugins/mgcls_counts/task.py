@@ -1,0 +1,188 @@
+"""Compact-source counts per crop of radio fields: MGCLS fields, or simulated ones.
+
+The pipeline (Lastufka et al. 2024's counting task, as a feature): read plane 0 of each
+field (``radiobench.fitsimage``), tile it into minimal-overlap crops, drop crops touching
+NaN, scale each field to its own 2nd-98th percentile range, and label each crop with the
+number of compact sources whose position falls inside it. Positions come from a catalogue
+beside the field (``<field stem>.catalogue.csv`` or ``.fits``), else from the MGCLS DR1
+compact-source catalogue ``Table2_MGCLS_compactcat_DR1.fits`` in the folder (every row counts:
+it holds compact sources only), else from pyBDSF run on the field (``radiobench.sourcefinding``,
+fields in parallel processes, cached; single-Gaussian ``S`` sources count). The crops of a field share a group, so the seeded
+70/20/10 partition never puts one field on both sides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radiobench import crops, sourcefinding
+from radiobench.datafiles import cache_root
+from radiobench.download import sha256_file
+from radiobench.errors import DatasetNotFoundError, RadiobenchError
+from radiobench.specs import TaskSpec
+from radiobench.task import Split, Task
+from radiobench_plugins.mgcls_counts import FIELD_SUFFIXES, SURVEY_CATALOGUE, fetch_fields
+
+CATALOGUE_SUFFIXES = (".catalogue.csv", ".catalogue.fits")
+
+
+class FieldCounts(Task):
+    """Options: ``crop`` (pixels), ``beam_deg`` (for fields without beam keywords), ``frequency_hz``
+    (for pyBDSF when the header has none), ``processes``; simulated variants add ``simulate``."""
+
+    def __init__(self, spec: TaskSpec, **options: Any):
+        super().__init__(spec, **options)
+        self.crop = int(options.get("crop", 256))
+        beam = options.get("beam_deg")
+        self.beam_deg = tuple(float(b) for b in beam) if beam is not None else None
+        self._meta: dict[str, Any] = {}
+        self._split: Split | None = None
+        self._data_sha256 = ""
+
+    @property
+    def data_sha256(self) -> str:
+        return self._data_sha256 or self.spec.data_sha256
+
+    def metadata(self) -> dict[str, Any]:
+        return self._meta
+
+    def folder(self, root: Path) -> Path:
+        base = super().folder(root)
+        if "simulate" in self.options:  # one folder per simulation recipe, so recipes never mix
+            recipe = json.dumps(self.options["simulate"], sort_keys=True)
+            return base / hashlib.sha256(recipe.encode()).hexdigest()[:12]
+        return base
+
+    def field_files(self, folder: Path) -> list[Path]:
+        """FITS images in ``folder``, leaving out catalogues (which are FITS tables too)."""
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.is_file() and _stem(p) is not None
+                      and ".catalogue." not in p.name and p.name != SURVEY_CATALOGUE)
+
+    def prepare(self, root: Path, download: bool = False) -> None:
+        folder = self.folder(root)
+        if "simulate" in self.options:
+            self._simulate(folder)
+        elif download:
+            fetch_fields(folder)
+        fields = self.field_files(folder)
+        if not fields:
+            raise DatasetNotFoundError(
+                f"{self.spec.name}: no FITS fields in {folder}; place MGCLS *_5pln_cor.FITS files (or any 2-D radio "
+                f"FITS images) there, see `radiobench data path {self.spec.name}` and {self.spec.download_hint}"
+            )
+        self.root = Path(root)
+        self._build(fields, folder)
+
+    def _simulate(self, folder: Path) -> None:
+        from radiobench.simulate import FieldParams, simulate_field, write_field
+
+        recipe = dict(self.options["simulate"])
+        n_fields = int(recipe.pop("n_fields"))
+        for i in range(n_fields):
+            path = folder / f"field_{i:03d}.fits"
+            if not path.exists():
+                write_field(simulate_field(FieldParams(**recipe, seed=i)), path)
+
+    def _build(self, fields: list[Path], folder: Path) -> None:
+        from radiobench.fitsimage import read_radio_image
+
+        images, labels, ids, groups, per_field = [], [], [], [], []
+        shas = {path: sha256_file(path) for path in fields}
+        survey = folder / SURVEY_CATALOGUE
+        survey_positions = None
+        if survey.is_file():
+            from radiobench.catalogues import read_positions
+
+            survey_positions = read_positions(survey)
+        needs_finder = [p for p in fields if _catalogue_beside(p) is None and survey_positions is None]
+        found: dict[Path, tuple[list[dict[str, Any]], float | None]] = {}
+        start = time.perf_counter()
+        if needs_finder:
+            for path in needs_finder:  # fail on a bad field before spending minutes on pyBDSF
+                read_radio_image(path, beam_deg=self.beam_deg)
+            found = sourcefinding.catalogue_fields(
+                [(p, shas[p]) for p in needs_finder], cache_root() / "sourcefinding", beam_deg=self.beam_deg,
+                frequency_hz=self.options.get("frequency_hz"), processes=self.options.get("processes"),
+            )
+        labelling_seconds = time.perf_counter() - start
+        catalogue_shas = {}
+        for path in fields:
+            image = read_radio_image(path, beam_deg=self.beam_deg)
+            tiling = crops.tile(image.data, self.crop)
+            lo, hi = crops.percentile_range(image.data)
+            catalogue = _catalogue_beside(path)
+            if catalogue is not None:
+                from radiobench.catalogues import read_positions
+
+                ra, dec = read_positions(catalogue)
+                catalogue_shas[catalogue.name] = sha256_file(catalogue)
+                source = {"labels_from": catalogue.name}
+            elif survey_positions is not None:  # positions outside this field land outside every crop
+                ra, dec = survey_positions
+                catalogue_shas[survey.name] = catalogue_shas.get(survey.name) or sha256_file(survey)
+                source = {"labels_from": survey.name}
+            else:
+                rows, seconds = found[path]
+                ra, dec = sourcefinding.compact(rows)
+                frequency, given = image.frequency_hz, "header"
+                if frequency is None:
+                    frequency = self.options.get("frequency_hz") or sourcefinding.FALLBACK_FREQUENCY_HZ
+                    given = "option" if self.options.get("frequency_hz") else "assumed (none in header)"
+                source = {"labels_from": "pybdsf", "pybdsf_sources": len(rows), "pybdsf_seconds": seconds,
+                          "frequency_hz": frequency, "frequency_from": given}
+            x, y = image.wcs.world_to_pixel_values(ra, dec) if len(ra) else (np.empty(0), np.empty(0))
+            counts = crops.count_in_crops(np.asarray(x), np.asarray(y), tiling)
+            inside = int(np.sum(np.isfinite(x) & np.isfinite(y) & (np.asarray(x) > -0.5) & (np.asarray(y) > -0.5)
+                                & (np.asarray(x) < image.data.shape[1] - 0.5) & (np.asarray(y) < image.data.shape[0] - 0.5)))
+            images.append(crops.scale(crops.cut(image.data, tiling), lo, hi))
+            labels.append(counts.astype(np.float64))
+            ids += [f"{path.name}:{r}:{c}" for r, c in tiling.corners]
+            groups += [path.name] * len(tiling.corners)
+            per_field.append({
+                "file": path.name, "sha256": shas[path], "shape": list(image.data.shape), "beam_deg": list(image.beam_deg),
+                "pixel_arcsec": image.pixel_deg * 3600, "percentile_range": [lo, hi], "crops": len(tiling.corners),
+                "crops_rejected_nan": tiling.rejected, "compact_sources": inside, **source,
+            })
+        if not sum(len(l) for l in labels):
+            raise RadiobenchError(
+                f"{self.spec.name}: no {self.crop}x{self.crop} crop of {len(fields)} fields is free of NaN; "
+                "use a smaller crop or fields with less blanking"
+            )
+        identity = {"fields": {p.name: shas[p] for p in fields}, "catalogues": catalogue_shas}
+        self._data_sha256 = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        self._split = Split(np.concatenate(images), np.concatenate(labels), ids, np.asarray(groups))
+        self._meta = {
+            "crop": self.crop,
+            "percentiles": list(crops.PERCENTILES),
+            "fields": per_field,
+            "source_finder": {"name": "pyBDSF", "version": sourcefinding.bdsf_version(), "params": sourcefinding.PARAMS,
+                              "compact_codes": list(sourcefinding.COMPACT_CODES)} if needs_finder else None,
+            "labelling_seconds": labelling_seconds,
+        }
+
+    def load_split(self, split: str) -> Split:
+        if self._split is None:
+            raise RadiobenchError(f"{self.spec.name}: call prepare(root) before loading a split")
+        if split != "all":
+            raise RadiobenchError(f"{self.spec.name} serves one split, 'all' (partitioned per seed), not {split!r}")
+        return self._split
+
+    def scale(self, pixels: np.ndarray) -> np.ndarray:
+        return pixels  # already scaled per field in prepare (the p2-p98 range needs the whole field)
+
+
+def _stem(path: Path) -> str | None:
+    return next((path.name[: -len(s)] for s in FIELD_SUFFIXES if path.name.endswith(s)), None)
+
+
+def _catalogue_beside(path: Path) -> Path | None:
+    stem = _stem(path)
+    return next((c for s in CATALOGUE_SUFFIXES if (c := path.with_name(f"{stem}{s}")).is_file()), None)

@@ -1,0 +1,191 @@
+"""Compact-source catalogues made by pyBDSF, one field per process, cached by content.
+
+pyBDSF (``bdsf.process_image``) is the source finder MGCLS used for its catalogues. It is
+never handed a user's file: ``process_image`` unpickles whatever file it is given when it
+can (its parameter-save format), so each field's plane is read and checked by
+``radiobench.fitsimage`` and written as a fresh 2-D FITS in a temporary folder, and that
+path goes in as an options dictionary. Fields are independent, so they run in parallel
+processes (spawned, not forked: the parent may hold torch's thread pools). A catalogue
+is cached under the field's sha256 and a hash of the parameters and pyBDSF version, so
+labels are made once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radiobench.atomic import open_atomic
+from radiobench.errors import RadiobenchError
+
+# pyBDSF's own detection thresholds, written out so a change of pyBDSF defaults cannot move labels
+PARAMS: dict[str, Any] = {"thresh_isl": 3.0, "thresh_pix": 5.0, "rms_box": None, "adaptive_rms_box": False,
+                          "group_by_isl": False, "atrous_do": False}
+COMPACT_CODES = ("S",)  # S_Code: "S" = one Gaussian; "M" (several) and "C" (shared island) are not compact
+# pyBDSF refuses a header without a frequency (FIRST cutouts have none). It only tags the catalogue
+# (spectral-index and flux bookkeeping); detection and positions do not depend on it.
+FALLBACK_FREQUENCY_HZ = 1.4e9
+COLUMNS = ("ra", "dec", "total_flux", "peak_flux", "s_code")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One field to catalogue; plain values so it pickles into a worker process."""
+
+    fits_path: str
+    field_sha256: str
+    beam_deg: tuple[float, float, float] | None
+    frequency_hz: float | None
+    plane: int
+    params: tuple[tuple[str, Any], ...]
+    cache_file: str
+
+
+def bdsf_version() -> str:
+    from importlib.metadata import version
+
+    return version("bdsf")
+
+
+def params_id(params: dict[str, Any], frequency_hz: float | None = None) -> str:
+    blob = json.dumps({"params": params, "bdsf": bdsf_version(), "frequency_hz": frequency_hz}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def catalogue_fields(
+    fields: Sequence[tuple[Path, str]],
+    cache_dir: Path,
+    beam_deg: tuple[float, float, float] | None = None,
+    frequency_hz: float | None = None,
+    params: dict[str, Any] | None = None,
+    processes: int | None = None,
+    plane: int = 0,
+    on_field: Callable[[], None] | None = None,
+) -> dict[Path, tuple[list[dict[str, Any]], float | None]]:
+    """Catalogue ``(fits path, sha256)`` fields: path -> (source rows, seconds or None when cached).
+
+    ``processes`` defaults to ``$RADIOBENCH_PROCESSES`` or the CPU count; 1 runs in this process.
+    """
+    params = dict(PARAMS if params is None else params)
+    tag = params_id(params, frequency_hz)
+    jobs = [Job(str(path), sha, beam_deg, frequency_hz, plane, tuple(sorted(params.items())),
+                str(Path(cache_dir) / f"{sha[:24]}-{tag}.csv")) for path, sha in fields]
+    out: dict[Path, tuple[list[dict[str, Any]], float | None]] = {}
+    todo = []
+    for job in jobs:
+        cached = read_catalogue_cache(Path(job.cache_file))
+        if cached is not None:
+            out[Path(job.fits_path)] = (cached, None)
+            if on_field:
+                on_field()
+        else:
+            todo.append(job)
+    workers = max(1, min(len(todo), processes or int(os.environ.get("RADIOBENCH_PROCESSES", 0)) or os.cpu_count() or 1))
+    if workers == 1:
+        done = map(run_job, todo)
+    else:
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+        done = pool.map(run_job, todo)
+    try:
+        for job, (rows, seconds) in zip(todo, done):
+            out[Path(job.fits_path)] = (rows, seconds)
+            if on_field:
+                on_field()
+    finally:
+        if workers > 1:
+            pool.shutdown(cancel_futures=True)
+    return out
+
+
+def _one_thread() -> None:
+    """In a pool, each worker keeps to one BLAS/OpenMP thread: the processes are the parallelism."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def run_job(job: Job) -> tuple[list[dict[str, Any]], float]:
+    """Catalogue one field with pyBDSF and cache the rows (runs in a worker process)."""
+    import bdsf
+    from astropy.io import fits
+
+    from radiobench.fitsimage import read_radio_image
+
+    image = read_radio_image(job.fits_path, beam_deg=job.beam_deg, plane=job.plane)
+    header = image.wcs.to_header()
+    header["BMAJ"], header["BMIN"], header["BPA"] = image.beam_deg
+    header["BUNIT"] = "JY/BEAM"
+    frequency = image.frequency_hz or job.frequency_hz or FALLBACK_FREQUENCY_HZ
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="radiobench-bdsf-") as tmp:
+        plane_path = Path(tmp) / "plane.fits"
+        fits.PrimaryHDU(image.data, header=header).writeto(plane_path)
+        options = {"filename": str(plane_path), "quiet": True, "frequency": frequency, **dict(job.params)}
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # pyBDSF prints progress even when quiet
+                img = bdsf.process_image(options)
+                rows = _sources(img, Path(tmp) / "plane.srl.csv")
+        except Exception as exc:  # pyBDSF raises bare RuntimeErrors with its own words
+            raise RadiobenchError(f"{job.fits_path}: pyBDSF failed ({type(exc).__name__}: {exc})") from None
+    seconds = time.perf_counter() - start
+    write_catalogue_cache(Path(job.cache_file), rows)
+    return rows, seconds
+
+
+def _sources(img: Any, path: Path) -> list[dict[str, Any]]:
+    if not getattr(img, "nsrc", 0):
+        return []
+    img.write_catalog(outfile=str(path), format="csv", catalog_type="srl", clobber=True)
+    lines = path.read_text().splitlines()
+    header = next(line for line in lines if line.startswith("# Source_id"))
+    names = [c.strip() for c in header.lstrip("# ").split(",")]
+    body = [line for line in lines if line.strip() and not line.startswith("#")]
+    rows = []
+    for values in csv.reader(io.StringIO("\n".join(body))):
+        record = dict(zip(names, (v.strip() for v in values)))
+        rows.append({"ra": float(record["RA"]), "dec": float(record["DEC"]), "total_flux": float(record["Total_flux"]),
+                     "peak_flux": float(record["Peak_flux"]), "s_code": record["S_Code"]})
+    return rows
+
+
+def write_catalogue_cache(path: Path, rows: list[dict[str, Any]]) -> None:
+    with open_atomic(path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_catalogue_cache(path: Path) -> list[dict[str, Any]] | None:
+    if not path.exists():
+        return None
+    try:
+        with open(path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != COLUMNS:
+                raise ValueError("unexpected columns")
+            return [{**r, "ra": float(r["ra"]), "dec": float(r["dec"]), "total_flux": float(r["total_flux"]),
+                     "peak_flux": float(r["peak_flux"])} for r in reader]
+    except (OSError, ValueError, KeyError):
+        path.unlink(missing_ok=True)  # unreadable: made again
+        return None
+
+
+def compact(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """RA and Dec (deg) of the compact sources among pyBDSF rows."""
+    keep = [r for r in rows if r["s_code"] in COMPACT_CODES]
+    return np.array([r["ra"] for r in keep], dtype=float), np.array([r["dec"] for r in keep], dtype=float)
