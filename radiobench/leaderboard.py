@@ -41,7 +41,11 @@ class Board:
 
     def ordered_backbones(self) -> list[str]:
         """Most tasks covered first (a mean rank over fewer tasks is not comparable), then by mean rank."""
-        return sorted(self.backbones, key=lambda b: (-self.coverage(b), self.ranks.get(b, float("inf")), b))
+        def rank(b: str) -> float:
+            value = self.ranks.get(b, float("nan"))
+            return float("inf") if value != value else value
+
+        return sorted(self.backbones, key=lambda b: (-self.coverage(b), rank(b), b))
 
 
 def collect(results_dir: Path, protocol: str = "linear") -> Board:
@@ -60,7 +64,8 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
         task_id = {"version": t["version"], "data_sha256": t["data_sha256"]}
         known = board.tasks.setdefault(
             t["name"],
-            {**task_id, "main_score": res["main_score"]["name"], "higher_is_better": res["main_score"]["higher_is_better"]},
+            {**task_id, "main_score": res["main_score"]["name"], "higher_is_better": res["main_score"]["higher_is_better"],
+             "simulated": bool(t.get("simulated", False))},
         )
         task_origin.setdefault(t["name"], path)
         if {k: known[k] for k in task_id} != task_id:
@@ -102,11 +107,19 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
 
 
 def mean_ranks(board: Board) -> dict[str, float]:
-    """Rank backbones within each task (1 = best, ties share the average rank), then average."""
+    """Rank backbones within each real-data task (1 = best, ties share the average rank), then average.
+
+    Simulated tasks are shown but left out: a rank earned on simulated sky says how well the
+    pipeline works, not how good a backbone is for radio astronomers. A backbone with no
+    real-data result gets NaN.
+    """
     import pandas as pd
 
     per_task = []
     for task, meta in board.tasks.items():
+        if meta.get("simulated"):
+            continue
         scores = pd.Series({b: c.mean for (b, t), c in board.cells.items() if t == task})
         per_task.append(scores.rank(ascending=not meta["higher_is_better"], method="average"))
-    return pd.concat(per_task, axis=1).mean(axis=1).to_dict()
+    ranks = pd.concat(per_task, axis=1).mean(axis=1).to_dict() if per_task else {}
+    return {b: float(ranks.get(b, float("nan"))) for b in board.backbones}

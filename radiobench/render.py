@@ -23,7 +23,8 @@ def rows(board: Board) -> list[dict[str, Any]]:
             row[f"{t}_mean"] = cell.mean if cell else None
             row[f"{t}_std"] = cell.std if cell else None
             row[f"{t}_in_domain"] = cell.in_domain if cell else None
-        row["mean_rank"] = board.ranks.get(b)
+        rank = board.ranks.get(b)
+        row["mean_rank"] = rank if rank == rank else None  # NaN (simulated results only) -> null
         row["tasks"] = board.coverage(b)
         out.append(row)
     return out
@@ -40,6 +41,15 @@ def _cell_text(board: Board, b: str, t: str) -> str:
     return f"{cell.mean:.4f} ± {cell.std:.4f}" + (f" {IN_DOMAIN_MARK}" if cell.in_domain else "")
 
 
+def _title(task: str, meta: dict[str, Any]) -> str:
+    return f"{task}{' [SIMULATED]' if meta.get('simulated') else ''} ({meta['main_score']} {_arrow(meta)})"
+
+
+def _rank(board: Board, backbone: str) -> str:
+    rank = board.ranks[backbone]
+    return "–" if rank != rank else f"{rank:.2f}"  # NaN: only simulated results
+
+
 def _footer(board: Board) -> list[str]:
     lines = [
         f"Protocol `{board.protocol}`; mean ± sample std over seeds; mean rank across the tasks a backbone has "
@@ -47,19 +57,21 @@ def _footer(board: Board) -> list[str]:
         f"{IN_DOMAIN_MARK}: in-domain (the backbone's training data includes the task's source data).",
         "Hardware: " + "; ".join(board.environments),
     ]
+    if any(m.get("simulated") for m in board.tasks.values()):
+        lines.append("[SIMULATED]: task on simulated data (radiobench simulate); shown, left out of mean ranks.")
     if board.skipped_limited:
         lines.append(f"{board.skipped_limited} `--limit` result(s) left out.")
     return lines
 
 
 def to_markdown(board: Board) -> str:
-    head = ["backbone", "training data"] + [f"{t} ({m['main_score']} {_arrow(m)})" for t, m in board.tasks.items()]
+    head = ["backbone", "training data"] + [_title(t, m) for t, m in board.tasks.items()]
     head += ["mean rank", "tasks"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for b in board.ordered_backbones():
         cells = [b, ", ".join(board.backbones[b]["training_data"]) or "–"]
         cells += [_cell_text(board, b, t) for t in board.tasks]
-        cells += [f"{board.ranks[b]:.2f}", f"{board.coverage(b)}/{len(board.tasks)}"]
+        cells += [_rank(board, b), f"{board.coverage(b)}/{len(board.tasks)}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in _footer(board)) + "\n"
 
@@ -145,7 +157,7 @@ def to_html(board: Board) -> str:
     head = ['<th data-col="backbone">backbone</th>', '<th data-col="training_data">training data</th>']
     head += [
         f'<th data-col="{esc(t)}" title="{esc(m["main_score"])}, {"higher" if m["higher_is_better"] else "lower"} is better">'
-        f'{esc(t)} ({esc(m["main_score"])} {_arrow(m)})</th>'
+        f'{esc(_title(t, m))}</th>'
         for t, m in board.tasks.items()
     ]
     head += ['<th data-col="mean_rank">mean rank</th>', '<th data-col="tasks">tasks</th>']
@@ -157,7 +169,7 @@ def to_html(board: Board) -> str:
             cell = board.cells.get((b, t))
             value = "" if cell is None else repr(cell.mean)
             tds.append(f'<td data-value="{value}">{esc(_cell_text(board, b, t))}</td>')
-        tds.append(f'<td data-value="{board.ranks[b]!r}">{board.ranks[b]:.2f}</td>')
+        tds.append(f'<td data-value="{board.ranks[b]!r}">{_rank(board, b)}</td>')
         tds.append(f'<td data-value="{board.coverage(b)}">{board.coverage(b)}/{len(board.tasks)}</td>')
         body.append("<tr>" + "".join(tds) + "</tr>")
     plots = "".join(_svg_task_plot(board, t) for t in board.tasks)

@@ -142,3 +142,18 @@ def test_html_renders_sorts_and_plots_in_headless_chromium(board_dir, tmp_path):
     subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=900,700", f"file://{page}"],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 5000
+
+
+def test_simulated_tasks_are_marked_and_left_out_of_mean_ranks(tmp_path):
+    for backbone, task, mean in [("a", "t_real", 0.1), ("b", "t_real", 0.2), ("a", "t_sim", 0.9), ("b", "t_sim", 0.1),
+                                 ("c", "t_sim", 0.05)]:
+        res = result(backbone, task, mean)
+        res["task"]["simulated"] = task == "t_sim"
+        write(tmp_path, res)
+    board = collect(tmp_path)
+    assert board.ranks["a"] == 1.0 and board.ranks["b"] == 2.0  # t_sim would have tied them
+    assert board.ranks["c"] != board.ranks["c"]  # NaN: only a simulated result
+    md = render(board, "md")
+    assert "t_sim [SIMULATED] (error ↓)" in md and "left out of mean ranks" in md
+    assert "| c | – | – | 0.0500 ± 0.0100 | – | 1/2 |" in md
+    assert json.loads(render(board, "json"))["rows"][-1]["mean_rank"] is None

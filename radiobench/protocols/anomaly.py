@@ -3,7 +3,9 @@
 ``knn-distance``: an item's anomaly score is its mean cosine distance to its k nearest
 other items in the whole pool (k = 10). Isolated points in feature space are what a
 human browsing for oddities would be shown first (the Astronomaly idea: Lochner & Bassett
-2021 rank by how unlike the rest a source looks). ``iforest``: scikit-learn's isolation
+2021 rank by how unlike the rest a source looks). Cosine, like the kNN probe, because
+backbone features are compared by direction (DINO's convention); an item that differs only
+in feature norm is not an outlier here. ``iforest``: scikit-learn's isolation
 forest (200 trees, seeded) on standardised features, score = minus its decision function.
 Both are fitted on every item, labelled or not, and evaluated on the labelled ones.
 """

@@ -224,6 +224,8 @@ def run_seeds(
             sizes["test"] += len(fold.test)
         rows = np.concatenate(tested)
         params = chosen[0] if len(chosen) == 1 else {"folds": chosen}
+        if len(chosen) > 1:  # cross-validated: every item is tested once; report a typical fold's training size
+            sizes = {"train": round(sizes["train"] / len(chosen)), "valid": 0, "test": sizes["test"], "folds": len(chosen)}
         results.append(SeedResult(seed, score(y[rows], predictions[rows]), params, seconds, sizes["train"], sizes))
         if on_seed is not None:
             on_seed()

@@ -75,8 +75,11 @@ class Linear(Protocol):
                 return make_pipeline(StandardScaler(), Ridge(alpha=value))
 
         scoring = SCORERS.get(task.main_score, "accuracy" if classification else "r2")
+        from scipy.linalg import LinAlgWarning
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
+            warnings.simplefilter("always", LinAlgWarning)
             if validation is not None:
                 model, value, selection = self._select_on_validation(make, grid, scoring, x_train, y_train, validation)
             else:
@@ -84,7 +87,8 @@ class Linear(Protocol):
         # Recorded per seed rather than printed: whether the solver converged within max_iter
         # (it matters for reading the number, not for running the rest).
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        return model.predict(x_test), {param: value, **selection, "converged": converged}
+        ill_conditioned = any(issubclass(w.category, LinAlgWarning) for w in caught)  # weak penalties on collinear features
+        return model.predict(x_test), {param: value, **selection, "converged": converged, "ill_conditioned": ill_conditioned}
 
     @staticmethod
     def _select_on_validation(make: Any, grid: list[float], scoring: str, x: np.ndarray, y: np.ndarray,
@@ -114,7 +118,9 @@ class Linear(Protocol):
         pipeline = make(grid[0])
         step = pipeline.steps[-1][0]
         param = "C" if classification else "alpha"
-        search = GridSearchCV(pipeline, {f"{step}__{param}": grid}, cv=folds, scoring=scoring, n_jobs=-1)
+        # ridge fits are cheap: in-process, so its warnings are caught and recorded rather than printed by workers
+        search = GridSearchCV(pipeline, {f"{step}__{param}": grid}, cv=folds, scoring=scoring,
+                              n_jobs=-1 if classification else None)
         search.fit(x, y)
         value = search.best_params_[f"{step}__{param}"]
         return search.best_estimator_, value, {"cv_score": float(search.best_score_)}
