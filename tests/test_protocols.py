@@ -24,7 +24,7 @@ def test_linear_probe_separates_separable_classes_and_records_choice():
     (xtr, ytr), (xte, yte) = blobs(seed=0), blobs(seed=1)
     out = run_seeds(Linear(), FAKE_TASK, score(), Evaluation.fixed((xtr, ytr), (xte, yte)), [0, 1, 2], LabelBudget())
     assert all(r.metrics["accuracy"] > 0.85 for r in out)
-    assert all(set(r.params) == {"C", "cv_score", "converged"} for r in out)
+    assert all(set(r.params) == {"C", "cv_score", "converged", "ill_conditioned"} for r in out)
     assert all(r.params["converged"] for r in out)
 
 
