@@ -82,6 +82,8 @@ def sim_task(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RADIOBENCH_CACHE", str(root / "cache"))
         task.prepare(root / "data")
+        task.fields_folder = task.folder(root / "data")
+    assert not (root / "data").exists()  # simulated fields go to the cache, never into the data root
     return task, root
 
 
@@ -110,8 +112,7 @@ def test_simulated_pipeline_labels_follow_the_injected_sources(sim_task):
     assert meta["source_finder"]["params"]["thresh_isl"] == 3.0 and meta["source_finder"]["compact_codes"] == ["S"]
     assert all(f["labels_from"] == "pybdsf" and f["crops_rejected_nan"] > 0 for f in meta["fields"])
     assert all(f["percentile_range"][0] < 0 < f["percentile_range"][1] for f in meta["fields"])
-    folder = task.folder(root / "data")
-    truth = truth_counts(task, folder)
+    truth = truth_counts(task, task.fields_folder)
     r = np.corrcoef(split.labels, truth)[0, 1]
     assert r > 0.8, (r, split.labels[:10], truth[:10])  # pyBDSF finds what was injected
     assert len(task.data_sha256) == 64 and task.data_sha256 != task.spec.data_sha256

@@ -53,11 +53,12 @@ class FieldCounts(Task):
         return self._meta
 
     def folder(self, root: Path) -> Path:
-        base = super().folder(root)
-        if "simulate" in self.options:  # one folder per simulation recipe, so recipes never mix
+        if "simulate" in self.options:
+            # made data lives in the cache, never in the data root (often a shared, read-only folder),
+            # one folder per simulation recipe so recipes never mix
             recipe = json.dumps(self.options["simulate"], sort_keys=True)
-            return base / hashlib.sha256(recipe.encode()).hexdigest()[:12]
-        return base
+            return cache_root() / "simulated" / self.spec.name / hashlib.sha256(recipe.encode()).hexdigest()[:12]
+        return super().folder(root)
 
     def field_files(self, folder: Path) -> list[Path]:
         """FITS images in ``folder``, leaving out catalogues (which are FITS tables too)."""

