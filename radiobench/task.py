@@ -9,6 +9,7 @@ instead of hiding it inside a loader.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,44 @@ from radiobench.errors import RadiobenchError
 from radiobench.specs import TaskSpec
 
 
+class LazyImages:
+    """Images decoded slice by slice on demand, for tasks whose files are slow to decode.
+
+    A cached run then decodes nothing (it needs labels, not pixels), and a cold run decodes
+    each batch while the previous one is in the model (``extract`` prefetches), instead of
+    decoding everything up front. ``load(rows)`` returns the stored pixels of those rows.
+    """
+
+    def __init__(self, rows: np.ndarray, image_shape: tuple[int, ...], dtype: Any,
+                 load: Callable[[np.ndarray], np.ndarray]):
+        self.rows, self.image_shape, self.dtype, self.load = np.asarray(rows), tuple(image_shape), np.dtype(dtype), load
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.rows), *self.image_shape)
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.image_shape)
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        if not isinstance(index, slice):
+            raise TypeError("LazyImages supports slices; use subset(rows) for a selection")
+        return self.load(self.rows[index])
+
+    def subset(self, rows: np.ndarray) -> LazyImages:
+        return LazyImages(self.rows[rows], self.image_shape, self.dtype, self.load)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self[:], dtype=dtype)
+
+
 @dataclass
 class Split:
-    images: np.ndarray  # (N, H, W) or (N, C, H, W), survey pixels before scaling
+    images: np.ndarray | LazyImages  # (N, H, W) or (N, C, H, W), survey pixels before scaling
     labels: np.ndarray  # (N,) int class indices, float targets, or ranking labels (< 0: unlabelled)
     ids: list[str]
     groups: np.ndarray | None = None  # (N,) what must stay together in a partition (e.g. the field)
@@ -35,7 +71,8 @@ class Split:
             raise RadiobenchError("task split groups and labels differ in length")
 
     def subset(self, rows: np.ndarray) -> Split:
-        return Split(self.images[rows], self.labels[rows], [self.ids[i] for i in rows],
+        images = self.images.subset(rows) if isinstance(self.images, LazyImages) else self.images[rows]
+        return Split(images, self.labels[rows], [self.ids[i] for i in rows],
                      None if self.groups is None else self.groups[rows])
 
     def __len__(self) -> int:

@@ -103,3 +103,19 @@ def test_image_archives_unpack_only_cutouts_and_never_outside_the_target(shared_
     odd = make_zip(tmp_path / "odd.zip", {"all_images/run.sh.png": b"#!/bin/sh"})
     with pytest.raises(UnsafeDataError, match="unexpected member"):
         unpack_pngs(odd, tmp_path / "images3")
+
+
+def test_a_cached_rerun_never_decodes_a_cutout(shared_data, tmp_path, monkeypatch):
+    opts = RunOptions(protocols=["knn-distance"], seeds=1, data_root=shared_data, results_dir=tmp_path / "results",
+                      cache_dir=tmp_path / "cache", device="cpu", limit=300)
+    first, = run_pair(get_registry(), "pixels", "mgcls_anomaly", opts)
+
+    def refuse(path):
+        raise AssertionError(f"decoded {path} although its features are cached")
+
+    monkeypatch.setattr("radiobench_plugins.mgcls_anomaly.task.read_cutout", refuse)
+    opts.overwrite = True
+    again, = run_pair(get_registry(), "pixels", "mgcls_anomaly", opts)
+    assert again.status == "done"
+    assert json.loads(again.path.read_text())["cache"]["all"]["hit"] is True
+    assert json.loads(again.path.read_text())["metrics"] == json.loads(first.path.read_text())["metrics"]

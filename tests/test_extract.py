@@ -94,3 +94,25 @@ def test_area_downsampling_preserves_the_mean():
     images = torch.rand(1, 64, 64)
     out = prepare_batch(images, InputContract(channels=1, size=16, mean=(0.0,), std=(1.0,), interpolation="area"))
     assert out.shape == (1, 1, 16, 16) and torch.isclose(out.mean(), images.mean(), atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_size, prefetch", [(7, 1), (7, 3), (64, 2)])
+def test_prefetched_extraction_matches_embedding_batch_by_batch_in_order(task, batch_size, prefetch):
+    from radiobench.testing import FAKE_BACKBONE, FakeBackbone
+    from radiobench.task import LazyImages
+
+    split = task.load_split("train")
+    decoded = []
+
+    def load(rows):
+        decoded.append(len(rows))
+        return split.images[rows]
+
+    lazy = type(split)(LazyImages(np.arange(len(split)), split.images.shape[1:], np.uint8, load), split.labels, split.ids)
+    backbone = FakeBackbone(FAKE_BACKBONE)
+    done = extract(backbone, task, lazy, owner="test", batch_size=batch_size, prefetch=prefetch)
+    with torch.inference_mode():
+        expected = backbone.embed(prepare_batch(torch.from_numpy(task.scale(split.images)), FAKE_BACKBONE.input))
+    assert np.allclose(done.features, expected.numpy(), atol=1e-6)
+    assert sum(decoded) == len(split)  # each image decoded once, batch by batch
+    assert max(decoded) == min(batch_size, len(split))

@@ -20,7 +20,7 @@ from radiobench import datafiles
 from radiobench import download as downloads
 from radiobench.archives import check_member_name
 from radiobench.errors import RadiobenchError, UnsafeDataError
-from radiobench.task import Split, Task
+from radiobench.task import LazyImages, Split, Task
 from radiobench_plugins.mgcls_anomaly import CATALOGUE_SHA256, FILES, RECORD
 from radiobench_plugins.mgcls_anomaly.images import read_cutout
 
@@ -51,12 +51,18 @@ class ProtegeAnomaly(Task):
                 f"(e.g. {missing[0]}.png); unzip both image archives from {RECORD} there, or run "
                 f"`radiobench data download {self.spec.name}`"
             )
+        paths = [folder / "images" / f"{rank}.png" for rank in table["protege_rank"]]
         digest = hashlib.sha256()
-        images = np.empty((len(table), 219, 219), dtype=np.uint8)
-        for i, rank in enumerate(table["protege_rank"]):
-            path = folder / "images" / f"{rank}.png"
+        for path in paths:  # cheap (bytes, no decoding): the identity of the pixels every number came from
             digest.update(path.read_bytes())
-            images[i] = read_cutout(path)
+
+        def decode(rows: np.ndarray) -> np.ndarray:
+            out = np.empty((len(rows), 219, 219), dtype=np.uint8)
+            for i, row in enumerate(rows):
+                out[i] = read_cutout(paths[row])
+            return out
+
+        images = LazyImages(np.arange(len(paths)), (219, 219), np.uint8, decode)
         labels = table["evaluation_subset_author_ML_score"].to_numpy(dtype=np.float64)
         scored = labels >= 0
         self._meta = {
