@@ -66,6 +66,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--overwrite", action="store_true",
+                        help="recompute finished results (features still come from the cache when their key matches)")
     parser.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     args = parser.parse_args()
 
@@ -88,7 +90,7 @@ def main() -> int:
     status = cli(["run", "--backbone", ",".join(backbones), "--task", ",".join(tasks), "--protocol", "all",
                   "--seeds", str(args.seeds), "--data-root", args.data_root, "--results-dir", args.results_dir,
                   "--device", args.device, "--batch-size", str(args.batch_size), "--precision", args.precision,
-                  "--offline"])
+                  "--offline", *(["--overwrite"] if args.overwrite else [])])
     print(f"run finished in {time.perf_counter() - start:.0f} s (exit {status})")
     for protocol, formats in PAGES.items():
         for fmt in formats:

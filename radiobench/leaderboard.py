@@ -54,9 +54,18 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
     task_origin: dict[str, Path] = {}
     backbone_origin: dict[str, Path] = {}
     environments = set()
+    protocol_version: tuple[str, Path] | None = None
     for path, res in iter_results(results_dir):
         if res["protocol"]["id"] != protocol:
             continue
+        version = str(res["protocol"].get("version", "1"))
+        if protocol_version is None:
+            protocol_version = (version, path)
+        elif protocol_version[0] != version:
+            raise ResultsError(
+                f"protocol {protocol!r}: {protocol_version[1]} used protocol version {protocol_version[0]} but {path} "
+                f"used {version}; results of different protocol versions cannot be merged, re-run the older ones"
+            )
         if res.get("limit"):
             board.skipped_limited += 1
             continue

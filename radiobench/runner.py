@@ -313,6 +313,7 @@ def build_result(
         },
         "protocol": {
             "name": protocol.name,
+            "version": protocol.version,
             "id": protocol_id,
             "params": protocol.describe(),
             "label_budget": opts.budget.to_dict(),

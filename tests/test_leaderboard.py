@@ -157,3 +157,12 @@ def test_simulated_tasks_are_marked_and_left_out_of_mean_ranks(tmp_path):
     assert "t_sim [SIMULATED] (error ↓)" in md and "left out of mean ranks" in md
     assert "| c | – | – | 0.0500 ± 0.0100 | – | 1/2 |" in md
     assert json.loads(render(board, "json"))["rows"][-1]["mean_rank"] is None
+
+
+def test_results_of_different_protocol_versions_are_not_merged(tmp_path):
+    old, new = result("a", "t", 0.1), result("b", "t", 0.2)
+    new["protocol"]["version"] = "2"  # `old` predates versioning: it counts as version 1
+    write(tmp_path, old)
+    write(tmp_path, new)
+    with pytest.raises(ResultsError, match=r"used protocol version 1 but .* used 2; .* cannot be merged"):
+        collect(tmp_path)

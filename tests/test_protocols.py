@@ -75,3 +75,66 @@ def test_bad_budgets_are_refused(kwargs, message):
 def test_budget_larger_than_training_set_is_refused():
     with pytest.raises(RadiobenchError, match="exceeds the 10 training examples"):
         LabelBudget(count=20).select(np.zeros(10), 0, False)
+
+
+def test_ridge_path_equals_the_sklearn_pipeline_for_every_alpha():
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from radiobench.protocols.linear import ALPHA_GRID, ridge_path
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 300)) * rng.uniform(0.1, 10, size=300)  # more features than rows, mixed scales
+    x[:, 5] = 2.0  # a constant feature
+    y = x[:, :4] @ np.array([1.0, -2.0, 0.5, 3.0]) + rng.normal(size=120)
+    x_new = rng.normal(size=(30, 300))
+    paths = ridge_path(x, y, x_new, list(ALPHA_GRID))
+    for alpha, predicted in zip(ALPHA_GRID, paths):
+        expected = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(x, y).predict(x_new)
+        assert np.allclose(predicted, expected, rtol=1e-6, atol=1e-6), alpha
+
+
+def test_ridge_selection_picks_what_grid_search_picks():
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from radiobench.protocols.linear import ALPHA_GRID, select_ridge_alpha
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(200, 50))
+    y = x @ rng.normal(size=50) * 0.3 + rng.normal(size=200) * 2
+    for seed in range(3):
+        alpha, chosen = select_ridge_alpha(list(ALPHA_GRID), "neg_mean_squared_error", x, y, seed, None)
+        search = GridSearchCV(make_pipeline(StandardScaler(), Ridge()), {"ridge__alpha": list(ALPHA_GRID)},
+                              cv=KFold(5, shuffle=True, random_state=seed), scoring="neg_mean_squared_error").fit(x, y)
+        assert alpha == search.best_params_["ridge__alpha"]
+        assert chosen["cv_score"] == pytest.approx(search.best_score_, rel=1e-9)
+
+
+def test_warm_started_logistic_search_picks_what_grid_search_picks():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from radiobench.protocols.linear import C_GRID
+
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, size=240)
+    x = rng.normal(size=(240, 40)) + 0.4 * np.eye(40)[y * 3][:, :40]  # weakly separable: C matters
+    x_test = rng.normal(size=(50, 40))
+    for seed in range(3):
+        predicted, chosen = Linear().fit_predict(FAKE_TASK_MULTI, x, y, x_test, seed)
+        search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+                              {"logisticregression__C": list(C_GRID)}, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+                              scoring="accuracy").fit(x, y)
+        assert chosen["C"] == search.best_params_["logisticregression__C"]
+        assert chosen["cv_score"] == pytest.approx(search.best_score_, abs=1 / 48)  # at most one validation flip
+        assert np.array_equal(predicted, search.predict(x_test))
+
+
+FAKE_TASK_MULTI = TaskSpec(name="multi", factory="m:f", version="1", kind="classification", main_score="accuracy",
+                           higher_is_better=True)

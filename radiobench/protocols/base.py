@@ -80,6 +80,8 @@ class Protocol(abc.ABC):
     """Subclasses set ``name`` and implement ``fit_predict``; options are dataclass fields."""
 
     name: ClassVar[str]
+    # bumped whenever a change can move a number; the leaderboard never merges two versions
+    version: ClassVar[str] = "1"
     kinds: ClassVar[tuple[str, ...]] = ("classification", "regression")  # task kinds it applies to
     supervised: ClassVar[bool] = True  # False: never reads training labels (anomaly scores)
     options: dict[str, Any] = field(default_factory=dict)
