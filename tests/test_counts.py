@@ -342,3 +342,39 @@ def test_mgcls_download_lists_the_release_and_labels_come_from_the_survey_catalo
     assert all(f["beam_deg"][0] == pytest.approx(7.5 / 3600) for f in meta["fields"])
     split = task.load_split("all")
     assert len(split) == 12 and split.labels.sum() >= 30  # each field's 10 catalogue sources land in its crops
+
+
+def test_pybdsf_recovers_the_bright_injected_point_sources(sim_task):
+    from radiobench import sourcefinding
+    from radiobench.download import sha256_file
+
+    task, root = sim_task
+    fields = sorted(task.fields_folder.glob("field_*.fits"))
+    found = sourcefinding.catalogue_fields([(p, sha256_file(p)) for p in fields], root / "cache" / "sourcefinding",
+                                           processes=1)
+    assert all(seconds is None for _, seconds in found.values())  # the fixture's catalogues, from the cache
+    hits = total = 0
+    beam_pixels = 7.5 / 1.5
+    for path in fields:
+        from astropy.io import fits
+        from astropy.wcs import WCS
+
+        rows = found[path][0]
+        xy = WCS(fits.getheader(path)).wcs_world2pix(np.array([[r["ra"], r["dec"]] for r in rows]), 0)
+        with open(path.with_name(path.stem + ".truth.csv")) as handle:
+            bright = [r for r in csv.DictReader(handle) if r["kind"] == "point" and float(r["peak_jy_beam"]) >= 10 * 5e-6]
+        total += len(bright)
+        hits += sum(np.hypot(xy[:, 0] - float(r["x"]), xy[:, 1] - float(r["y"])).min() < beam_pixels for r in bright)
+    assert total >= 40 and hits / total >= 0.95, (hits, total)
+
+
+def test_magpis_galactic_field_counts_beside_first_cutouts(shared_data, tmp_path):
+    folder = tmp_path / "mgcls"
+    first_fields(shared_data, folder, 2)
+    (folder / "magpis_20cm.fits").symlink_to(shared_data / "fits" / "magpis_20cm.fits")
+    task = build_task(get_registry().task("mgcls_counts"), {"beam_deg": [0.0015, 0.0015, 0]})
+    task.prepare(tmp_path)
+    magpis = next(f for f in task.metadata()["fields"] if f["file"] == "magpis_20cm.fits")
+    assert magpis["beam_deg"] != [0.0015, 0.0015, 0.0]  # its own BMAJ/BMIN win over --beam
+    assert magpis["crops"] == 4 and magpis["pybdsf_sources"] >= 1 and magpis["labels_from"] == "pybdsf"
+    assert "magpis_20cm.fits" in set(task.load_split("all").groups)
