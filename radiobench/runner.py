@@ -269,6 +269,10 @@ def build_result(
 
     b, t = b_reg.spec, t_reg.spec
     metric_names = per_seed[0].metrics.keys()
+    undefined = sorted({m for r in per_seed for m, v in r.metrics.items() if not np.isfinite(v)})
+    if undefined:
+        raise PluginError(f"task {t.name!r} (from {t_reg.plugin.label}) scored {', '.join(undefined)} as NaN or infinite "
+                          f"for {b.name!r} ({protocol_id}); its score() must return finite numbers")
     metrics = {m: results.summarise([r.metrics[m] for r in per_seed]) for m in metric_names}
     if t.main_score not in metrics:
         raise PluginError(f"task {t.name!r} (from {t_reg.plugin.label}) declares main score {t.main_score!r} but score() returned {sorted(metrics)}")

@@ -159,6 +159,9 @@ def ranking_scores(y_true: np.ndarray, y_score: np.ndarray, interesting: float =
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Rank correlation; a constant score (a degenerate feature space) orders nothing, so 0, not NaN."""
     from scipy.stats import spearmanr
 
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
     return float(spearmanr(a, b).statistic)

@@ -27,6 +27,8 @@ def test_ranking_scores_reward_putting_interesting_items_first():
     assert perfect["ap_chance"] == 0.2 and perfect["spearman"] == pytest.approx(1.0)
     reversed_ = ranking_scores(labels, -labels)
     assert reversed_["average_precision"] < 0.3 and reversed_["ndcg"] < perfect["ndcg"]
+    constant = ranking_scores(labels, np.zeros_like(labels))  # degenerate features: every item equally odd
+    assert constant["spearman"] == 0.0 and constant["average_precision"] == pytest.approx(0.2)
     with pytest.raises(RadiobenchError, match="both below and at/above 4"):
         ranking_scores(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.2, 0.3]))
 

@@ -116,3 +116,11 @@ def test_prefetched_extraction_matches_embedding_batch_by_batch_in_order(task, b
     assert np.allclose(done.features, expected.numpy(), atol=1e-6)
     assert sum(decoded) == len(split)  # each image decoded once, batch by batch
     assert max(decoded) == min(batch_size, len(split))
+
+
+def test_a_task_scoring_nan_fails_its_pair_with_the_task_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(FakeTask, "score", lambda self, y, p: {"error": float("nan"), "accuracy": 0.5})
+    opts = RunOptions(results_dir=tmp_path / "results", cache_dir=tmp_path / "cache", seeds=1, device="cpu")
+    with pytest.raises(RadiobenchError, match=r"task 'fake_task' .* scored error as NaN or infinite"):
+        run_pair(registry_with(), "fake_backbone", "fake_task", opts)
+    assert not list((tmp_path / "results").glob("*.json")) if (tmp_path / "results").exists() else True
