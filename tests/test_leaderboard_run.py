@@ -2,6 +2,8 @@
 
 import importlib.util
 
+import pytest
+
 from conftest import ROOT
 from radiobench.registry import get_registry
 
@@ -15,3 +17,14 @@ def test_only_backbones_with_weights_at_hand_are_run(monkeypatch, tmp_path):
     assert {"pixels", "random_resnet18", "imagenet_efficientnet_lite0"} <= set(ok)
     assert "dino_mgcls_vits8" in missing and "not found and offline mode is on" in missing["dino_mgcls_vits8"]
     assert not set(ok) & set(missing)
+
+
+@pytest.mark.parametrize("protocol, page", [("linear", "leaderboard.md"), ("knn", "leaderboard-knn.md"),
+                                            ("knn-distance", "leaderboard-knn-distance.md")])
+def test_committed_pages_are_rendered_from_the_committed_results(protocol, page):
+    from radiobench.leaderboard import collect
+    from radiobench.render import render
+
+    board = collect(ROOT / "leaderboard" / "results", protocol=protocol)
+    assert render(board, "md") == (ROOT / "leaderboard" / page).read_text()
+    assert all(cell.n_seeds == 5 for cell in board.cells.values())
