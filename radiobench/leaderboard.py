@@ -8,7 +8,6 @@ and one data sha256; for each backbone, one weights identity; one file per
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

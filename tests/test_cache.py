@@ -3,7 +3,7 @@ import pytest
 
 from radiobench.cache import CacheEntry, cache_key
 from radiobench.runner import RunOptions, cache_fields
-from radiobench.specs import BackboneSpec, InputContract, WeightsSpec
+from radiobench.specs import InputContract
 from radiobench.testing import FAKE_BACKBONE, FAKE_TASK, FakeTask
 
 import dataclasses

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from radiobench import archives, safe_pickle
-from radiobench.download import download, sha256_file
+from radiobench.download import sha256_file
 from radiobench.errors import ChecksumError, DatasetNotFoundError, UnsafeDataError
 from radiobench.registry import get_registry
 from radiobench.runner import build_task

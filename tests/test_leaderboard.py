@@ -1,6 +1,5 @@
 """Leaderboard: merging rules, ranks, and the four output formats."""
 
-import copy
 import csv
 import io
 import json
