@@ -19,8 +19,6 @@ differs from the study's code (github.com/elastufka/mgcls_dino, ``evaluator.py``
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from radiobench import TaskSpec, hookimpl
 
 FIELD_SUFFIXES = (".fits.gz", ".fits", ".FITS", ".fit", ".fts")  # MGCLS cubes come gzipped; astropy reads them as is
@@ -75,9 +73,3 @@ def radiobench_register_tasks(register):
         simulated=True,
         **COMMON,
     ))
-
-
-def fetch_fields(folder: Path) -> None:
-    from radiobench_plugins.mgcls_counts.download import fetch
-
-    fetch(folder)

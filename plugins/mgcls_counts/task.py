@@ -27,7 +27,8 @@ from radiobench.download import sha256_file
 from radiobench.errors import DatasetNotFoundError, RadiobenchError
 from radiobench.specs import TaskSpec
 from radiobench.task import Split, Task
-from radiobench_plugins.mgcls_counts import FIELD_SUFFIXES, SURVEY_CATALOGUE, fetch_fields
+from radiobench_plugins.mgcls_counts import FIELD_SUFFIXES, SURVEY_CATALOGUE
+from radiobench_plugins.mgcls_counts.download import fetch
 
 CATALOGUE_SUFFIXES = (".catalogue.csv", ".catalogue.fits")
 
@@ -72,7 +73,7 @@ class FieldCounts(Task):
         if "simulate" in self.options:
             self._simulate(folder)
         elif download:
-            fetch_fields(folder)
+            fetch(folder)
         fields = self.field_files(folder)
         if not fields:
             raise DatasetNotFoundError(
