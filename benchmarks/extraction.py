@@ -18,7 +18,7 @@ import time
 import torch
 
 from radiobench.datafiles import data_root
-from radiobench.extract import extract, resolve_device
+from radiobench.extract import extract, host_batches, resolve_device
 from radiobench.preprocess import prepare_batch
 from radiobench.registry import get_registry
 from radiobench.runner import build_backbone, build_task, limited
@@ -35,6 +35,22 @@ def raw_throughput(backbone, batches, precision: str) -> float:
     return sum(len(b) for b in batches) / (time.perf_counter() - start)
 
 
+def host_throughput(task, split, batch_size: int, pin: bool, workers: int) -> float:
+    """The host half alone (scaling, range check, pinning): the ceiling of the harness on a fast device."""
+    start = time.perf_counter()
+    for _ in host_batches(task, split, batch_size, pin=pin, workers=workers):
+        pass
+    return len(split) / (time.perf_counter() - start)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbone", default="random_resnet18,random_vits16,imagenet_efficientnet_lite0")
@@ -45,6 +61,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--host-workers", type=int, default=1,
+                        help="threads preparing batches on the host, for the harness and the host-only timing")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -53,12 +71,20 @@ def main() -> None:
     task = build_task(registry.task(args.task))
     task.prepare(data_root(args.data_root))
     split = limited(task.load_split("train"), args.images)
+    cuda = device.type == "cuda"
+    workers = args.host_workers
+    host = {w: max(host_throughput(task, split, args.batch_size, cuda, w) for _ in range(args.repeat)) for w in {1, workers}}
+    print(f"host half alone ({len(split)} images, batch {args.batch_size}): "
+          + ", ".join(f"{w} thread(s) {v:.0f} img/s" for w, v in sorted(host.items())))
     rows = []
     for name in args.backbone.split(","):
         registered = registry.backbone(name)
         backbone = build_backbone(registered).to(device)
+        # the same memory layout the harness feeds on CUDA, so the ratio compares like with like
+        layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
         batches = [
-            prepare_batch(torch.from_numpy(task.scale(split.images[i : i + args.batch_size])).to(device), registered.spec.input)
+            prepare_batch(torch.from_numpy(task.scale(split.images[i : i + args.batch_size])).to(device),
+                          registered.spec.input).contiguous(memory_format=layout)
             for i in range(0, len(split), args.batch_size)
         ]
         raw_throughput(backbone, batches[:1], args.precision)  # warm-up
@@ -66,10 +92,11 @@ def main() -> None:
         for _ in range(args.repeat):
             raw = max(raw, raw_throughput(backbone, batches, args.precision))
             done = extract(backbone, task, split, owner=registered.plugin.label, batch_size=args.batch_size,
-                           precision=args.precision)
+                           precision=args.precision, host_threads=workers)
             harness = max(harness, done.images_per_second)
-        rows.append({"model": name, "device": str(device), "precision": args.precision, "batch_size": args.batch_size,
-                     "images": len(split), "raw_img_s": raw, "harness_img_s": harness, "ratio": harness / raw})
+        rows.append({"model": name, "device": str(device), "device_name": device_name(device), "precision": args.precision, "batch_size": args.batch_size,
+                     "images": len(split), "raw_img_s": raw, "harness_img_s": harness, "ratio": harness / raw,
+                     "host_threads": workers, "host_img_s": host[workers], "host_img_s_1_thread": host[1]})
     print(f"{'model':30} {'device':6} {'prec':5} {'batch':>5} {'raw img/s':>10} {'harness img/s':>14} {'ratio':>6}")
     for r in rows:
         print(f"{r['model']:30} {r['device']:6} {r['precision']:5} {r['batch_size']:5d} {r['raw_img_s']:10.1f} "

@@ -7,9 +7,10 @@ shipped the backbone, because that is where the fix belongs.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -42,6 +43,41 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def host_batches(task: Task, split: Split, batch_size: int, *, pin: bool = False, workers: int = 1,
+                 prefetch: int = 2) -> Iterator[torch.Tensor]:
+    """The host half of extraction, in order: each batch read (lazy images decode here), scaled,
+    range-checked and, for CUDA, pinned, ``prefetch`` batches ahead on ``workers`` threads.
+
+    Separate from :func:`extract` so that it overlaps the forward pass and so the benchmark can
+    time it alone: it is what bounds the harness on a fast accelerator.
+    """
+    starts = list(range(0, len(split), batch_size))
+
+    def one(first: int) -> torch.Tensor:
+        scaled = task.scale(split.images[first : first + batch_size])
+        low, high = (scaled.min(), scaled.max()) if scaled.size else (0.0, 0.0)
+        if not (low >= -1e-6 and high <= 1 + 1e-6):  # False for NaN too: no separate isfinite pass
+            raise RadiobenchError(
+                f"task {task.spec.name!r} scaled pixels outside [0, 1] or to NaN "
+                f"(batch starting at {split.ids[first]!r}); its scale() must map survey pixels to [0, 1]"
+            )
+        tensor = torch.from_numpy(np.ascontiguousarray(scaled, dtype=np.float32))
+        return tensor.pin_memory() if pin else tensor
+
+    prefetch = max(prefetch, 2 * workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="radiobench-prefetch") as pool:
+        queued = deque(pool.submit(one, first) for first in starts[:prefetch])
+        try:
+            for k in range(len(starts)):
+                tensor = queued.popleft().result()
+                if k + len(queued) + 1 < len(starts):
+                    queued.append(pool.submit(one, starts[k + len(queued) + 1]))
+                yield tensor
+        finally:
+            for future in queued:
+                future.cancel()
+
+
 def extract(
     backbone: Backbone,
     task: Task,
@@ -52,12 +88,14 @@ def extract(
     precision: str = "fp32",
     on_batch: Callable[[int], None] | None = None,
     prefetch: int = 2,
+    host_threads: int = 1,
 ) -> Extraction:
     """Features of every image of ``split``, in order.
 
-    The host half of each batch (decoding lazy images, the task's scaling and its check,
-    pinning on CUDA) runs in a worker thread ``prefetch`` batches ahead, so it overlaps the
-    forward pass instead of adding to it. On CUDA, outputs stay on the device until the end
+    The host half (:func:`host_batches`) runs ahead on worker threads so that it overlaps the
+    forward pass instead of adding to it. One host thread by default: on this project's 2-core CPU
+    machines two threads were slower than one (``benchmarks/extraction.py --host-workers`` measures
+    it on yours). On CUDA, outputs stay on the device until the end
     (a per-batch copy back would synchronise every batch) and inputs go channels-last.
     """
     if precision not in PRECISIONS:
@@ -67,37 +105,18 @@ def extract(
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input size: let cuDNN pick its fastest kernels once
     spec = backbone.spec
-    starts = list(range(0, len(split), batch_size))
-
-    def host_batch(first: int) -> torch.Tensor:
-        scaled = task.scale(split.images[first : first + batch_size])
-        if not np.isfinite(scaled).all() or scaled.min() < -1e-6 or scaled.max() > 1 + 1e-6:
-            raise RadiobenchError(
-                f"task {task.spec.name!r} scaled pixels outside [0, 1] or to NaN "
-                f"(batch starting at {split.ids[first]!r}); its scale() must map survey pixels to [0, 1]"
-            )
-        tensor = torch.from_numpy(np.ascontiguousarray(scaled, dtype=np.float32))
-        return tensor.pin_memory() if cuda else tensor
-
     outputs: list[torch.Tensor] = []
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="radiobench-prefetch") as pool:
-        queued = deque(pool.submit(host_batch, first) for first in starts[: max(1, prefetch)])
-        for k in range(len(starts)):
-            tensor = queued.popleft().result()
-            if k + len(queued) + 1 < len(starts):
-                queued.append(pool.submit(host_batch, starts[k + len(queued) + 1]))
-            batch = prepare_batch(tensor.to(device, non_blocking=True), spec.input)
-            if cuda:
-                batch = batch.contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
-                out = backbone.embed(batch)
-            check_tensor(out, len(batch), spec.name, spec.embed_dim, owner)
-            outputs.append(out.detach().float() if cuda else torch.from_numpy(check_output(out, len(batch), spec.name, spec.embed_dim, owner)))
-            if on_batch is not None:
-                on_batch(len(batch))
-        for future in queued:
-            future.cancel()
+    for tensor in host_batches(task, split, batch_size, pin=cuda, workers=host_threads, prefetch=prefetch):
+        batch = prepare_batch(tensor.to(device, non_blocking=True), spec.input)
+        if cuda:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+            out = backbone.embed(batch)
+        check_tensor(out, len(batch), spec.name, spec.embed_dim, owner)
+        outputs.append(out.detach().float() if cuda else torch.from_numpy(check_output(out, len(batch), spec.name, spec.embed_dim, owner)))
+        if on_batch is not None:
+            on_batch(len(batch))
     features = torch.cat(outputs) if outputs else torch.empty(0, spec.embed_dim)
     if cuda:
         features = torch.from_numpy(check_output(features, len(split), spec.name, spec.embed_dim, owner))
