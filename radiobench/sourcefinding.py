@@ -141,10 +141,18 @@ def run_job(job: Job) -> tuple[list[dict[str, Any]], float]:
                 img = bdsf.process_image(options)
                 rows = _sources(img, Path(tmp) / "plane.srl.csv")
         except Exception as exc:  # pyBDSF raises bare RuntimeErrors with its own words
-            raise RadiobenchError(f"{job.fits_path}: pyBDSF failed ({type(exc).__name__}: {exc})") from None
+            raise RadiobenchError(f"{job.fits_path}: pyBDSF failed ({type(exc).__name__}: {exc}){_known_fix(exc)}") from None
     seconds = time.perf_counter() - start
     write_catalogue_cache(Path(job.cache_file), rows)
     return rows, seconds
+
+
+def _known_fix(exc: Exception) -> str:
+    """What to do about failures of pyBDSF itself that were seen in the wild."""
+    if isinstance(exc, ValueError) and "3-dimensional vectors" in str(exc):
+        # seen on a GPU machine: pyBDSF 1.14.1 calls numpy.cross on 2-D vectors, an error since numpy 2.5
+        return f"; pyBDSF {bdsf_version()} needs numpy < 2.5 here: pip install 'numpy<2.5'"
+    return ""
 
 
 def _sources(img: Any, path: Path) -> list[dict[str, Any]]:

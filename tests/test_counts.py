@@ -378,3 +378,11 @@ def test_magpis_galactic_field_counts_beside_first_cutouts(shared_data, tmp_path
     assert magpis["beam_deg"] != [0.0015, 0.0015, 0.0]  # its own BMAJ/BMIN win over --beam
     assert magpis["crops"] == 4 and magpis["pybdsf_sources"] >= 1 and magpis["labels_from"] == "pybdsf"
     assert "magpis_20cm.fits" in set(task.load_split("all").groups)
+
+
+def test_a_known_pybdsf_incompatibility_says_what_to_install():
+    from radiobench.sourcefinding import _known_fix
+
+    seen = ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, but they are 2 and 2 dimensional instead.")
+    assert "pip install 'numpy<2.5'" in _known_fix(seen)
+    assert _known_fix(RuntimeError("No islands found")) == ""
