@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 import time
@@ -197,3 +198,140 @@ def compact(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """RA and Dec (deg) of the compact sources among pyBDSF rows."""
     keep = [r for r in rows if r["s_code"] in COMPACT_CODES]
     return np.array([r["ra"] for r in keep], dtype=float), np.array([r["dec"] for r in keep], dtype=float)
+
+
+# --- pyBDSF as a detector: islands -> bounding boxes -------------------------------------------------
+
+ISLAND_PIXEL_ARCSEC = 1.0  # pixel scale of the WCS written for find_islands; only the beam in pixels matters
+
+
+def find_islands(
+    images: Sequence[np.ndarray],
+    beam_pixels: tuple[float, float, float],
+    *,
+    params: dict[str, Any] | None = None,
+    processes: int | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """pyBDSF's islands of emission as boxes, the classical baseline of the detection benchmark.
+
+    ``images`` are (H, W) arrays (NaN = blanked); ``beam_pixels`` is the restoring beam's FWHM
+    major and minor axes in pixels and its position angle in degrees, as the FITS BPA keyword
+    (from +y, north, towards -x, east). ``params`` are pyBDSF options, default ``PARAMS``.
+    ``processes`` defaults to ``$RADIOBENCH_PROCESSES`` or the CPU count; 1 runs in this process.
+
+    For each image, returns ``(boxes, scores)``: boxes (n, 4) float32 as x_min, y_min, x_max,
+    y_max in the array's pixel coordinates (x = column, y = row, pixel (0, 0) spans [0, 1) x
+    [0, 1), so the box of an island on columns 3..5 has x_min 3 and x_max 6), the tight box of
+    the island's own pixels (not pyBDSF's bbox, which it widens by one pixel); and scores (n,)
+    float32, the island's peak signal-to-noise: its brightest pixel divided by pyBDSF's rms map
+    at that pixel (the island's mean rms where the map is not finite and positive there). Every
+    island pyBDSF keeps is returned; an image without islands, or without any finite pixel,
+    gives empty (0, 4) and (0,) arrays. pyBDSF stops after island finding (``stop_at='isl'``,
+    no Gaussian fitting) unless ``params`` ask for wavelet decomposition (``atrous_do``), which
+    can merge islands, or set ``stop_at`` themselves.
+    """
+    params = dict(PARAMS if params is None else params)
+    beam = tuple(float(b) for b in beam_pixels)
+    if len(beam) != 3 or not (math.isfinite(beam[0]) and math.isfinite(beam[1]) and beam[0] > 0 and beam[1] > 0):
+        raise RadiobenchError(f"find_islands: beam_pixels must be (major FWHM, minor FWHM, PA deg) with positive "
+                              f"axes in pixels; got {beam_pixels!r}")
+    jobs = []
+    for index, image in enumerate(images):
+        array = np.asarray(image, dtype=np.float32)
+        if array.ndim != 2:
+            raise RadiobenchError(f"find_islands: image {index} has shape {array.shape}; give 2-D (H, W) arrays")
+        jobs.append((index, np.ascontiguousarray(array), beam, tuple(sorted(params.items()))))
+    workers = max(1, min(len(jobs), processes or int(os.environ.get("RADIOBENCH_PROCESSES", 0)) or os.cpu_count() or 1))
+    if workers == 1:
+        return [_islands_job(job) for job in jobs]
+    import multiprocessing
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
+        try:
+            return list(pool.map(_islands_job, jobs))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _islands_job(job: tuple[int, np.ndarray, tuple[float, float, float], tuple[tuple[str, Any], ...]]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Islands of one image (runs in a worker process): boxes and peak signal-to-noise."""
+    index, image, beam, params = job
+    empty = (np.zeros((0, 4), dtype=np.float32), np.zeros((0,), dtype=np.float32))
+    if not np.isfinite(image).any():
+        return empty  # nothing to detect (e.g. a crop wholly outside the primary beam)
+    from astropy.io import fits
+
+    with contextlib.redirect_stderr(io.StringIO()):  # importing pyBDSF warns on stderr when matplotlib is absent
+        import bdsf
+
+    options = dict(params)
+    if "stop_at" not in options and not options.get("atrous_do"):
+        options["stop_at"] = "isl"  # Gaussian fitting does not change the islands; skip it
+    with tempfile.TemporaryDirectory(prefix="radiobench-bdsf-") as tmp:
+        plane_path = Path(tmp) / "plane.fits"
+        fits.PrimaryHDU(image, header=_island_header(image.shape, beam)).writeto(plane_path)
+        options.update({"filename": str(plane_path), "quiet": True})
+        options.setdefault("frequency", FALLBACK_FREQUENCY_HZ)  # only tags pyBDSF's output; islands ignore it
+        chatter = io.StringIO()  # pyBDSF prints progress even when quiet, and logs its errors to stderr
+        try:
+            with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+                img = bdsf.process_image(options)
+        except Exception as exc:  # pyBDSF raises bare RuntimeErrors with its own words
+            if "no islands" in str(exc).lower():
+                return empty
+            raise RadiobenchError(f"find_islands: image {index}: pyBDSF failed ({type(exc).__name__}: {exc})"
+                                  f"{_known_fix(exc)}") from None
+        finally:
+            _close_bdsf_log()
+    return _island_boxes(img)
+
+
+def _close_bdsf_log() -> None:
+    """pyBDSF's logger keeps its log file (in the temporary folder) and the captured streams open."""
+    import logging
+
+    logger = logging.getLogger("PyBDSF")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def _island_header(shape: tuple[int, ...], beam: tuple[float, float, float]) -> Any:
+    """A minimal celestial header: SIN projection at ISLAND_PIXEL_ARCSEC, the beam in degrees, a frequency."""
+    from astropy.io import fits
+
+    pixel_deg = ISLAND_PIXEL_ARCSEC / 3600.0
+    header = fits.Header()
+    header["CTYPE1"], header["CTYPE2"] = "RA---SIN", "DEC--SIN"
+    header["CRVAL1"], header["CRVAL2"] = 0.0, 0.0
+    header["CRPIX1"], header["CRPIX2"] = (shape[1] + 1) / 2.0, (shape[0] + 1) / 2.0  # FITS axis 1 = numpy axis 1
+    header["CDELT1"], header["CDELT2"] = -pixel_deg, pixel_deg
+    header["CUNIT1"], header["CUNIT2"] = "deg", "deg"
+    header["BMAJ"], header["BMIN"], header["BPA"] = beam[0] * pixel_deg, beam[1] * pixel_deg, beam[2]
+    header["BUNIT"] = "JY/BEAM"
+    header["RESTFRQ"] = FALLBACK_FREQUENCY_HZ
+    return header
+
+
+def _island_boxes(img: Any) -> tuple[np.ndarray, np.ndarray]:
+    """pyBDSF keeps images transposed, as (x, y): island origin/masks index x (column) first."""
+    islands = list(getattr(img, "islands", None) or [])
+    rms_map = getattr(img, "rms_arr", None)
+    boxes, scores = [], []
+    for isl in islands:
+        inside = ~np.asarray(isl.mask_active, dtype=bool)  # the island's own, unblanked pixels
+        xs, ys = np.nonzero(inside)
+        if xs.size == 0:
+            continue
+        x0, y0 = int(isl.origin[0]), int(isl.origin[1])
+        values = np.asarray(isl.image)[xs, ys]
+        brightest = int(np.nanargmax(values))
+        px, py = x0 + int(xs[brightest]), y0 + int(ys[brightest])
+        rms = float(np.asarray(rms_map)[px, py]) if rms_map is not None else float("nan")
+        if not (math.isfinite(rms) and rms > 0):
+            rms = float(isl.rms)
+        boxes.append((x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1))
+        scores.append(float(values[brightest]) / rms)
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4), np.asarray(scores, dtype=np.float32)
