@@ -33,6 +33,18 @@ class Backbone(abc.ABC):
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) float tensor on ``self.device`` -> (B, spec.embed_dim) features."""
 
+    def feature_map(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) prepared images -> (B, D, h, w) spatial features, for dense tasks (detection).
+
+        Optional: a backbone that has no spatial map (a pooled embedding, raw pixels) keeps this
+        default, and dense tasks report it as not applicable rather than failed.
+        """
+        raise NotImplementedError
+
+    @property
+    def has_feature_map(self) -> bool:
+        return type(self).feature_map is not Backbone.feature_map
+
     def to(self, device: torch.device | str) -> Backbone:
         self.device = torch.device(device)
         return self

@@ -50,7 +50,7 @@ class CacheEntry:
             with np.load(self.path, allow_pickle=False) as data:
                 stored_key = str(data["key"])
                 features, labels = data["features"], data["labels"]
-            if stored_key != self.key or features.ndim != 2 or len(features) != expected_rows or len(labels) != expected_rows:
+            if stored_key != self.key or features.ndim not in (2, 4) or len(features) != expected_rows or len(labels) != expected_rows:
                 raise ValueError("entry does not match its key")
             if not np.isfinite(features).all():
                 raise ValueError("entry holds non-finite features")

@@ -51,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="evaluate backbones on tasks and write result files")
     p.add_argument("--backbone", required=True, help="backbone name(s), comma-separated")
     p.add_argument("--task", required=True, help="task name(s), comma-separated, or 'all' (main variant of each)")
-    p.add_argument("--protocol", default="linear",
-                   help="linear, knn, knn-distance, iforest, or all (those that apply to each task's kind; default: linear)")
+    p.add_argument("--protocol", default="main",
+                   help="linear, knn, knn-distance, iforest, detect, all (those that apply to each task's kind), or "
+                        "main (default: linear, or detect on detection tasks)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default: 5)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--train-fraction", type=float, help="label budget: stratified fraction of training labels per seed")
@@ -226,7 +227,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in tasks:
         reg.task(name)
     for name in protocols:
-        if name not in PROTOCOLS:
+        if name not in PROTOCOLS and name != "main":
             raise UnknownNameError("protocol", name, PROTOCOLS)
     if args.seeds < 1:
         raise RadiobenchError("--seeds must be at least 1")

@@ -7,7 +7,6 @@ shipped the backbone, because that is where the fix belongs.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator

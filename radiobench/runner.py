@@ -20,7 +20,7 @@ import radiobench
 from radiobench import provenance, results, weights
 from radiobench.cache import CacheEntry
 from radiobench.errors import PluginError, RadiobenchError
-from radiobench.protocols import Evaluation, LabelBudget, get_protocol, run_seeds
+from radiobench.protocols import MAIN, Evaluation, LabelBudget, get_protocol, run_seeds
 from radiobench.registry import Registered, Registry
 from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
 from radiobench.task import Split, Task
@@ -31,7 +31,7 @@ LIMIT_SEED = 0  # --limit keeps the same random subset every time, so its cache 
 
 @dataclass
 class RunOptions:
-    protocols: list[str] = field(default_factory=lambda: ["linear"])
+    protocols: list[str] = field(default_factory=lambda: ["main"])  # "main": the task kind's headline protocol
     every_protocol: bool = False  # `--protocol all`: protocols that do not fit a task's kind are left out quietly
     seeds: int = 5
     data_root: Path = Path(".")
@@ -160,10 +160,15 @@ def run_pair(
     explicit = opts.weights.get(backbone_name) or opts.weights.get(b_reg.spec.name)
     backbone_name = b_reg.spec.name  # an alias runs, and is filed, as its backbone
     kind = t_reg.spec.kind
-    applicable = [p for p in opts.protocols if kind in get_protocol(p).kinds]
+    asked = list(dict.fromkeys(MAIN[kind] if p == "main" else p for p in opts.protocols))
+    if b_reg.spec.kinds and kind not in b_reg.spec.kinds:
+        return [Outcome(backbone_name, task_name, p, "skipped",
+                        error=f"not applicable: {backbone_name} runs on {', '.join(b_reg.spec.kinds)} tasks only")
+                for p in asked if kind in get_protocol(p).kinds]
+    applicable = [p for p in asked if kind in get_protocol(p).kinds]
     outcomes = [
         Outcome(backbone_name, task_name, p, "skipped", error=f"protocol {p} does not apply to {kind} tasks")
-        for p in opts.protocols if p not in applicable and not opts.every_protocol
+        for p in asked if p not in applicable and not opts.every_protocol
     ]
     protocol_ids = {p: p + opts.budget.suffix for p in applicable}
     paths = {
@@ -178,6 +183,8 @@ def run_pair(
     ]
     if not pending:
         return outcomes
+    if kind == "detection":
+        return outcomes + _run_detection(b_reg, t_reg, opts, hooks, pending, protocol_ids, paths)
 
     from radiobench.extract import extract, resolve_device
 
@@ -244,6 +251,21 @@ def run_pair(
         outcomes.append(
             Outcome(backbone_name, task_name, protocol_ids[protocol_name], "done", _score_text(paths[protocol_name]), paths[protocol_name])
         )
+    return outcomes
+
+
+def _run_detection(b_reg: Registered[BackboneSpec], t_reg: Registered[TaskSpec], opts: RunOptions, hooks: Hooks,
+                   pending: list[str], protocol_ids: dict[str, str], paths: dict[str, Path]) -> list[Outcome]:
+    from radiobench.detect_runner import NotApplicable, run_detection
+
+    outcomes = []
+    for p in pending:
+        try:
+            run_detection(b_reg, t_reg, opts, hooks, protocol_ids[p], paths[p])
+        except NotApplicable as exc:
+            outcomes.append(Outcome(b_reg.spec.name, t_reg.spec.name, protocol_ids[p], "skipped", error=f"not applicable: {exc}"))
+            continue
+        outcomes.append(Outcome(b_reg.spec.name, t_reg.spec.name, protocol_ids[p], "done", _score_text(paths[p]), paths[p]))
     return outcomes
 
 

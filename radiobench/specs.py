@@ -14,7 +14,7 @@ from typing import Any, Literal
 Interpolation = Literal["nearest", "bilinear", "bicubic", "area"]
 # classification: class indices; regression: float targets; ranking: one pool of items, scored
 # by how well a per-item score orders the labelled ones (labels < 0 mean "not labelled")
-KINDS = ("classification", "regression", "ranking")
+KINDS = ("classification", "regression", "ranking", "detection")
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,18 @@ class BackboneSpec:
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()  # other CLI names; results are always filed under ``name``
+    # Task kinds it can run; empty: every kind its methods allow. A source finder, which has no
+    # embedding, says ("detection",) and sets embed_dim 0; other pairs are "not applicable".
+    kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name(self.name)
         for alias in self.aliases:
             _check_name(alias)
         _check_factory(self.factory)
-        if self.embed_dim <= 0:
+        if any(kind not in KINDS for kind in self.kinds):
+            raise ValueError(f"backbone {self.name!r}: kinds must be among {', '.join(KINDS)}")
+        if self.embed_dim <= 0 and self.kinds != ("detection",):
             raise ValueError(f"backbone {self.name!r}: embed_dim must be positive")
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,7 +143,7 @@ class TaskSpec:
     name: str
     factory: str
     version: str
-    kind: Literal["classification", "regression", "ranking"]
+    kind: Literal["classification", "regression", "ranking", "detection"]
     main_score: str
     higher_is_better: bool
     splits: tuple[str, ...] = ("train", "test")

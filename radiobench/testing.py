@@ -54,7 +54,8 @@ def check_backbone(
     Checks: the spec is a ``BackboneSpec``; ``embed`` returns a finite floating tensor of
     shape (B, spec.embed_dim); two calls give the same output (determinism); each image's
     embedding does not depend on the rest of its batch (batch-size independence; a model
-    left in training mode with batch norm fails this).
+    left in training mode with batch norm fails this). A backbone with ``feature_map`` must
+    return a finite (B, D, h, w) map; a source finder (``embed_dim`` 0) must have ``detect``.
     """
     if isinstance(backbone, str):
         from radiobench.runner import build_backbone
@@ -67,9 +68,15 @@ def check_backbone(
     spec = getattr(backbone, "spec", None)
     if not isinstance(spec, BackboneSpec):
         raise ConformanceError(f"backbone.spec must be a BackboneSpec, got {type(spec).__name__}")
+    if spec.embed_dim == 0:  # a source finder: no embedding, a detect() instead
+        if not callable(getattr(backbone, "detect", None)):
+            raise ConformanceError(f"backbone {spec.name!r} has embed_dim 0 but no detect(images, beams) method")
+        return
     images = prepare_batch(torch.from_numpy(radio_like_images(n_images)), spec.input).to(
         getattr(backbone, "device", "cpu")
     )
+    if getattr(backbone, "has_feature_map", False):
+        _check_feature_map(backbone, images, owner)
     try:
         with torch.inference_mode():
             first = check_output(backbone.embed(images), n_images, spec.name, spec.embed_dim, owner)
@@ -89,6 +96,17 @@ def check_backbone(
             f"backbone {spec.name!r} depends on batch size: embeddings differ by up to "
             f"{np.abs(first - alone).max():.3g} between a batch of {n_images} and single images (batch norm in training mode?)"
         )
+
+
+def _check_feature_map(backbone: Backbone, images: torch.Tensor, owner: str) -> None:
+    with torch.inference_mode():
+        maps = backbone.feature_map(images)
+    if not isinstance(maps, torch.Tensor) or maps.ndim != 4 or len(maps) != len(images):
+        raise ConformanceError(f"backbone {backbone.spec.name!r} (from {owner}): feature_map must return (B, D, h, w) "
+                               f"for {len(images)} images, got {getattr(maps, 'shape', type(maps).__name__)}")
+    if min(maps.shape[2:]) < 2 or not torch.isfinite(maps).all():
+        raise ConformanceError(f"backbone {backbone.spec.name!r} (from {owner}): feature_map must be finite and at "
+                               f"least 2x2, got {tuple(maps.shape)}")
 
 
 FAKE_BACKBONE = BackboneSpec(

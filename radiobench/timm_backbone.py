@@ -14,8 +14,10 @@ from typing import Any
 
 import torch
 
+
 from radiobench.backbone import ModuleBackbone, seeded
 from radiobench.checkpoints import CheckpointError, load_into, read_checkpoint
+from radiobench.errors import RadiobenchError
 from radiobench.specs import BackboneSpec
 
 StateDictConverter = Callable[[Any, Path], Mapping[str, torch.Tensor]]
@@ -50,3 +52,18 @@ class TimmBackbone(ModuleBackbone):
             state = converter(read_checkpoint(weights), weights)
             load_into(model, state, weights, spec.name, drop=drop)
         super().__init__(spec, model, weights)
+
+    def feature_map(self, images: torch.Tensor) -> torch.Tensor:
+        """A CNN's last feature map as is; a ViT's patch tokens (prefix tokens dropped) back on their grid (ViTDet)."""
+        out = self.module.forward_features(images)
+        if out.ndim == 4:
+            return out
+        grid = getattr(getattr(self.module, "patch_embed", None), "grid_size", None)
+        if out.ndim == 3 and grid is not None:
+            tokens = out[:, getattr(self.module, "num_prefix_tokens", 0) :, :]
+            if tokens.shape[1] != grid[0] * grid[1]:
+                raise RadiobenchError(f"backbone {self.spec.name!r}: {tokens.shape[1]} patch tokens do not fill its "
+                                      f"{grid[0]}x{grid[1]} grid")
+            return tokens.transpose(1, 2).reshape(len(out), -1, grid[0], grid[1])
+        raise RadiobenchError(f"backbone {self.spec.name!r}: forward_features gave shape {tuple(out.shape)}, "
+                              "neither a feature map nor ViT tokens on a grid")

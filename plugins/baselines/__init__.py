@@ -1,9 +1,10 @@
-"""Baselines that need no download: raw pixels and seeded random-init twins.
+"""Baselines that need no download: raw pixels, seeded random-init twins and pyBDSF.
 
 They bound the leaderboard from below: a pretrained backbone that cannot beat raw
 pixels or the same architecture with random weights has learned nothing that task
 can use. Each twin takes the input contract of the pretrained model it controls for
-(single-channel and unnormalised for the DINO-MGCLS architectures).
+(single-channel and unnormalised for the DINO-MGCLS architectures). On detection tasks,
+``pybdsf`` (the source finder radio surveys catalogue with) is the classical bar to clear.
 """
 
 from radiobench import BackboneSpec, InputContract, WeightsSpec, hookimpl
@@ -59,3 +60,18 @@ def radiobench_register_backbones(register):
                 options=options,
             )
         )
+    register(
+        BackboneSpec(
+            name="pybdsf",
+            factory="radiobench_plugins.baselines.models:SourceFinder",
+            embed_dim=0,
+            kinds=("detection",),
+            input=InputContract(channels=1, size=224, mean=(0.0,), std=(1.0,)),
+            weights=WeightsSpec(kind="none", description="no learned weights: pyBDSF's thresholds"),
+            family="classical",
+            license="GPL-3.0 (pyBDSF)",
+            citation="Mohan & Rafferty 2015, PyBDSF (ascl:1502.007)",
+            description=("pyBDSF islands as boxes (thresh_isl 3, thresh_pix 5 hard), peak S/N as score, no training, "
+                         "class-agnostic; runs on the survey pixels where the task has them"),
+        )
+    )

@@ -34,3 +34,6 @@ class EfficientNetLite(ModuleBackbone):
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         features = self.module.extract_features(images)
         return torch.nn.functional.adaptive_avg_pool2d(features, 1).flatten(1)
+
+    def feature_map(self, images: torch.Tensor) -> torch.Tensor:
+        return self.module.extract_features(images)

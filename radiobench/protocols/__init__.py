@@ -10,15 +10,22 @@ from __future__ import annotations
 from radiobench.errors import UnknownNameError
 from radiobench.protocols.anomaly import IsolationForestScore, KNNDistance
 from radiobench.protocols.base import Evaluation, Fold, LabelBudget, Protocol, SeedResult, grouped_partition, run_seeds
+from radiobench.protocols.detect import Detect
 from radiobench.protocols.knn import KNN
 from radiobench.protocols.linear import Linear
 
-PROTOCOLS: dict[str, type[Protocol]] = {
-    "linear": Linear, "knn": KNN, "knn-distance": KNNDistance, "iforest": IsolationForestScore,
+# ``detect`` trains a head on feature maps rather than fitting feature vectors: it shares the
+# registry (names, kinds, version) but not the Protocol base
+PROTOCOLS: dict[str, type[Protocol] | type[Detect]] = {
+    "linear": Linear, "knn": KNN, "knn-distance": KNNDistance, "iforest": IsolationForestScore, "detect": Detect,
 }
 
 
-def get_protocol(name: str) -> type[Protocol]:
+# the headline protocol of each task kind: what `radiobench run` uses unless told otherwise
+MAIN = {"classification": "linear", "regression": "linear", "ranking": "linear", "detection": "detect"}
+
+
+def get_protocol(name: str) -> type[Protocol] | type[Detect]:
     try:
         return PROTOCOLS[name]
     except KeyError:
@@ -30,5 +37,5 @@ def protocols_for(kind: str) -> list[str]:
     return [name for name, cls in PROTOCOLS.items() if kind in cls.kinds]
 
 
-__all__ = ["PROTOCOLS", "Evaluation", "Fold", "LabelBudget", "Protocol", "SeedResult", "get_protocol",
+__all__ = ["MAIN", "PROTOCOLS", "Evaluation", "Fold", "LabelBudget", "Protocol", "SeedResult", "get_protocol",
            "grouped_partition", "protocols_for", "run_seeds"]

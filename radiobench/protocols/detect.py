@@ -1,0 +1,152 @@
+"""Detection on frozen features: a light FCOS head trained on a backbone's spatial feature map.
+
+The backbone runs once per image (``Backbone.feature_map``: a CNN's last feature map, or a
+ViT's patch tokens laid back on their grid as ViTDet does); only the head learns. The head
+is an adapter (1x1 conv to ``channels``, then ``upsample`` stride-2 transposed convs, each
+with GroupNorm and ReLU, so a stride-32 CNN map reaches stride 8: radio sources are a few
+pixels wide) feeding torchvision's ``FCOSHead`` (anchor-free, one level, focal + GIoU +
+centre-ness losses, centre sampling, NMS at 0.6). FCOS needs no anchor tuning per data
+set, which matters when boxes range from a compact beam to a giant radio galaxy.
+
+The schedule is fixed and recorded: AdamW, ``lr`` with cosine decay to zero over
+``epochs``, batch ``batch_size``, no augmentation, images at the backbone's input size
+(boxes scaled with them and back). The seed sets the head's initialisation, the batch
+order and, with a label budget, which training images keep their boxes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from radiobench.errors import RadiobenchError
+
+
+def adapter(in_channels: int, channels: int, upsample: int) -> Any:
+    """1x1 conv to ``channels`` then ``upsample`` stride-2 transposed convs, each with GroupNorm and ReLU."""
+    from torch import nn
+
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, channels, 1), nn.GroupNorm(8, channels), nn.ReLU()]
+    for _ in range(upsample):
+        layers += [nn.ConvTranspose2d(channels, channels, 2, stride=2), nn.GroupNorm(8, channels), nn.ReLU()]
+    body = nn.Sequential(*layers)
+    body.out_channels = channels  # what torchvision's FCOS asks of its backbone
+    return body
+
+
+@dataclass
+class Detect:
+    """Trains on (features, boxes in input pixels) and predicts boxes in input pixels."""
+
+    name: ClassVar[str] = "detect"
+    version: ClassVar[str] = "1"
+    kinds: ClassVar[tuple[str, ...]] = ("detection",)
+    supervised: ClassVar[bool] = True
+    options: dict[str, Any] = field(default_factory=lambda: {
+        "head": "FCOS (torchvision FCOSHead), one level", "channels": 64, "head_convs": 2, "upsample": 2,
+        "epochs": 24, "batch_size": 16, "optimizer": "AdamW", "lr": 2e-3, "weight_decay": 1e-4,
+        "schedule": "cosine to 0, per step", "score_thresh": 0.05, "nms_thresh": 0.6, "detections_per_img": 100,
+        "augmentation": "none", "box_bias_init": 1.0,
+    })
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.options)
+
+    def build(self, in_channels: int, num_classes: int, stride: float) -> Any:
+        from torch import nn
+        from torchvision.models.detection.anchor_utils import AnchorGenerator
+        from torchvision.models.detection.fcos import FCOS, FCOSHead
+
+        o = self.options
+        # one anchor point per cell, sized as the cell: FCOS's centre sampling and box decoding use it
+        anchors = AnchorGenerator(sizes=((stride,),), aspect_ratios=((1.0,),))
+        head = FCOSHead(o["channels"], 1, num_classes, num_convs=o["head_convs"])
+        # Start every box at one cell from its point on each side instead of at zero: the regression
+        # passes through a ReLU, and with torchvision's zero bias half the outputs start dead and
+        # the box loss barely moved in a short schedule (GIoU loss 0.78 vs 0.55 after 150 steps).
+        nn.init.constant_(head.regression_head.bbox_reg.bias, o["box_bias_init"])
+        return FCOS(adapter(in_channels, o["channels"], o["upsample"]), num_classes, anchor_generator=anchors, head=head, score_thresh=o["score_thresh"],
+                    nms_thresh=o["nms_thresh"], detections_per_img=o["detections_per_img"])
+
+    def fit_predict(
+        self,
+        train_features: Any,
+        train_targets: list[dict[str, Any]],
+        test_features: Any,
+        num_classes: int,
+        input_size: int,
+        seed: int,
+        device: Any = "cpu",
+    ) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+        """Predictions per test image (boxes in input pixels, scores, labels) and what the fit did.
+
+        Features are (N, D, h, w) tensors; targets hold ``boxes`` (input pixels, xyxy) and ``labels``.
+        """
+        import torch
+        from torchvision.models.detection.image_list import ImageList
+
+        if train_features.ndim != 4 or test_features.ndim != 4:
+            raise RadiobenchError("detect: feature maps must be (N, C, h, w)")
+        o = self.options
+        device = torch.device(device)
+        stride = input_size / (train_features.shape[-1] * 2 ** o["upsample"])
+        generator = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = self.build(train_features.shape[1], num_classes, stride).to(device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(params, lr=o["lr"], weight_decay=o["weight_decay"])
+        n = len(train_features)
+        steps_per_epoch = math.ceil(n / o["batch_size"])
+        total = max(1, steps_per_epoch * o["epochs"])
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+
+        def forward(features: Any) -> tuple[dict[str, Any], list[Any], list[int]]:
+            maps = [model.backbone(features.to(device))]
+            outputs = model.head(maps)
+            shell = ImageList(torch.zeros(1, 1, 1, 1, device=device).expand(len(features), 1, input_size, input_size),
+                              [(input_size, input_size)] * len(features))
+            return outputs, model.anchor_generator(shell, maps), [m.size(2) * m.size(3) for m in maps]
+
+        start = time.perf_counter()
+        model.train()
+        losses: list[float] = []
+        for _ in range(o["epochs"]):
+            order = torch.randperm(n, generator=generator)
+            epoch_loss = 0.0
+            for first in range(0, n, o["batch_size"]):
+                rows = order[first : first + o["batch_size"]]
+                outputs, anchors, per_level = forward(train_features[rows])
+                targets = [{k: v.to(device) for k, v in train_targets[int(i)].items()} for i in rows]
+                loss_parts = model.compute_loss(targets, outputs, anchors, per_level)
+                loss = sum(loss_parts.values())
+                if not torch.isfinite(loss):
+                    raise RadiobenchError("detect: the head's loss became NaN or infinite; the backbone's feature map "
+                                          "may hold NaN or huge values")
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                scheduler.step()
+                epoch_loss += float(loss.detach()) * len(rows)
+            losses.append(epoch_loss / max(1, n))
+        train_seconds = time.perf_counter() - start
+
+        model.eval()
+        predictions: list[dict[str, np.ndarray]] = []
+        with torch.inference_mode():
+            for first in range(0, len(test_features), o["batch_size"]):
+                features = test_features[first : first + o["batch_size"]]
+                outputs, anchors, per_level = forward(features)
+                split_outputs = {k: list(v.split(per_level, dim=1)) for k, v in outputs.items()}
+                split_anchors = [list(a.split(per_level)) for a in anchors]
+                found = model.postprocess_detections(split_outputs, split_anchors, [(input_size, input_size)] * len(features))
+                predictions += [{k: v.cpu().numpy() for k, v in d.items()} for d in found]
+        return predictions, {
+            "train_seconds": train_seconds, "seconds_per_epoch": train_seconds / o["epochs"],
+            "loss_first_epoch": losses[0] if losses else None, "loss_last_epoch": losses[-1] if losses else None,
+            "stride": stride,
+        }

@@ -1,0 +1,156 @@
+"""Detection: the synthetic COCO task, the frozen-backbone FCOS head, the pyBDSF baseline, the runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from radiobench.detect_runner import feature_maps, input_frame_targets, to_image_frame, truth
+from radiobench.detection import detection_scores
+from radiobench.protocols.detect import Detect
+from radiobench.registry import get_registry
+from radiobench.runner import RunOptions, build_backbone, build_task, run_pair
+from radiobench.specs import TaskSpec
+from radiobench.testing import registry_with
+
+from conftest import radiobench_cli
+
+# What the default head reaches on sim_detect with random-init ResNet-18 maps, one seed (measured
+# 0.17 mAP@.5 on this CPU); the bar leaves room for BLAS differences, not for a broken head.
+HEAD_MAP50 = 0.10
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RADIOBENCH_CACHE", str(tmp_path_factory.mktemp("sim_detect")))
+        task = build_task(get_registry().task("sim_detect"))
+        task.prepare(Path("."))
+        return task.folder(Path(".")), task.load_split("train"), task.load_split("test")
+
+
+@pytest.fixture(scope="module")
+def resnet_maps(sim):
+    _, train, test = sim
+    backbone = build_backbone(get_registry().backbone("random_resnet18"))
+    return torch.from_numpy(feature_maps(backbone, train, 32, "fp32")), torch.from_numpy(feature_maps(backbone, test, 32, "fp32"))
+
+
+def test_sim_detect_is_coco_with_a_box_on_every_bright_source(sim):
+    from pycocotools.coco import COCO
+
+    folder, train, test = sim
+    assert (len(train), len(test)) == (144, 48)  # crops inside the primary beam of 6 + 2 fields
+    coco = COCO(str(folder / "annotations" / "test.json"))  # the reference reader accepts the file
+    assert len(coco.getAnnIds()) == sum(len(b) for b in test.boxes)
+    widths = np.concatenate([b[:, 2] - b[:, 0] for b in train.boxes])
+    assert np.median(widths) == pytest.approx(10.0, abs=0.5)  # point source: 2 beam FWHM of 5 px
+    for image, boxes in zip(test.images, test.boxes):
+        assert ((boxes >= 0) & (boxes <= 128)).all()
+        for x0, y0, x1, y1 in boxes:  # a box sits on a source: its centre is brighter than the crop's median
+            cy, cx = int((y0 + y1) / 2), int((x0 + x1) / 2)
+            assert image[min(cy, 127), min(cx, 127)] > np.median(image)
+
+
+def test_head_finds_sources_and_beats_a_head_trained_on_shuffled_boxes(sim, resnet_maps):
+    _, train, test = sim
+    train_maps, test_maps = resnet_maps
+    targets = input_frame_targets(train, 224)
+    predicted, info = Detect().fit_predict(train_maps, targets, test_maps, 1, 224, seed=0)
+    real = detection_scores(truth(test), to_image_frame(predicted, test, 224), ("source",))
+    shuffled_targets = [targets[i] for i in np.random.default_rng(0).permutation(len(targets))]
+    predicted, _ = Detect().fit_predict(train_maps, shuffled_targets, test_maps, 1, 224, seed=0)
+    shuffled = detection_scores(truth(test), to_image_frame(predicted, test, 224), ("source",))
+    print(f"head mAP@.5 {real['map_50']:.3f} (shuffled {shuffled['map_50']:.3f}), {info['seconds_per_epoch']:.2f} s/epoch")
+    assert real["map_50"] >= HEAD_MAP50
+    assert real["map_50"] > 2 * shuffled["map_50"]
+    assert info["loss_last_epoch"] < info["loss_first_epoch"]
+
+
+def test_pybdsf_baseline_scores_the_same_test_images(sim):
+    from radiobench_plugins.baselines.models import SourceFinder
+
+    _, _, test = sim
+    finder = SourceFinder(get_registry().backbone("pybdsf").spec)
+    found = finder.detect(test.raw, test.beams)
+    scores = detection_scores(truth(test), found, ("source",))
+    assert 0.2 < scores["map_50"] < 0.8  # islands at 3 sigma are wider than the truth's FWHM boxes
+    assert scores["map"] == scores["map_agnostic"]  # one class: nothing to be agnostic about
+
+
+def test_detection_scores_come_from_coco_map():
+    boxes = np.array([[10, 10, 30, 30], [50, 50, 70, 80]], dtype=np.float32)
+    targets = [{"boxes": boxes, "labels": np.array([0, 1])}]
+    perfect = [{"boxes": boxes, "scores": np.array([0.9, 0.8]), "labels": np.array([0, 1])}]
+    swapped = [{**perfect[0], "labels": np.array([1, 0])}]
+    nothing = [{"boxes": np.zeros((0, 4)), "scores": np.zeros(0), "labels": np.zeros(0, dtype=int)}]
+    classes = ("FR-I", "FR-II")
+    assert detection_scores(targets, perfect, classes)["map"] == pytest.approx(1.0)
+    assert detection_scores(targets, perfect, classes)["ap_FR-II"] == pytest.approx(1.0)
+    assert detection_scores(targets, nothing, classes)["map"] == 0.0
+    wrong_class = detection_scores(targets, swapped, classes)
+    assert wrong_class["map"] == 0.0 and wrong_class["map_agnostic"] == pytest.approx(1.0)
+
+
+def test_cli_detection_run_with_a_label_budget_records_it_and_reuses_cached_maps(tmp_path):
+    args = ("run", "--backbone", "random_vits16", "--task", "sim_detect", "--limit", "24", "--seeds", "2",
+            "--train-fraction", "0.5", "--results-dir", str(tmp_path), "--device", "cpu")
+    done = radiobench_cli(*args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "random_vits16__sim_detect__detect-f0.5.limit24.json").read_text())
+    assert result["protocol"]["name"] == "detect" and result["protocol"]["train_size_per_seed"] == [12, 12]
+    assert len(result["metrics"]["map"]["per_seed"]) == 2 and 0 <= result["main_score"]["mean"] <= 1
+    assert result["task"]["simulated"] and result["task"]["data_sha256"]
+    assert "(384, 14, 14)" in result["task"]["evaluation"]  # ViT patch tokens back on their 14x14 grid
+    assert not result["cache"]["train"]["hit"]
+    again = radiobench_cli(*args, "--overwrite")
+    assert again.returncode == 0, again.stderr[-2000:]
+    rerun = json.loads((tmp_path / "random_vits16__sim_detect__detect-f0.5.limit24.json").read_text())
+    assert rerun["cache"]["train"]["hit"] and rerun["cache"]["test"]["hit"]
+    assert rerun["metrics"]["map"]["per_seed"] == result["metrics"]["map"]["per_seed"]  # seeded: same numbers
+
+
+def test_pairs_that_cannot_run_are_not_applicable_not_failures(tmp_path):
+    opts = RunOptions(results_dir=tmp_path, seeds=1, device="cpu")
+    reg = get_registry()
+    [pixels] = run_pair(reg, "pixels", "sim_detect", opts)
+    assert pixels.status == "skipped" and "no spatial feature map" in pixels.error
+    [finder] = run_pair(registry_with(reg.backbones["pybdsf"].spec), "pybdsf", "fake_task", opts)
+    assert finder.status == "skipped" and "detection tasks only" in finder.error
+
+
+def _coco_task(folder: Path, categories: list[dict]) -> TaskSpec:
+    (folder / "images").mkdir(parents=True)
+    from PIL import Image
+
+    Image.fromarray(np.zeros((32, 32), dtype=np.uint8)).save(folder / "images" / "a.png")
+    for split in ("train", "test"):
+        (folder / f"{split}.json").write_text(json.dumps({
+            "images": [{"id": 1, "file_name": "a.png", "width": 32, "height": 32}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 7, "bbox": [4, 4, 8, 8]}],
+            "categories": categories}))
+    return TaskSpec(name="my_coco", factory="radiobench.detection:CocoTask", version="1", kind="detection",
+                    main_score="map", higher_is_better=True, classes=("source",), data_folder=folder.name,
+                    options={"annotations": "{split}.json", "images": "images", "reader": "png"})
+
+
+@pytest.mark.parametrize("categories, message", [
+    ([{"id": 1, "name": "source"}], r"has category id 7, which is not in .categories."),
+    ([{"id": 7, "name": "galaxy"}], r"categories \['galaxy'\] differ from the task's classes \['source'\]"),
+])
+def test_a_bad_coco_set_fails_with_one_line_and_caches_nothing(tmp_path, monkeypatch, categories, message):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RADIOBENCH_CACHE", str(cache))
+    spec = _coco_task(tmp_path / "data" / "my_coco", categories)
+    opts = RunOptions(results_dir=tmp_path / "results", seeds=1, device="cpu", data_root=tmp_path / "data")
+    from radiobench.errors import RadiobenchError
+
+    with pytest.raises(RadiobenchError, match=message) as caught:
+        run_pair(registry_with(spec, get_registry().backbones["random_resnet18"].spec), "random_resnet18", "my_coco", opts)
+    assert "\n" not in str(caught.value)
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
