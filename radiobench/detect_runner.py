@@ -30,11 +30,6 @@ class DetectionEvaluation:
     description: str
 
 
-def limited(split: DetectionSplit, limit: int | None) -> DetectionSplit:
-    """The first ``limit`` images: detection sets are ordered by field or file, not by class."""
-    return split if limit is None or limit >= len(split) else split.subset(range(limit))
-
-
 def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precision: str) -> np.ndarray:
     """(N, D, h, w) float32 maps of every image, resized to the backbone's input (without its centre crop)."""
     from radiobench.preprocess import prepare_batch
@@ -87,7 +82,7 @@ def truth(split: DetectionSplit) -> list[dict[str, np.ndarray]]:
 def run_detection(b_reg: Any, t_reg: Any, opts: Any, hooks: Any, protocol_id: str, path: Any) -> dict[str, Any]:
     """Fit and score ``opts.seeds`` heads (or run the source finder once); returns the result payload."""
     from radiobench.extract import resolve_device
-    from radiobench.runner import build_backbone, build_result, build_task, cache_fields, weights_identity
+    from radiobench.runner import build_backbone, build_result, build_task, cache_fields, limited, weights_identity
 
     device = resolve_device(opts.device)
     explicit = opts.weights.get(b_reg.spec.name)

@@ -181,20 +181,34 @@ class CocoTask(DetectionTask):
                               None if any(r is None for r in raw) else raw)
 
 
-def read_png_channel(path: Path, channel: int) -> np.ndarray:
-    """One channel of an 8-bit PNG as float32 in [0, 1]; a truncated or odd file is a one-line error."""
+def read_png_channel(path: Path, channel: int, *, size: tuple[int, int] | None = None,
+                     modes: tuple[str, ...] = ("L", "RGB", "RGBA"), expected: str = "an 8-bit PNG",
+                     fix: str = "download the data set again") -> np.ndarray:
+    """Channel ``channel`` of an 8-bit image as float32 (H, W) in [0, 1] (uint8 / 255).
+
+    Decoded at once, so a truncated file fails here with one line, not later inside a batch;
+    ``size`` is the expected (width, height); ``modes``/``expected`` say which images the set holds
+    and ``fix`` what to do about a bad one.
+    """
     from PIL import Image
 
+    from radiobench.coco import CocoError
+
+    path = Path(path)
     try:
         with Image.open(path) as image:
             image.load()
-            pixels = np.asarray(image)
-    except (OSError, ValueError) as exc:
-        raise RadiobenchError(f"{path}: unreadable PNG ({exc}); re-download the data set") from None
-    if pixels.dtype != np.uint8:
-        raise RadiobenchError(f"{path}: expected 8-bit pixels, got {pixels.dtype}")
-    if pixels.ndim == 3:
-        if channel >= pixels.shape[2]:
-            raise RadiobenchError(f"{path}: has {pixels.shape[2]} channels, channel {channel} was asked for")
-        pixels = pixels[..., channel]
-    return pixels.astype(np.float32) / 255.0
+            mode, got = image.mode, image.size
+            band = np.asarray(image.getchannel(channel)) if mode in modes and channel < len(image.getbands()) else None
+    except FileNotFoundError:
+        raise CocoError(f"{path}: image not found; the download is incomplete: unpack the images again") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise CocoError(f"{path}: unreadable image ({reason}); the file is corrupt or truncated: {fix}") from None
+    if band is None:
+        raise CocoError(f"{path}: image mode {mode}, expected {expected} with a channel {channel}; "
+                        "this image does not belong to the set: check the data folder")
+    if size is not None and got != tuple(size):
+        raise CocoError(f"{path}: image is {got[0]}x{got[1]} pixels, expected {size[0]}x{size[1]}; "
+                        f"it does not belong to the set or was resized: {fix}")
+    return band.astype(np.float32) / np.float32(255.0)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,10 @@ from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
 from radiobench.task import Split, Task
 from radiobench.weights import ResolvedWeights
 
+if TYPE_CHECKING:
+    from radiobench.detection import DetectionSplit
+
+S = TypeVar("S", Split, "DetectionSplit")
 LIMIT_SEED = 0  # --limit keeps the same random subset every time, so its cache entries are reusable
 
 
@@ -103,7 +107,8 @@ def build_task(registered: Registered[TaskSpec], overrides: dict[str, Any] | Non
         ) from exc
 
 
-def limited(split: Split, limit: int | None) -> Split:
+def limited(split: S, limit: int | None) -> S:
+    """The same random ``limit`` rows every time (any split with ``len`` and ``subset``, detection ones too)."""
     if not limit or limit >= len(split):
         return split
     rows = np.sort(np.random.default_rng(LIMIT_SEED).permutation(len(split))[:limit])

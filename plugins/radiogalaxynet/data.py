@@ -51,9 +51,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from radiobench.coco import CocoError, CocoSet, read_coco
+from radiobench.detection import read_png_channel
 from radiobench.errors import DatasetNotFoundError
 
 DATA_FOLDER = "radiogalaxynet"  # under the data root
@@ -103,25 +103,9 @@ def read_radio(path: Path, *, size: tuple[int, int] | None = (IMAGE_SIZE, IMAGE_
 
     ``size`` is the expected (width, height); None accepts any size.
     """
-    path = Path(path)
-    try:
-        with Image.open(path) as image:
-            image.load()  # decode now: a truncated file fails here, not later inside a batch
-            mode, got = image.mode, image.size
-            band = np.asarray(image.getchannel(RADIO_CHANNEL)) if mode in ("RGB", "RGBA") else None
-    except FileNotFoundError:
-        raise CocoError(f"{path}: image not found; the download is incomplete: unpack the images again") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise CocoError(f"{path}: unreadable image ({reason}); the file is corrupt or truncated: "
-                        f"download the data set again from {DOI_URL}") from None
-    if band is None:
-        raise CocoError(f"{path}: image mode {mode}, expected an 8-bit RGB PNG (infrared, radio, radio); "
-                        "this is not a RadioGalaxyNET image: check the data folder")
-    if size is not None and got != tuple(size):
-        raise CocoError(f"{path}: image is {got[0]}x{got[1]} pixels, expected {size[0]}x{size[1]}; "
-                        "this is not a RadioGalaxyNET image or it was resized: download the data set again")
-    return band.astype(np.float32) / np.float32(255.0)
+    return read_png_channel(path, RADIO_CHANNEL, size=size, modes=("RGB", "RGBA"),
+                            expected="an 8-bit RGB PNG (infrared, radio, radio)",
+                            fix=f"download the data set again from {DOI_URL}")
 
 
 def _checked(split: str) -> str:
