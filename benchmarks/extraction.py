@@ -5,7 +5,8 @@
 
 "raw" runs ``backbone.embed`` on tensors already prepared (resized, normalised) and on the
 device; "harness" is ``radiobench.extract.extract`` from the task's stored pixels (scaling,
-input contract, forward, output checks). Both use the same images, batch size and precision,
+input contract, forward, output checks; on CUDA the scaling runs on the GPU for tasks that
+declare ``pixel_range``). Both use the same images, batch size and precision,
 in the same process, alternating, best of ``--repeat``; the ratio is harness / raw.
 """
 
@@ -35,10 +36,11 @@ def raw_throughput(backbone, batches, precision: str) -> float:
     return sum(len(b) for b in batches) / (time.perf_counter() - start)
 
 
-def host_throughput(task, split, batch_size: int, pin: bool, workers: int) -> float:
-    """The host half alone (scaling, range check, pinning): the ceiling of the harness on a fast device."""
+def host_throughput(task, split, batch_size: int, pin: bool, workers: int, raw: bool) -> float:
+    """The host half alone: the ceiling of the harness on a fast device. ``raw``: slicing and
+    pinning the stored pixels (the device scales them); else scaling, range check and pinning."""
     start = time.perf_counter()
-    for _ in host_batches(task, split, batch_size, pin=pin, workers=workers):
+    for _ in host_batches(task, split, batch_size, pin=pin, workers=workers, raw=raw):
         pass
     return len(split) / (time.perf_counter() - start)
 
@@ -73,9 +75,12 @@ def main() -> None:
     split = limited(task.load_split("train"), args.images)
     cuda = device.type == "cuda"
     workers = args.host_workers
-    host = {w: max(host_throughput(task, split, args.batch_size, cuda, w) for _ in range(args.repeat)) for w in {1, workers}}
-    print(f"host half alone ({len(split)} images, batch {args.batch_size}): "
-          + ", ".join(f"{w} thread(s) {v:.0f} img/s" for w, v in sorted(host.items())))
+    on_device = cuda and not task.overrides_scale  # what extract() does by default
+    host = {(w, raw): max(host_throughput(task, split, args.batch_size, cuda, w, raw) for _ in range(args.repeat))
+            for w in {1, workers} for raw in ((False, True) if not task.overrides_scale else (False,))}
+    print(f"host half alone ({len(split)} images, batch {args.batch_size}{', pinned' if cuda else ''}): "
+          + ", ".join(f"{'stored pixels' if raw else 'scaled float32'} on {w} thread(s) {v:.0f} img/s"
+                      for (w, raw), v in sorted(host.items())))
     rows = []
     for name in args.backbone.split(","):
         registered = registry.backbone(name)
@@ -96,7 +101,10 @@ def main() -> None:
             harness = max(harness, done.images_per_second)
         rows.append({"model": name, "device": str(device), "device_name": device_name(device), "precision": args.precision, "batch_size": args.batch_size,
                      "images": len(split), "raw_img_s": raw, "harness_img_s": harness, "ratio": harness / raw,
-                     "host_threads": workers, "host_img_s": host[workers], "host_img_s_1_thread": host[1]})
+                     "scaling_on": "device" if on_device else "host", "host_threads": workers,
+                     "host_img_s": host[workers, on_device], "host_img_s_1_thread": host[1, on_device],
+                     **({"host_scaled_img_s": host[workers, False], "host_raw_img_s": host[workers, True]}
+                        if (workers, True) in host else {})})
     print(f"{'model':30} {'device':6} {'prec':5} {'batch':>5} {'raw img/s':>10} {'harness img/s':>14} {'ratio':>6}")
     for r in rows:
         print(f"{r['model']:30} {r['device']:6} {r['precision']:5} {r['batch_size']:5d} {r['raw_img_s']:10.1f} "

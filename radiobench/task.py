@@ -1,9 +1,14 @@
 """The Task interface: data preparation, split loading, pixel scaling and scoring.
 
-A task returns survey pixels as stored (e.g. uint8 cutouts) and declares ``scale``,
-the map to [0, 1]; the core applies it batch by batch, then the backbone's input
-contract. Keeping the raw pixels lets the cache key and the results name the scaling
-instead of hiding it inside a loader.
+A task returns survey pixels as stored (e.g. uint8 cutouts) and declares how they map to
+[0, 1]; the core applies that batch by batch, then the backbone's input contract. Keeping
+the raw pixels lets the cache key and the results name the scaling instead of hiding it
+inside a loader.
+
+The map is either ``pixel_range`` (linear, declared as data) or an overridden ``scale``
+(any numpy code). Prefer the first: the core can then apply it on the accelerator, so the
+stored pixels (uint8: a quarter of float32's bytes) are what crosses the bus, and the host
+does nothing but slice and pin.
 """
 
 from __future__ import annotations
@@ -79,10 +84,30 @@ class Split:
         return len(self.labels)
 
 
+def linear_scale(pixels: Any, low: float, high: float) -> Any:
+    """``(pixels - low) / (high - low)`` as float32, for numpy arrays and torch tensors alike.
+
+    One expression for both so the host (numpy) and device (torch) paths give bit-identical
+    pixels: the same float32 subtraction and division, skipped where they are identities.
+    """
+    out = pixels.astype(np.float32, copy=False) if isinstance(pixels, np.ndarray) else pixels.float()
+    if low != 0:
+        out = out - low
+    if high - low != 1:
+        out = out / (high - low)
+    return out
+
+
 class Task(abc.ABC):
-    """Subclass, set nothing but the abstract methods; the spec comes from registration."""
+    """Subclass, define the abstract methods and either ``pixel_range`` or ``scale``; the
+    spec comes from registration."""
+
+    pixel_range: tuple[float, float] | None = None
+    """Stored pixels lie in [low, high] and map linearly to [0, 1] (uint8 cutouts: (0, 255))."""
 
     def __init__(self, spec: TaskSpec, **options: Any):
+        if self.pixel_range is None and not self.overrides_scale:
+            raise TypeError(f"task class {type(self).__qualname__} must set pixel_range or override scale()")
         self.spec = spec
         self.options = options  # spec.options, for tasks that take variants (e.g. a CV fold)
         self.root: Path | None = None
@@ -108,9 +133,19 @@ class Task(abc.ABC):
     def load_split(self, split: str) -> Split:
         """Return one split; ``prepare`` has been called."""
 
-    @abc.abstractmethod
     def scale(self, pixels: np.ndarray) -> np.ndarray:
-        """Map a batch of survey pixels to float32 in [0, 1] (as ``spec.scaling`` says)."""
+        """Map a batch of survey pixels to float32 in [0, 1] (as ``spec.scaling`` says).
+
+        Override only for a map that is not linear in the stored pixels; the default applies
+        ``pixel_range``.
+        """
+        assert self.pixel_range is not None  # __init__ ensured one of the two
+        return linear_scale(pixels, *self.pixel_range)
+
+    @property
+    def overrides_scale(self) -> bool:
+        """True when ``scale`` is the task's own code, which only the host can run."""
+        return getattr(self.scale, "__func__", None) is not Task.scale
 
     def score(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
         """Every metric of this task; ``spec.main_score`` must be one of the keys."""

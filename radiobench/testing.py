@@ -143,6 +143,8 @@ FAKE_TASK = TaskSpec(
 class FakeTask(Task):
     """Made in memory from a fixed seed, so it needs no data root and never changes."""
 
+    pixel_range = (0, 255)
+
     def prepare(self, root: Path, download: bool = False) -> None:
         self.root = Path(root)
 
@@ -152,8 +154,6 @@ class FakeTask(Task):
         labels = np.arange(n) % 2  # radio_like_images alternates one and two lobes
         return Split(images, labels, [f"{split}-{i}" for i in range(n)])
 
-    def scale(self, pixels: np.ndarray) -> np.ndarray:
-        return pixels.astype(np.float32) / 255.0
 
 
 _TEST_PLUGIN = plugins.PluginInfo(

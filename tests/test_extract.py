@@ -79,6 +79,72 @@ def test_task_scaling_out_of_range_is_caught(task, monkeypatch):
         extract(backbone, task, task.load_split("train"), owner="x")
 
 
+@pytest.mark.parametrize("batch_size", [7, 64])
+def test_scaling_on_the_device_gives_the_host_path_features_bit_for_bit(task, batch_size):
+    from radiobench.testing import FAKE_BACKBONE, FakeBackbone
+
+    backbone, split = FakeBackbone(FAKE_BACKBONE), task.load_split("train")
+    host = extract(backbone, task, split, owner="test", batch_size=batch_size, scale_on_device=False)
+    device = extract(backbone, task, split, owner="test", batch_size=batch_size, scale_on_device=True)
+    assert np.array_equal(host.features, device.features)
+
+
+@pytest.mark.parametrize("dtype, low, high", [(np.uint8, 0, 255), (np.uint16, 0, 65535), (np.float32, -3.5, 17.25)])
+def test_linear_scale_is_the_same_float32_arithmetic_in_numpy_and_torch(dtype, low, high):
+    from radiobench.task import linear_scale
+
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(low, high, size=(3, 40, 40)).astype(dtype)
+    on_host = linear_scale(pixels, low, high)
+    on_device = linear_scale(torch.from_numpy(pixels), low, high).numpy()
+    assert on_host.dtype == on_device.dtype == np.float32 and np.array_equal(on_host, on_device)
+    assert on_host.min() >= 0 and on_host.max() <= 1
+
+
+@pytest.mark.parametrize("scale_on_device", [False, True])
+def test_pixels_outside_the_declared_range_are_caught_naming_the_batch(task, monkeypatch, scale_on_device):
+    monkeypatch.setattr(task, "pixel_range", (0, 100))  # the fake cutouts reach 255
+    backbone = build_backbone(registry_with().backbone("fake_backbone")).to("cpu")
+    split = task.load_split("train")
+    with pytest.raises(RadiobenchError, match=r"scaled pixels outside \[0, 1\].*batch starting at 'train-0'.*"
+                                              r"pixel_range \(0, 100\) must cover"):
+        extract(backbone, task, split, owner="x", batch_size=8, scale_on_device=scale_on_device)
+
+
+def test_nan_pixels_are_caught_on_the_device_path(task, monkeypatch):
+    split = task.load_split("train")
+    pixels = split.images.astype(np.float32) / 255
+    pixels[20, 3, 3] = np.nan
+    monkeypatch.setattr(task, "pixel_range", (0.0, 1.0))
+    backbone = build_backbone(registry_with().backbone("fake_backbone")).to("cpu")
+    with pytest.raises(RadiobenchError, match=r"or to NaN \(batch starting at 'train-16'\)"):
+        extract(backbone, task, type(split)(pixels, split.labels, split.ids), owner="x", batch_size=8, scale_on_device=True)
+    # on CUDA the per-batch ranges are read back once, after the last batch: the first bad one is named
+    from radiobench.extract import check_ranges
+
+    with pytest.raises(RadiobenchError, match="batch starting at 'b'"):
+        check_ranges(task, ["a", "b", "c"], torch.tensor([[0.0, 1.0], [0.0, float("nan")], [0.0, 2.0]]))
+    check_ranges(task, ["a"], torch.tensor([[0.0, 1.0 + 1e-7]]))  # rounding slack, as on the host
+
+
+def test_a_task_must_declare_how_its_pixels_scale():
+    from radiobench.task import Task
+
+    class Unscaled(Task):
+        def prepare(self, root, download=False): ...
+        def load_split(self, split): ...
+
+    with pytest.raises(TypeError, match="Unscaled must set pixel_range or override scale"):
+        Unscaled(FAKE_TASK)
+
+
+def test_own_scale_code_runs_on_the_host_only(task, monkeypatch):
+    monkeypatch.setattr(task, "scale", lambda px: px.astype(np.float32) / 255)
+    backbone = build_backbone(registry_with().backbone("fake_backbone")).to("cpu")
+    with pytest.raises(RadiobenchError, match="own scale\\(\\), which runs on the host only"):
+        extract(backbone, task, task.load_split("train"), owner="x", scale_on_device=True)
+
+
 def test_prepare_batch_resizes_repeats_and_normalises():
     images = torch.rand(2, 50, 50)
     contract = InputContract(channels=3, size=32, mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.2), interpolation="bilinear")

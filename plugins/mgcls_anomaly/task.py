@@ -30,6 +30,8 @@ EXPECTED = {"sources": 6161, "scored": 1031}
 
 
 class ProtegeAnomaly(Task):
+    pixel_range = (0, 255)  # colour-map indices
+
     def prepare(self, root: Path, download: bool = False) -> None:
         folder = self.folder(root)
         if download and not (folder / CATALOGUE).exists():
@@ -94,9 +96,6 @@ class ProtegeAnomaly(Task):
         if self._split is None:
             self._split = self._read()
         return self._split
-
-    def scale(self, pixels: np.ndarray) -> np.ndarray:
-        return pixels.astype(np.float32) / 255.0
 
 
 def fetch(folder: Path) -> None:

@@ -37,6 +37,8 @@ class FieldCounts(Task):
     """Options: ``crop`` (pixels), ``beam_deg`` (for fields without beam keywords), ``frequency_hz``
     (for pyBDSF when the header has none), ``processes``; simulated variants add ``simulate``."""
 
+    pixel_range = (0.0, 1.0)  # crops are scaled per field in prepare (the p2-p98 range needs the whole field)
+
     def __init__(self, spec: TaskSpec, **options: Any):
         super().__init__(spec, **options)
         self.crop = int(options.get("crop", 256))
@@ -176,9 +178,6 @@ class FieldCounts(Task):
         if split != "all":
             raise RadiobenchError(f"{self.spec.name} serves one split, 'all' (partitioned per seed), not {split!r}")
         return self._split
-
-    def scale(self, pixels: np.ndarray) -> np.ndarray:
-        return pixels  # already scaled per field in prepare (the p2-p98 range needs the whole field)
 
 
 def _stem(path: Path) -> str | None:

@@ -21,6 +21,8 @@ SIDE = 150
 
 
 class MiraBest(Task):
+    pixel_range = (0, 255)
+
     def prepare(self, root: Path, download: bool = False) -> None:
         archive = self.folder(root) / ARCHIVE
         if download and not archive.exists():
@@ -58,5 +60,3 @@ class MiraBest(Task):
                     ids.append(Path(str(filename)).stem)
         return Split(np.stack(images), np.asarray(labels, dtype=np.int64), ids)
 
-    def scale(self, pixels: np.ndarray) -> np.ndarray:
-        return pixels.astype(np.float32) / 255.0

@@ -40,6 +40,8 @@ def wheel_copy(name: str) -> Path | None:
 class RadioGalaxyDataset(Task):
     """The literature split, or with ``fold=k`` a cross-validation fold (see the plugin docstring)."""
 
+    pixel_range = (0, 255)
+
     def prepare(self, root: Path, download: bool = False) -> None:
         self.archives = []
         for name in fold_files(self.options.get("fold")):
@@ -97,9 +99,6 @@ class RadioGalaxyDataset(Task):
         if self._splits is None:
             self._splits = self._read_all()
         return self._splits[split]
-
-    def scale(self, pixels: np.ndarray) -> np.ndarray:
-        return pixels.astype(np.float32) / 255.0
 
     def score(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
         from sklearn.metrics import recall_score
