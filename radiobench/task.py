@@ -87,14 +87,23 @@ class Split:
 def linear_scale(pixels: Any, low: float, high: float) -> Any:
     """``(pixels - low) / (high - low)`` as float32, for numpy arrays and torch tensors alike.
 
-    One expression for both so the host (numpy) and device (torch) paths give bit-identical
-    pixels: the same float32 subtraction and division, skipped where they are identities.
+    One definition for both so the host (numpy) and device (torch) paths give bit-identical
+    pixels: the same float32 subtraction and division, skipped where they are identities. The
+    torch divisor is a 0-d tensor on the pixels' device because CUDA turns division by a Python
+    number into multiplication by its reciprocal, which can differ in the last bit.
     """
-    out = pixels.astype(np.float32, copy=False) if isinstance(pixels, np.ndarray) else pixels.float()
+    if isinstance(pixels, np.ndarray):
+        out = pixels.astype(np.float32, copy=False)
+        span: Any = np.float32(high - low)
+    else:
+        import torch  # a task module must not cost a torch import (`radiobench list` stays fast)
+
+        out = pixels.float()
+        span = torch.full((), high - low, dtype=torch.float32, device=out.device)
     if low != 0:
         out = out - low
     if high - low != 1:
-        out = out / (high - low)
+        out = out / span
     return out
 
 
