@@ -156,6 +156,16 @@ def test_prepare_batch_resizes_repeats_and_normalises():
     assert channel_adapt(contract, 1) == "repeat 1->3"
 
 
+def test_normalisation_constants_are_made_once_per_device():
+    # on CUDA a per-batch copy of them stalled the host until the previous forward pass finished
+    from radiobench.preprocess import normalisation
+
+    contract = InputContract(channels=3, size=8)
+    first = normalisation(contract, torch.float32, torch.device("cpu"))
+    assert normalisation(contract, torch.float32, torch.device("cpu"))[0] is first[0]
+    assert torch.equal(first[1].flatten(), torch.tensor(contract.std, dtype=torch.float32))
+
+
 def test_area_downsampling_preserves_the_mean():
     images = torch.rand(1, 64, 64)
     out = prepare_batch(images, InputContract(channels=1, size=16, mean=(0.0,), std=(1.0,), interpolation="area"))
