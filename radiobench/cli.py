@@ -359,6 +359,9 @@ class _ProgressHooks:
             self.progress.stop()
             self.progress = None
 
+    def note(self, text: str) -> None:
+        self.console.print(f"  [yellow]{text}[/]")
+
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from radiobench.leaderboard import collect

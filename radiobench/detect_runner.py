@@ -147,7 +147,7 @@ def run_detection(b_reg: Any, t_reg: Any, opts: Any, hooks: Any, protocol_id: st
     fit_seconds = time.perf_counter() - start
     payload = build_result(b_reg, t_reg, task, protocol, protocol_id, per_seed, splits, DetectionEvaluation(description),
                            opts, provenance.environment(device), cache_info, extraction_seconds, fit_seconds, 1,
-                           resolved, weights_id)
+                           resolved, weights_id, seeded=not source_finder)
     results.write_json_atomic(path, payload)
     return payload
 

@@ -61,6 +61,23 @@ def is_complete(path: Path) -> bool:
     return True
 
 
+def mismatch(result: dict[str, Any], asked: dict[str, Any]) -> str | None:
+    """The first recorded setting (a dotted key) that differs from what a run asks for, as
+    ``"key recorded -> asked"``; None when the result answers the request.
+
+    A finished result is only skipped when it measured what was asked: skipping a 5-seed
+    result for a 10-seed request, or one from an older protocol version, would hand back
+    numbers the command line does not describe.
+    """
+    for key, want in asked.items():
+        have: Any = result
+        for part in key.split("."):
+            have = have.get(part) if isinstance(have, dict) else None
+        if have != want:
+            return f"{key} {have} -> {want}"
+    return None
+
+
 def iter_results(results_dir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     results_dir = Path(results_dir)
     if not results_dir.is_dir():

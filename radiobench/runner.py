@@ -19,7 +19,7 @@ import numpy as np
 import radiobench
 from radiobench import provenance, results, weights
 from radiobench.cache import CacheEntry
-from radiobench.errors import PluginError, RadiobenchError
+from radiobench.errors import PluginError, RadiobenchError, ResultsError
 from radiobench.protocols import MAIN, Evaluation, LabelBudget, get_protocol, run_seeds
 from radiobench.registry import Registered, Registry
 from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
@@ -76,6 +76,9 @@ class Hooks:
 
     def done(self) -> None:
         pass
+
+    def note(self, text: str) -> None:
+        """A line the user should read (e.g. why a finished result is being replaced)."""
 
 
 def build_backbone(registered: Registered[BackboneSpec], resolved: ResolvedWeights | None = None) -> Any:
@@ -180,7 +183,7 @@ def run_pair(
         p: results.result_path(opts.results_dir, backbone_name, task_name, pid, opts.limit)
         for p, pid in protocol_ids.items()
     }
-    pending = [p for p in applicable if opts.overwrite or not results.is_complete(paths[p])]
+    pending = [p for p in applicable if opts.overwrite or _needs_run(paths[p], p, b_reg, t_reg, explicit, opts, hooks)]
     outcomes += [
         Outcome(backbone_name, task_name, protocol_ids[p], "skipped", _score_text(paths[p]), paths[p])
         for p in applicable
@@ -259,6 +262,31 @@ def run_pair(
     return outcomes
 
 
+def _needs_run(path: Path, protocol: str, b_reg: Registered[BackboneSpec], t_reg: Registered[TaskSpec],
+               explicit: str | None, opts: RunOptions, hooks: Hooks) -> bool:
+    """False when ``path`` holds a finished result of exactly this request (then it is skipped)."""
+    try:
+        done = results.read_result(path)
+    except ResultsError:
+        return True
+    asked: dict[str, Any] = {
+        "protocol.version": get_protocol(protocol).version,
+        "task.version": t_reg.spec.version,
+        "precision": opts.precision,
+    }
+    if done.get("seeded", True):  # a classical source finder runs once, whatever --seeds says
+        asked["seeds"] = list(range(opts.seeds))
+    try:  # other weights (--weights, a new download) are another measurement; unresolvable: keep the result
+        resolved = weights.resolve(b_reg.spec, explicit, offline=True)
+        asked["backbone.weights.identity"] = weights_identity(b_reg.spec, resolved)
+    except RadiobenchError:
+        pass
+    why = results.mismatch(done, asked)
+    if why is not None:
+        hooks.note(f"replacing {path.name}: it does not answer this run ({why})")
+    return why is not None
+
+
 def _run_detection(b_reg: Registered[BackboneSpec], t_reg: Registered[TaskSpec], opts: RunOptions, hooks: Hooks,
                    pending: list[str], protocol_ids: dict[str, str], paths: dict[str, Path]) -> list[Outcome]:
     from radiobench.detect_runner import NotApplicable, run_detection
@@ -291,6 +319,7 @@ def build_result(
     channels: int,
     resolved: ResolvedWeights | None,
     weights_id: str,
+    seeded: bool = True,
 ) -> dict[str, Any]:
     from radiobench.preprocess import describe
 
@@ -353,6 +382,7 @@ def build_result(
             "chosen_per_seed": [r.params for r in per_seed],
         },
         "seeds": [r.seed for r in per_seed],
+        "seeded": seeded,  # False: one deterministic run (a classical source finder), whatever --seeds said
         "metrics": metrics,
         "main_score": {
             "name": t.main_score,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -80,6 +81,17 @@ def test_pybdsf_baseline_scores_the_same_test_images(sim):
     scores = detection_scores(truth(test), found, ("source",))
     assert 0.2 < scores["map_50"] < 0.8  # islands at 3 sigma are wider than the truth's FWHM boxes
     assert scores["map"] == scores["map_agnostic"]  # one class: nothing to be agnostic about
+
+
+def test_pybdsf_runs_once_whatever_the_seeds_and_is_not_rerun_for_more(sim, tmp_path, monkeypatch):
+    folder, _, _ = sim
+    monkeypatch.setenv("RADIOBENCH_CACHE", str(folder.parents[2]))  # the fixture's simulated crops
+    opts = RunOptions(results_dir=tmp_path, seeds=1, device="cpu", protocols=("detect",), limit=8)
+    [first] = run_pair(get_registry(), "pybdsf", "sim_detect", opts)
+    result = json.loads(first.path.read_text())
+    assert first.status == "done" and result["seeded"] is False and result["seeds"] == [0]
+    [again] = run_pair(get_registry(), "pybdsf", "sim_detect", dataclasses.replace(opts, seeds=5))
+    assert again.status == "skipped"
 
 
 def test_detection_scores_come_from_coco_map():
