@@ -79,10 +79,16 @@ def truth(split: DetectionSplit) -> list[dict[str, np.ndarray]]:
     return [{"boxes": b, "labels": lab} for b, lab in zip(split.boxes, split.labels)]
 
 
-def run_detection(b_reg: Any, t_reg: Any, opts: Any, hooks: Any, protocol_id: str, path: Any) -> dict[str, Any]:
-    """Fit and score ``opts.seeds`` heads (or run the source finder once); returns the result payload."""
+def run_detection(b_reg: Any, t_reg: Any, opts: Any, hooks: Any, protocol_id: str, path: Any,
+                  earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fit and score ``opts.seeds`` heads (or run the source finder once); returns the result payload.
+
+    ``earlier``: a finished result of this measurement with other seeds, whose shared seeds are kept
+    when nothing else differs (``runner.kept_seeds``).
+    """
     from radiobench.extract import resolve_device
-    from radiobench.runner import build_backbone, build_result, build_task, cache_fields, limited, weights_identity
+    from radiobench.runner import (build_backbone, build_result, build_task, cache_fields, kept_seeds, limited,
+                                   weights_identity)
 
     device = resolve_device(opts.device)
     explicit = opts.weights.get(b_reg.spec.name)
@@ -102,6 +108,7 @@ def run_detection(b_reg: Any, t_reg: Any, opts: Any, hooks: Any, protocol_id: st
     size = b_reg.spec.input.size
     test_truth = truth(splits["test"])
     per_seed: list[SeedResult] = []
+    kept: dict[int, SeedResult] = {}
     extraction_seconds: dict[str, float] = {}
     cache_info: dict[str, Any] = {}
     start = time.perf_counter()
@@ -129,8 +136,11 @@ def run_detection(b_reg: Any, t_reg: Any, opts: Any, hooks: Any, protocol_id: st
             cache_info[name] = {"key": entry.key, "hit": hit is not None, "path": str(entry.path)}
         train_targets = input_frame_targets(splits["train"], size)
         train_maps, test_maps = torch.from_numpy(maps["train"]), torch.from_numpy(maps["test"])
-        tick = hooks.fitting(f"{protocol_id} head, {opts.seeds} seeds", opts.seeds)
-        for seed in range(opts.seeds):
+        kept = kept_seeds(earlier, list(range(opts.seeds)), provenance.environment(device), cache_info)
+        per_seed = list(kept.values())
+        todo = [seed for seed in range(opts.seeds) if seed not in kept]
+        tick = hooks.fitting(f"{protocol_id} head, {len(todo)} seeds", len(todo))
+        for seed in todo:
             rows = opts.budget.select(np.zeros(len(train_targets)), seed, stratify=False)
             began = time.perf_counter()
             predicted, params = protocol.fit_predict(
@@ -145,9 +155,10 @@ def run_detection(b_reg: Any, t_reg: Any, opts: Any, hooks: Any, protocol_id: st
         description = (f"frozen {b_reg.spec.name} feature maps {tuple(maps['train'].shape[1:])}, FCOS head trained on "
                        f"train ({len(splits['train'])} images), scored on test ({len(splits['test'])})")
     fit_seconds = time.perf_counter() - start
+    per_seed.sort(key=lambda r: r.seed)
     payload = build_result(b_reg, t_reg, task, protocol, protocol_id, per_seed, splits, DetectionEvaluation(description),
                            opts, provenance.environment(device), cache_info, extraction_seconds, fit_seconds, 1,
-                           resolved, weights_id, seeded=not source_finder)
+                           resolved, weights_id, seeded=not source_finder, kept=sorted(kept))
     results.write_json_atomic(path, payload)
     return payload
 

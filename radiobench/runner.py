@@ -20,7 +20,7 @@ import radiobench
 from radiobench import provenance, results, weights
 from radiobench.cache import CacheEntry
 from radiobench.errors import PluginError, RadiobenchError, ResultsError
-from radiobench.protocols import MAIN, Evaluation, LabelBudget, get_protocol, run_seeds
+from radiobench.protocols import MAIN, Evaluation, LabelBudget, SeedResult, get_protocol, run_seeds
 from radiobench.registry import Registered, Registry
 from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
 from radiobench.task import Split, Task
@@ -183,7 +183,10 @@ def run_pair(
         p: results.result_path(opts.results_dir, backbone_name, task_name, pid, opts.limit)
         for p, pid in protocol_ids.items()
     }
-    pending = [p for p in applicable if opts.overwrite or _needs_run(paths[p], p, b_reg, t_reg, explicit, opts, hooks)]
+    checked = {p: (True, None) if opts.overwrite else _check_finished(paths[p], p, b_reg, t_reg, explicit, opts, hooks)
+               for p in applicable}
+    pending = [p for p in applicable if checked[p][0]]
+    earlier = {p: checked[p][1] for p in pending}
     outcomes += [
         Outcome(backbone_name, task_name, protocol_ids[p], "skipped", _score_text(paths[p]), paths[p])
         for p in applicable
@@ -192,7 +195,7 @@ def run_pair(
     if not pending:
         return outcomes
     if kind == "detection":
-        return outcomes + _run_detection(b_reg, t_reg, opts, hooks, pending, protocol_ids, paths)
+        return outcomes + _run_detection(b_reg, t_reg, opts, hooks, pending, protocol_ids, paths, earlier)
 
     from radiobench.extract import extract, resolve_device
 
@@ -239,21 +242,24 @@ def run_pair(
     evaluation = evaluation_for(t_reg.spec, features, splits)
     for protocol_name in pending:
         protocol = get_protocol(protocol_name)()
+        kept = kept_seeds(earlier[protocol_name], list(range(opts.seeds)), env, cache_info)
+        todo = [seed for seed in range(opts.seeds) if seed not in kept]
         start = time.perf_counter()
         per_seed = run_seeds(
             protocol,
             t_reg.spec,
             task.score,
             evaluation,
-            list(range(opts.seeds)),
+            todo,
             opts.budget,
-            on_seed=hooks.fitting(f"{protocol_ids[protocol_name]} probe, {opts.seeds} seeds", opts.seeds),
+            on_seed=hooks.fitting(f"{protocol_ids[protocol_name]} probe, {len(todo)} seeds", len(todo)),
         )
         fit_seconds = time.perf_counter() - start
         hooks.done()
         payload = build_result(
-            b_reg, t_reg, task, protocol, protocol_ids[protocol_name], per_seed, splits, evaluation, opts, env,
-            cache_info, extraction_seconds, fit_seconds, channels, resolved, weights_id,
+            b_reg, t_reg, task, protocol, protocol_ids[protocol_name], sorted([*kept.values(), *per_seed], key=lambda r: r.seed),
+            splits, evaluation, opts, env, cache_info, extraction_seconds, fit_seconds, channels, resolved, weights_id,
+            kept=sorted(kept),
         )
         results.write_json_atomic(paths[protocol_name], payload)
         outcomes.append(
@@ -262,39 +268,76 @@ def run_pair(
     return outcomes
 
 
-def _needs_run(path: Path, protocol: str, b_reg: Registered[BackboneSpec], t_reg: Registered[TaskSpec],
-               explicit: str | None, opts: RunOptions, hooks: Hooks) -> bool:
-    """False when ``path`` holds a finished result of exactly this request (then it is skipped)."""
+def _check_finished(path: Path, protocol: str, b_reg: Registered[BackboneSpec], t_reg: Registered[TaskSpec],
+                    explicit: str | None, opts: RunOptions, hooks: Hooks) -> tuple[bool, dict[str, Any] | None]:
+    """(whether to run, the finished result when it differs from this request in its seeds alone).
+
+    A finished result of exactly this request is skipped; one of other settings is replaced and
+    the reason said. One that differs only in its seeds may lend the seeds it shares (see
+    :func:`kept_seeds`).
+    """
     try:
         done = results.read_result(path)
     except ResultsError:
-        return True
+        return True, None
     asked: dict[str, Any] = {
         "protocol.version": get_protocol(protocol).version,
         "task.version": t_reg.spec.version,
         "precision": opts.precision,
     }
-    if done.get("seeded", True):  # a classical source finder runs once, whatever --seeds says
-        asked["seeds"] = list(range(opts.seeds))
     try:  # other weights (--weights, a new download) are another measurement; unresolvable: keep the result
         resolved = weights.resolve(b_reg.spec, explicit, offline=True)
         asked["backbone.weights.identity"] = weights_identity(b_reg.spec, resolved)
     except RadiobenchError:
         pass
-    why = results.mismatch(done, asked)
-    if why is not None:
-        hooks.note(f"replacing {path.name}: it does not answer this run ({why})")
-    return why is not None
+    seeded = done.get("seeded", True)  # a classical source finder runs once, whatever --seeds says
+    why = results.mismatch(done, {**asked, **({"seeds": list(range(opts.seeds))} if seeded else {})})
+    if why is None:
+        return False, None
+    hooks.note(f"replacing {path.name}: it does not answer this run ({why})")
+    return True, (done if seeded and results.mismatch(done, asked) is None else None)
+
+
+def seed_results(result: dict[str, Any]) -> list[SeedResult]:
+    """The per-seed records of a result file, as ``run_seeds`` returned them."""
+    protocol, metrics = result["protocol"], result["metrics"]
+    return [
+        SeedResult(seed, {m: metrics[m]["per_seed"][i] for m in metrics}, protocol["chosen_per_seed"][i],
+                   result["timings"]["fit_seconds_per_seed"][i], protocol["train_size_per_seed"][i],
+                   protocol["sizes_per_seed"][i])
+        for i, seed in enumerate(result["seeds"])
+    ]
+
+
+def kept_seeds(earlier: dict[str, Any] | None, seeds: list[int], env: dict[str, Any],
+               cache_info: dict[str, Any]) -> dict[int, SeedResult]:
+    """The seeds this run asks for that an earlier run of the very same measurement already fitted.
+
+    Same features (cache keys), environment and code (radiobench version and a clean checkout of
+    the same commit): refitting would reproduce them, so they are kept, not recomputed; e.g.
+    ``--seeds 10`` after ``--seeds 5`` fits seeds 5-9 only. Anything else differing: none kept.
+    """
+    if earlier is None:
+        return {}
+    code = {"version": radiobench.__version__, **provenance.git_state()}
+    same = (
+        earlier.get("environment") == env
+        and earlier.get("radiobench") == code
+        and code.get("git_dirty") is not True
+        and {k: v.get("key") for k, v in earlier.get("cache", {}).items()} == {k: v["key"] for k, v in cache_info.items()}
+    )
+    return {r.seed: r for r in seed_results(earlier) if r.seed in seeds} if same else {}
 
 
 def _run_detection(b_reg: Registered[BackboneSpec], t_reg: Registered[TaskSpec], opts: RunOptions, hooks: Hooks,
-                   pending: list[str], protocol_ids: dict[str, str], paths: dict[str, Path]) -> list[Outcome]:
+                   pending: list[str], protocol_ids: dict[str, str], paths: dict[str, Path],
+                   earlier: dict[str, dict[str, Any] | None]) -> list[Outcome]:
     from radiobench.detect_runner import NotApplicable, run_detection
 
     outcomes = []
     for p in pending:
         try:
-            run_detection(b_reg, t_reg, opts, hooks, protocol_ids[p], paths[p])
+            run_detection(b_reg, t_reg, opts, hooks, protocol_ids[p], paths[p], earlier.get(p))
         except NotApplicable as exc:
             outcomes.append(Outcome(b_reg.spec.name, t_reg.spec.name, protocol_ids[p], "skipped", error=f"not applicable: {exc}"))
             continue
@@ -320,6 +363,7 @@ def build_result(
     resolved: ResolvedWeights | None,
     weights_id: str,
     seeded: bool = True,
+    kept: list[int] | None = None,
 ) -> dict[str, Any]:
     from radiobench.preprocess import describe
 
@@ -383,6 +427,7 @@ def build_result(
         },
         "seeds": [r.seed for r in per_seed],
         "seeded": seeded,  # False: one deterministic run (a classical source finder), whatever --seeds said
+        "seeds_kept": kept or [],  # fitted by an earlier run of the same measurement (kept_seeds), not this one
         "metrics": metrics,
         "main_score": {
             "name": t.main_score,

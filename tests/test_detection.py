@@ -94,6 +94,23 @@ def test_pybdsf_runs_once_whatever_the_seeds_and_is_not_rerun_for_more(sim, tmp_
     assert again.status == "skipped"
 
 
+def test_more_seeds_train_only_the_new_heads(sim, tmp_path, monkeypatch):
+    from radiobench import provenance
+
+    folder, _, _ = sim
+    monkeypatch.setenv("RADIOBENCH_CACHE", str(folder.parents[2]))
+    monkeypatch.setattr(provenance, "git_state", lambda *a: {"git_commit": "0" * 40, "git_dirty": False})
+    opts = RunOptions(results_dir=tmp_path, seeds=1, device="cpu", protocols=("detect",), limit=12)
+    [first] = run_pair(get_registry(), "random_resnet18", "sim_detect", opts)
+    trained = []
+    original = Detect.fit_predict
+    monkeypatch.setattr(Detect, "fit_predict", lambda self, *a, **k: trained.append(a[5]) or original(self, *a, **k))
+    [again] = run_pair(get_registry(), "random_resnet18", "sim_detect", dataclasses.replace(opts, seeds=2))
+    before, after = json.loads(first.path.read_text()), json.loads(again.path.read_text())
+    assert trained == [1] and after["seeds_kept"] == [0] and after["seeds"] == [0, 1]
+    assert after["metrics"]["map"]["per_seed"][0] == before["metrics"]["map"]["per_seed"][0]
+
+
 def test_detection_scores_come_from_coco_map():
     boxes = np.array([[10, 10, 30, 30], [50, 50, 70, 80]], dtype=np.float32)
     targets = [{"boxes": boxes, "labels": np.array([0, 1])}]

@@ -17,6 +17,16 @@ class Notes(Hooks):
         self.lines.append(text)
 
 
+@pytest.fixture(autouse=True)
+def clean_checkout(monkeypatch):
+    """Seeds are only kept across runs of the same clean code; pin what git says either way."""
+    from radiobench import provenance
+
+    state = {"git_commit": "0" * 40, "git_dirty": False}
+    monkeypatch.setattr(provenance, "git_state", lambda *a: dict(state))
+    return state
+
+
 @pytest.fixture
 def opts(tmp_path):
     def make(**kw):
@@ -50,12 +60,45 @@ def test_a_result_of_other_settings_is_replaced_and_the_reason_said(opts, change
     assert json.loads(again.path.read_text())["seeds"] == list(range(change.get("seeds", 2)))
 
 
+def fits(monkeypatch):
+    seen = []
+    original = Linear.fit_predict
+
+    def counting(self, task, x_train, y_train, x_test, seed, validation=None):
+        seen.append(seed)
+        return original(self, task, x_train, y_train, x_test, seed, validation)
+
+    monkeypatch.setattr(Linear, "fit_predict", counting)
+    return seen
+
+
+def test_more_seeds_fit_only_the_new_ones_and_keep_the_old_numbers(opts, monkeypatch):
+    first = json.loads(run(opts()).path.read_text())
+    seen = fits(monkeypatch)
+    again = json.loads(run(opts(seeds=4)).path.read_text())
+    assert set(seen) == {2, 3}  # seeds 0 and 1 were not refitted (CV folds call fit_predict once per seed here)
+    assert again["seeds"] == [0, 1, 2, 3] and again["seeds_kept"] == [0, 1]
+    assert again["metrics"]["error"]["per_seed"][:2] == first["metrics"]["error"]["per_seed"]
+    assert len(again["metrics"]["error"]["per_seed"]) == 4 and len(again["protocol"]["chosen_per_seed"]) == 4
+    fewer = json.loads(run(opts(seeds=1)).path.read_text())
+    assert fewer["seeds_kept"] == [0] and fewer["metrics"]["error"]["per_seed"] == first["metrics"]["error"]["per_seed"][:1]
+
+
+def test_seeds_are_not_kept_from_other_code(opts, monkeypatch, clean_checkout):
+    run(opts())
+    clean_checkout["git_dirty"] = True  # uncommitted edits: the earlier fits may not be reproducible
+    seen = fits(monkeypatch)
+    again = json.loads(run(opts(seeds=3)).path.read_text())
+    assert sorted(seen) == [0, 1, 2] and again["seeds_kept"] == []
+
+
 def test_a_result_of_an_older_protocol_version_is_replaced(opts, monkeypatch):
     run(opts())
     monkeypatch.setattr(Linear, "version", "99")
     notes = Notes()
     assert run(opts(), notes).status == "done"
     assert "protocol.version 3 -> 99" in notes.lines[0]
+    assert json.loads((opts().results_dir / "fake_backbone__fake_task__linear.json").read_text())["seeds_kept"] == []
     assert json.loads((opts().results_dir / "fake_backbone__fake_task__linear.json").read_text())["protocol"]["version"] == "99"
 
 
