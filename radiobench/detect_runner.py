@@ -139,6 +139,8 @@ def run_detection(b_reg: Any, t_reg: Any, opts: Any, hooks: Any, protocol_id: st
         kept = kept_seeds(earlier, list(range(opts.seeds)), provenance.environment(device), cache_info)
         per_seed = list(kept.values())
         todo = [seed for seed in range(opts.seeds) if seed not in kept]
+        if kept:
+            hooks.note(f"{protocol_id}: seeds {sorted(kept)} kept from the earlier result, fitting {todo}")
         tick = hooks.fitting(f"{protocol_id} head, {len(todo)} seeds", len(todo))
         for seed in todo:
             rows = opts.budget.select(np.zeros(len(train_targets)), seed, stratify=False)

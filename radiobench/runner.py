@@ -244,6 +244,8 @@ def run_pair(
         protocol = get_protocol(protocol_name)()
         kept = kept_seeds(earlier[protocol_name], list(range(opts.seeds)), env, cache_info)
         todo = [seed for seed in range(opts.seeds) if seed not in kept]
+        if kept:
+            hooks.note(f"{protocol_ids[protocol_name]}: seeds {sorted(kept)} kept from the earlier result, fitting {todo}")
         start = time.perf_counter()
         per_seed = run_seeds(
             protocol,

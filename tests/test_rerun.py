@@ -56,7 +56,7 @@ def test_a_result_of_other_settings_is_replaced_and_the_reason_said(opts, change
     notes = Notes()
     again = run(opts(**change), notes)
     assert again.status == "done"
-    assert notes.lines == [f"replacing fake_backbone__fake_task__linear.json: it does not answer this run ({why})"]
+    assert notes.lines[0] == f"replacing fake_backbone__fake_task__linear.json: it does not answer this run ({why})"
     assert json.loads(again.path.read_text())["seeds"] == list(range(change.get("seeds", 2)))
 
 
@@ -74,8 +74,9 @@ def fits(monkeypatch):
 
 def test_more_seeds_fit_only_the_new_ones_and_keep_the_old_numbers(opts, monkeypatch):
     first = json.loads(run(opts()).path.read_text())
-    seen = fits(monkeypatch)
-    again = json.loads(run(opts(seeds=4)).path.read_text())
+    seen, notes = fits(monkeypatch), Notes()
+    again = json.loads(run(opts(seeds=4), notes).path.read_text())
+    assert notes.lines[-1] == "linear: seeds [0, 1] kept from the earlier result, fitting [2, 3]"
     assert set(seen) == {2, 3}  # seeds 0 and 1 were not refitted (CV folds call fit_predict once per seed here)
     assert again["seeds"] == [0, 1, 2, 3] and again["seeds_kept"] == [0, 1]
     assert again["metrics"]["error"]["per_seed"][:2] == first["metrics"]["error"]["per_seed"]
