@@ -21,7 +21,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,23 +94,30 @@ def catalogue_fields(
                 on_field()
         else:
             todo.append(job)
-    workers = max(1, min(len(todo), processes or int(os.environ.get("RADIOBENCH_PROCESSES", 0)) or os.cpu_count() or 1))
-    if workers == 1:
-        done = map(run_job, todo)
-    else:
-        import multiprocessing
-
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
-        done = pool.map(run_job, todo)
-    try:
-        for job, (rows, seconds) in zip(todo, done):
-            out[Path(job.fits_path)] = (rows, seconds)
-            if on_field:
-                on_field()
-    finally:
-        if workers > 1:
-            pool.shutdown(cancel_futures=True)
+    for job, (rows, seconds) in zip(todo, in_processes(run_job, todo, processes)):
+        out[Path(job.fits_path)] = (rows, seconds)
+        if on_field:
+            on_field()
     return out
+
+
+def in_processes(function: Callable[[Any], Any], jobs: Sequence[Any], processes: int | None) -> Iterator[Any]:
+    """``function`` over ``jobs``, results in order, on spawned worker processes of one BLAS thread each.
+
+    ``processes`` defaults to ``$RADIOBENCH_PROCESSES`` or the CPU count; 1 runs in this process.
+    Leaving the loop early (an error in a job or in the caller) cancels the jobs not yet started.
+    """
+    workers = max(1, min(len(jobs), processes or int(os.environ.get("RADIOBENCH_PROCESSES", 0)) or os.cpu_count() or 1))
+    if workers == 1:
+        yield from map(function, jobs)
+        return
+    import multiprocessing
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
+        try:
+            yield from pool.map(function, jobs)
+        finally:
+            pool.shutdown(cancel_futures=True)
 
 
 def _one_thread() -> None:
@@ -122,9 +129,6 @@ def _one_thread() -> None:
 
 def run_job(job: Job) -> tuple[list[dict[str, Any]], float]:
     """Catalogue one field with pyBDSF and cache the rows (runs in a worker process)."""
-    import bdsf
-    from astropy.io import fits
-
     from radiobench.fitsimage import read_radio_image
 
     image = read_radio_image(job.fits_path, beam_deg=job.beam_deg, plane=job.plane)
@@ -133,19 +137,38 @@ def run_job(job: Job) -> tuple[list[dict[str, Any]], float]:
     header["BUNIT"] = "JY/BEAM"
     frequency = image.frequency_hz or job.frequency_hz or FALLBACK_FREQUENCY_HZ
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="radiobench-bdsf-") as tmp:
-        plane_path = Path(tmp) / "plane.fits"
-        fits.PrimaryHDU(image.data, header=header).writeto(plane_path)
-        options = {"filename": str(plane_path), "quiet": True, "frequency": frequency, **dict(job.params)}
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):  # pyBDSF prints progress even when quiet
-                img = bdsf.process_image(options)
-                rows = _sources(img, Path(tmp) / "plane.srl.csv")
-        except Exception as exc:  # pyBDSF raises bare RuntimeErrors with its own words
-            raise RadiobenchError(f"{job.fits_path}: pyBDSF failed ({type(exc).__name__}: {exc}){_known_fix(exc)}") from None
+    try:
+        with pybdsf_on(image.data, header, {"frequency": frequency, **dict(job.params)}) as (img, folder):
+            rows = _sources(img, folder / "plane.srl.csv")
+    except Exception as exc:  # pyBDSF raises bare RuntimeErrors with its own words
+        raise RadiobenchError(f"{job.fits_path}: pyBDSF failed ({type(exc).__name__}: {exc}){_known_fix(exc)}") from None
     seconds = time.perf_counter() - start
     write_catalogue_cache(Path(job.cache_file), rows)
     return rows, seconds
+
+
+@contextlib.contextmanager
+def pybdsf_on(data: np.ndarray, header: Any, options: dict[str, Any]) -> Iterator[tuple[Any, Path]]:
+    """pyBDSF's image object for ``data``, and the temporary folder it worked in, quietly.
+
+    pyBDSF only ever sees a fresh FITS file written here from checked pixels (it unpickles what
+    it is handed when it can). It prints progress even when quiet, logs to stderr and keeps its
+    log file and streams open: all of that stays inside this block.
+    """
+    from astropy.io import fits
+
+    with contextlib.redirect_stderr(io.StringIO()):  # importing pyBDSF warns on stderr when matplotlib is absent
+        import bdsf
+
+    with tempfile.TemporaryDirectory(prefix="radiobench-bdsf-") as tmp:
+        plane_path = Path(tmp) / "plane.fits"
+        fits.PrimaryHDU(data, header=header).writeto(plane_path)
+        chatter = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+                yield bdsf.process_image({**options, "filename": str(plane_path), "quiet": True}), Path(tmp)
+        finally:
+            _close_bdsf_log()
 
 
 def _known_fix(exc: Exception) -> str:
@@ -241,17 +264,7 @@ def find_islands(
         if array.ndim != 2:
             raise RadiobenchError(f"find_islands: image {index} has shape {array.shape}; give 2-D (H, W) arrays")
         jobs.append((index, np.ascontiguousarray(array), beam, tuple(sorted(params.items()))))
-    workers = max(1, min(len(jobs), processes or int(os.environ.get("RADIOBENCH_PROCESSES", 0)) or os.cpu_count() or 1))
-    if workers == 1:
-        return [_islands_job(job) for job in jobs]
-    import multiprocessing
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
-        try:
-            return list(pool.map(_islands_job, jobs))
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
+    return list(in_processes(_islands_job, jobs, processes))
 
 
 def _islands_job(job: tuple[int, np.ndarray, tuple[float, float, float], tuple[tuple[str, Any], ...]]
@@ -261,31 +274,18 @@ def _islands_job(job: tuple[int, np.ndarray, tuple[float, float, float], tuple[t
     empty = (np.zeros((0, 4), dtype=np.float32), np.zeros((0,), dtype=np.float32))
     if not np.isfinite(image).any():
         return empty  # nothing to detect (e.g. a crop wholly outside the primary beam)
-    from astropy.io import fits
-
-    with contextlib.redirect_stderr(io.StringIO()):  # importing pyBDSF warns on stderr when matplotlib is absent
-        import bdsf
-
     options = dict(params)
     if "stop_at" not in options and not options.get("atrous_do"):
         options["stop_at"] = "isl"  # Gaussian fitting does not change the islands; skip it
-    with tempfile.TemporaryDirectory(prefix="radiobench-bdsf-") as tmp:
-        plane_path = Path(tmp) / "plane.fits"
-        fits.PrimaryHDU(image, header=_island_header(image.shape, beam)).writeto(plane_path)
-        options.update({"filename": str(plane_path), "quiet": True})
-        options.setdefault("frequency", FALLBACK_FREQUENCY_HZ)  # only tags pyBDSF's output; islands ignore it
-        chatter = io.StringIO()  # pyBDSF prints progress even when quiet, and logs its errors to stderr
-        try:
-            with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-                img = bdsf.process_image(options)
-        except Exception as exc:  # pyBDSF raises bare RuntimeErrors with its own words
-            if "no islands" in str(exc).lower():
-                return empty
-            raise RadiobenchError(f"find_islands: image {index}: pyBDSF failed ({type(exc).__name__}: {exc})"
-                                  f"{_known_fix(exc)}") from None
-        finally:
-            _close_bdsf_log()
-    return _island_boxes(img)
+    options.setdefault("frequency", FALLBACK_FREQUENCY_HZ)  # only tags pyBDSF's output; islands ignore it
+    try:
+        with pybdsf_on(image, _island_header(image.shape, beam), options) as (img, _):
+            return _island_boxes(img)
+    except Exception as exc:  # pyBDSF raises bare RuntimeErrors with its own words
+        if "no islands" in str(exc).lower():
+            return empty
+        raise RadiobenchError(f"find_islands: image {index}: pyBDSF failed ({type(exc).__name__}: {exc})"
+                              f"{_known_fix(exc)}") from None
 
 
 def _close_bdsf_log() -> None:
