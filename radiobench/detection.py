@@ -55,8 +55,7 @@ class DetectionSplit:
 class DetectionTask(Task):
     """``load_split`` returns a :class:`DetectionSplit`; images come out already scaled to [0, 1]."""
 
-    def scale(self, pixels: np.ndarray) -> np.ndarray:
-        return pixels  # readers scale per image (see ``spec.scaling``)
+    pixel_range = (0.0, 1.0)  # readers scale per image (see ``spec.scaling``)
 
     def score(self, y_true: Any, y_pred: Any) -> dict[str, float]:
         return detection_scores(y_true, y_pred, self.spec.classes)
@@ -134,8 +133,7 @@ class CocoTask(DetectionTask):
 
     def read_image(self, path: Path) -> tuple[np.ndarray, tuple[float, float, float] | None, np.ndarray | None]:
         """(H, W) float32 in [0, 1], the beam in pixels if known, and the survey pixels if they differ."""
-        beam = self.options.get("beam_pixels")
-        beam = tuple(float(b) for b in beam) if beam is not None else None
+        beam = self.beam_option()
         if self.options.get("reader", "fits") == "png":
             return read_png_channel(path, int(self.options.get("channel", 0))), beam, None
         from radiobench.crops import percentile_range, scale
@@ -146,6 +144,11 @@ class CocoTask(DetectionTask):
             beam = (radio.beam_deg[0] / radio.pixel_deg, radio.beam_deg[1] / radio.pixel_deg, radio.beam_deg[2])
         lo, hi = percentile_range(radio.data, PERCENTILES)
         return np.nan_to_num(scale(radio.data, lo, hi), nan=0.0).astype(np.float32), beam, radio.data
+
+    def beam_option(self) -> tuple[float, float, float] | None:
+        """The ``beam_pixels`` option (major, minor FWHM in pixels, PA in degrees), if given."""
+        beam = self.options.get("beam_pixels")
+        return tuple(float(b) for b in beam) if beam is not None else None  # type: ignore[return-value]
 
     def prepare(self, root: Path, download: bool = False) -> None:
         folder = self.folder(root)

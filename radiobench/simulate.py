@@ -23,6 +23,7 @@ its tests run on fields made here. The physics, with MGCLS-like defaults:
 from __future__ import annotations
 
 import math
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,15 @@ class FieldParams:
             raise ValueError("size >= 32 and positive pixel_arcsec, beam_arcsec and rms are required")
         if not 0 < self.flux_min < self.flux_max or not 0 < self.pb_radius <= 1 or self.n_sources < 0:
             raise ValueError("need 0 < flux_min < flux_max, 0 < pb_radius <= 1 and n_sources >= 0")
+
+    @property
+    def primary_beam_sigma_pixels(self) -> float:
+        """Gaussian sigma of the primary beam (FWHM 1.1 deg x 1.28 GHz / frequency), in pixels."""
+        return 1.1 * (1.28e9 / self.frequency_hz) * 3600.0 / self.pixel_arcsec * FWHM_TO_SIGMA
+
+    def primary_beam(self, distance_pixels: Any) -> Any:
+        """Primary-beam response at a distance from the pointing centre: the noise there is rms / response."""
+        return np.exp(-0.5 * (np.asarray(distance_pixels) / self.primary_beam_sigma_pixels) ** 2)
 
 
 @dataclass(frozen=True)
@@ -123,9 +133,7 @@ def simulate_field(p: FieldParams) -> Field:
 
     noise = gaussian_filter(rng.normal(size=image.shape), beam_sigma_pix)
     noise *= p.rms / noise.std()
-    pb_sigma_pix = 1.1 * (1.28e9 / p.frequency_hz) * 3600.0 / p.pixel_arcsec * FWHM_TO_SIGMA
-    primary_beam = np.exp(-0.5 * (r_pix / pb_sigma_pix) ** 2)
-    image = image + noise / primary_beam
+    image = image + noise / p.primary_beam(r_pix)
     image[~inside] = np.nan
 
     header = dict(wcs.to_header())

@@ -16,5 +16,4 @@ class RadioGalaxyNet(CocoTask):
         return data.load_split(folder.parent, split)
 
     def read_image(self, path: Path) -> tuple[np.ndarray, tuple[float, float, float] | None, None]:
-        beam = self.options.get("beam_pixels")
-        return data.read_radio(path), (tuple(float(b) for b in beam) if beam is not None else None), None
+        return data.read_radio(path), self.beam_option(), None

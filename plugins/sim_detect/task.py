@@ -20,7 +20,7 @@ import numpy as np
 from radiobench.coco import CocoImage, write_coco
 from radiobench.datafiles import cache_root
 from radiobench.detection import CocoTask
-from radiobench.simulate import FWHM_TO_SIGMA, FieldParams, simulate_field
+from radiobench.simulate import FieldParams, simulate_field
 
 
 class SimDetect(CocoTask):
@@ -78,11 +78,10 @@ def build(folder: Path, recipe: dict[str, Any]) -> None:
 def source_boxes(truth: list[dict[str, Any]], p: FieldParams, min_snr: float) -> dict[int, tuple[float, ...]]:
     """Source index -> box (x_min, y_min, x_max, y_max; pixel (0, 0) spans [0, 1]) for sources above ``min_snr``."""
     centre = (p.size - 1) / 2.0
-    pb_sigma = 1.1 * (1.28e9 / p.frequency_hz) * 3600.0 / p.pixel_arcsec * FWHM_TO_SIGMA
     out = {}
     for i, row in enumerate(truth):
         x, y = row["x"], row["y"]
-        response = math.exp(-0.5 * (math.hypot(x - centre, y - centre) / pb_sigma) ** 2)
+        response = float(p.primary_beam(math.hypot(x - centre, y - centre)))
         if row["peak_jy_beam"] * response / p.rms < min_snr:
             continue
         a = math.hypot(row["maj_arcsec"], p.beam_arcsec) / p.pixel_arcsec  # FWHM, pixels
