@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from radiobench.datafiles import data_root
-from radiobench.extract import extract, host_batches, resolve_device
+from radiobench.extract import extract, host_batches, resolve_device, scales_on_device
 from radiobench.preprocess import prepare_batch
 from radiobench.registry import get_registry
 from radiobench.runner import build_backbone, build_task, limited
@@ -79,7 +79,7 @@ def main() -> None:
     split = limited(split, args.images) if args.images <= len(split) else split.subset(np.arange(args.images) % len(split))
     cuda = device.type == "cuda"
     workers = args.host_workers
-    on_device = cuda and not task.overrides_scale  # what extract() does by default
+    on_device = scales_on_device(task, device)
     host = {(w, raw): max(host_throughput(task, split, args.batch_size, cuda, w, raw) for _ in range(args.repeat))
             for w in {1, workers} for raw in ((False, True) if not task.overrides_scale else (False,))}
     print(f"host half alone ({len(split)} images, batch {args.batch_size}{', pinned' if cuda else ''}): "

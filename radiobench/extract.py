@@ -42,6 +42,15 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+RANGE_SLACK = 1e-6  # rounding a scaled pixel may overshoot [0, 1] by, as a fraction of the range
+
+
+def scales_on_device(task: Task, device: torch.device) -> bool:
+    """Whether :func:`extract` ships ``task``'s stored pixels and scales them on ``device`` by default:
+    on CUDA, for a task whose map is declared (``pixel_range``) rather than code only the host runs."""
+    return device.type == "cuda" and not task.overrides_scale
+
+
 def host_batches(task: Task, split: Split, batch_size: int, *, pin: bool = False, workers: int = 1,
                  prefetch: int = 2, raw: bool = False) -> Iterator[torch.Tensor]:
     """The host half of extraction, in order: each batch read (lazy images decode here), scaled,
@@ -60,7 +69,7 @@ def host_batches(task: Task, split: Split, batch_size: int, *, pin: bool = False
         else:
             scaled = task.scale(pixels)
             low, high = (scaled.min(), scaled.max()) if scaled.size else (0.0, 0.0)
-            if not (low >= -1e-6 and high <= 1 + 1e-6):  # False for NaN too: no separate isfinite pass
+            if not (low >= -RANGE_SLACK and high <= 1 + RANGE_SLACK):  # False for NaN too: no separate isfinite pass
                 raise out_of_range(task, split.ids[first])
             tensor = torch.from_numpy(np.ascontiguousarray(scaled, dtype=np.float32))
         return tensor.pin_memory() if pin else tensor
@@ -120,7 +129,7 @@ def extract(
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input size: let cuDNN pick its fastest kernels once
     if scale_on_device is None:
-        scale_on_device = cuda and not task.overrides_scale
+        scale_on_device = scales_on_device(task, device)
     elif scale_on_device and task.overrides_scale:
         raise RadiobenchError(f"task {task.spec.name!r} scales with its own scale(), which runs on the host only")
     spec = backbone.spec
@@ -158,7 +167,7 @@ def check_ranges(task: Task, firsts: list[str], ranges: torch.Tensor) -> None:
     """Per-batch (min, max) of the stored pixels against ``pixel_range`` (NaN fails: it compares False);
     ``firsts`` are the batches' first ids."""
     low, high = task.pixel_range  # type: ignore[misc]
-    slack = 1e-6 * (high - low)  # the host check's tolerance, in stored units
+    slack = RANGE_SLACK * (high - low)  # the host check's tolerance, in stored units
     ok = (ranges[:, 0] >= low - slack) & (ranges[:, 1] <= high + slack)
     if not bool(ok.all()):
         raise out_of_range(task, firsts[int((~ok).nonzero()[0, 0])])

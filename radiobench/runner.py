@@ -183,8 +183,9 @@ def run_pair(
         p: results.result_path(opts.results_dir, backbone_name, task_name, pid, opts.limit)
         for p, pid in protocol_ids.items()
     }
-    checked = {p: (True, None) if opts.overwrite else _check_finished(paths[p], p, b_reg, t_reg, explicit, opts, hooks)
-               for p in applicable}
+    finished = not opts.overwrite and any(paths[p].exists() for p in applicable)
+    asked = _asked(b_reg, t_reg, explicit, opts) if finished else {}
+    checked = {p: (True, None) if opts.overwrite else _check_finished(paths[p], p, asked, opts, hooks) for p in applicable}
     pending = [p for p in applicable if checked[p][0]]
     earlier = {p: checked[p][1] for p in pending}
     outcomes += [
@@ -270,8 +271,20 @@ def run_pair(
     return outcomes
 
 
-def _check_finished(path: Path, protocol: str, b_reg: Registered[BackboneSpec], t_reg: Registered[TaskSpec],
-                    explicit: str | None, opts: RunOptions, hooks: Hooks) -> tuple[bool, dict[str, Any] | None]:
+def _asked(b_reg: Registered[BackboneSpec], t_reg: Registered[TaskSpec], explicit: str | None,
+           opts: RunOptions) -> dict[str, Any]:
+    """What a finished result must have recorded to answer this request, protocol and seeds aside."""
+    asked: dict[str, Any] = {"task.version": t_reg.spec.version, "precision": opts.precision}
+    try:  # other weights (--weights, a new download) are another measurement; unresolvable: keep the result
+        resolved = weights.resolve(b_reg.spec, explicit, offline=True)
+        asked["backbone.weights.identity"] = weights_identity(b_reg.spec, resolved)
+    except RadiobenchError:
+        pass
+    return asked
+
+
+def _check_finished(path: Path, protocol: str, asked: dict[str, Any], opts: RunOptions,
+                    hooks: Hooks) -> tuple[bool, dict[str, Any] | None]:
     """(whether to run, the finished result when it differs from this request in its seeds alone).
 
     A finished result of exactly this request is skipped; one of other settings is replaced and
@@ -282,16 +295,7 @@ def _check_finished(path: Path, protocol: str, b_reg: Registered[BackboneSpec], 
         done = results.read_result(path)
     except ResultsError:
         return True, None
-    asked: dict[str, Any] = {
-        "protocol.version": get_protocol(protocol).version,
-        "task.version": t_reg.spec.version,
-        "precision": opts.precision,
-    }
-    try:  # other weights (--weights, a new download) are another measurement; unresolvable: keep the result
-        resolved = weights.resolve(b_reg.spec, explicit, offline=True)
-        asked["backbone.weights.identity"] = weights_identity(b_reg.spec, resolved)
-    except RadiobenchError:
-        pass
+    asked = {"protocol.version": get_protocol(protocol).version, **asked}
     seeded = done.get("seeded", True)  # a classical source finder runs once, whatever --seeds says
     why = results.mismatch(done, {**asked, **({"seeds": list(range(opts.seeds))} if seeded else {})})
     if why is None:
