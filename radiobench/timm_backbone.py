@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 
-
 from radiobench.backbone import ModuleBackbone, seeded
 from radiobench.checkpoints import CheckpointError, load_into, read_checkpoint
 from radiobench.errors import RadiobenchError
