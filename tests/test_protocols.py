@@ -101,17 +101,19 @@ def test_ridge_selection_picks_what_grid_search_picks():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from radiobench.protocols.linear import ALPHA_GRID, select_ridge_alpha
+    from radiobench.protocols.linear import ALPHA_GRID
 
     rng = np.random.default_rng(4)
     x = rng.normal(size=(200, 50))
     y = x @ rng.normal(size=50) * 0.3 + rng.normal(size=200) * 2
+    x_test = rng.normal(size=(30, 50))
     for seed in range(3):
-        alpha, chosen = select_ridge_alpha(list(ALPHA_GRID), "neg_mean_squared_error", x, y, seed, None)
+        predicted, chosen = Linear().fit_predict(REGRESSION, x, y, x_test, seed)
         search = GridSearchCV(make_pipeline(StandardScaler(), Ridge()), {"ridge__alpha": list(ALPHA_GRID)},
                               cv=KFold(5, shuffle=True, random_state=seed), scoring="neg_mean_squared_error").fit(x, y)
-        assert alpha == search.best_params_["ridge__alpha"]
+        assert chosen["alpha"] == search.best_params_["ridge__alpha"]
         assert chosen["cv_score"] == pytest.approx(search.best_score_, rel=1e-9)
+        assert np.allclose(predicted, search.predict(x_test), rtol=1e-6, atol=1e-6)
 
 
 def test_warm_started_logistic_search_picks_what_grid_search_picks():
@@ -134,6 +136,27 @@ def test_warm_started_logistic_search_picks_what_grid_search_picks():
         assert chosen["C"] == search.best_params_["logisticregression__C"]
         assert chosen["cv_score"] == pytest.approx(search.best_score_, abs=1 / 48)  # at most one validation flip
         assert np.array_equal(predicted, search.predict(x_test))
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_pooled_fits_equal_fits_one_at_a_time(kind):
+    """Linear schedules every seed's folds together; each seed's numbers must not depend on its neighbours."""
+    from radiobench.protocols import FitJob
+
+    task = FAKE_TASK_MULTI if kind == "classification" else REGRESSION
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(260, 30))
+    y = rng.integers(0, 3, size=260) if kind == "classification" else x[:, 0] * 2 + rng.normal(size=260)
+    if kind == "classification":
+        x[:, :3] += 0.8 * np.eye(3)[y]
+    train, test, valid = np.arange(0, 180), np.arange(180, 230), np.arange(230, 260)
+    jobs = [FitJob(x, y, train, test, seed) for seed in range(4)] + [FitJob(x, y, train, test, 9, valid)]
+    pooled = Linear().fit_predict_all(task, jobs)
+    for job, (predicted, params, seconds) in zip(jobs, pooled):
+        alone, alone_params = Linear().fit_predict(task, job.x_train, job.y_train, job.x_test, job.seed, job.validation)
+        assert np.array_equal(predicted, alone) and params == alone_params and seconds > 0
+    assert "valid_score" in pooled[-1][1] and "cv_score" in pooled[0][1]
+    assert len({p[1]["cv_score"] for p in pooled[:4]}) > 1  # the seeds really drew different folds
 
 
 FAKE_TASK_MULTI = TaskSpec(name="multi", factory="m:f", version="1", kind="classification", main_score="accuracy",

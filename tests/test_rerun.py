@@ -62,13 +62,13 @@ def test_a_result_of_other_settings_is_replaced_and_the_reason_said(opts, change
 
 def fits(monkeypatch):
     seen = []
-    original = Linear.fit_predict
+    original = Linear.fit_predict_all
 
-    def counting(self, task, x_train, y_train, x_test, seed, validation=None):
-        seen.append(seed)
-        return original(self, task, x_train, y_train, x_test, seed, validation)
+    def counting(self, task, jobs):
+        seen.extend(job.seed for job in jobs)
+        return original(self, task, jobs)
 
-    monkeypatch.setattr(Linear, "fit_predict", counting)
+    monkeypatch.setattr(Linear, "fit_predict_all", counting)
     return seen
 
 
@@ -77,7 +77,7 @@ def test_more_seeds_fit_only_the_new_ones_and_keep_the_old_numbers(opts, monkeyp
     seen, notes = fits(monkeypatch), Notes()
     again = json.loads(run(opts(seeds=4), notes).path.read_text())
     assert notes.lines[-1] == "linear: seeds [0, 1] kept from the earlier result, fitting [2, 3]"
-    assert set(seen) == {2, 3}  # seeds 0 and 1 were not refitted (CV folds call fit_predict once per seed here)
+    assert set(seen) == {2, 3}  # seeds 0 and 1 were not refitted (one job per seed here)
     assert again["seeds"] == [0, 1, 2, 3] and again["seeds_kept"] == [0, 1]
     assert again["metrics"]["error"]["per_seed"][:2] == first["metrics"]["error"]["per_seed"]
     assert len(again["metrics"]["error"]["per_seed"]) == 4 and len(again["protocol"]["chosen_per_seed"]) == 4

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from radiobench.errors import UnknownNameError
 from radiobench.protocols.anomaly import IsolationForestScore, KNNDistance
-from radiobench.protocols.base import Evaluation, Fold, LabelBudget, Protocol, SeedResult, grouped_partition, run_seeds
+from radiobench.protocols.base import (Evaluation, FitJob, Fold, LabelBudget, Protocol, SeedResult, grouped_partition,
+                                      run_seeds)
 from radiobench.protocols.detect import Detect
 from radiobench.protocols.knn import KNN
 from radiobench.protocols.linear import Linear
@@ -37,5 +38,5 @@ def protocols_for(kind: str) -> list[str]:
     return [name for name, cls in PROTOCOLS.items() if kind in cls.kinds]
 
 
-__all__ = ["MAIN", "PROTOCOLS", "Evaluation", "Fold", "LabelBudget", "Protocol", "SeedResult", "get_protocol",
+__all__ = ["MAIN", "PROTOCOLS", "Evaluation", "FitJob", "Fold", "LabelBudget", "Protocol", "SeedResult", "get_protocol",
            "grouped_partition", "protocols_for", "run_seeds"]

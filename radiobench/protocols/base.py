@@ -101,9 +101,65 @@ class Protocol(abc.ABC):
         ``validation`` is a held-out part for model selection when the task's split has one.
         """
 
+    def fit_predict_all(self, task: TaskSpec, jobs: list[FitJob]) -> list[tuple[np.ndarray, dict[str, Any], float]]:
+        """``fit_predict`` for every fit of a run (all seeds and folds), in order, each with its seconds.
+
+        One after another here; a protocol whose fits are independent CPU work overrides this to
+        schedule them together (``Linear`` pools every seed's folds), since one seed's fits
+        rarely fill a machine's cores.
+        """
+        out = []
+        for job in jobs:
+            start = time.perf_counter()
+            predicted, params = self.fit_predict(task, job.x_train, job.y_train, job.x_test, job.seed, job.validation)
+            out.append((predicted, params, time.perf_counter() - start))
+        return out
+
     def describe(self) -> dict[str, Any]:
         """The protocol's fixed parameters, recorded in results."""
         return dict(self.options)
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """One ``fit_predict`` call: rows of a run's pooled features, sliced only when a fit needs them.
+
+    Jobs hold row indices, not copies, because a run hands over every seed's folds at once.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    seed: int
+    valid: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, seed: int,
+           validation: tuple[np.ndarray, np.ndarray] | None = None) -> FitJob:
+        """A job from ``fit_predict``'s arguments (test rows get placeholder labels; no fit reads them)."""
+        parts_x = [x_train, x_test] + ([validation[0]] if validation is not None else [])
+        parts_y = [y_train, np.zeros(len(x_test), dtype=y_train.dtype)] + ([validation[1]] if validation is not None else [])
+        ends = np.cumsum([len(p) for p in parts_x])
+        rows = [np.arange(start, end) for start, end in zip([0, *ends[:-1]], ends)]
+        return cls(np.concatenate(parts_x), np.concatenate(parts_y), rows[0], rows[1], seed,
+                   rows[2] if validation is not None else None)
+
+    @property
+    def x_train(self) -> np.ndarray:
+        return self.x[self.train]
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.y[self.train]
+
+    @property
+    def x_test(self) -> np.ndarray:
+        return self.x[self.test]
+
+    @property
+    def validation(self) -> tuple[np.ndarray, np.ndarray] | None:
+        return None if self.valid is None else (self.x[self.valid], self.y[self.valid])
 
 
 @dataclass(frozen=True)
@@ -203,21 +259,31 @@ def run_seeds(
     budget: LabelBudget,
     on_seed: Callable[[], None] | None = None,
 ) -> list[SeedResult]:
-    """Fit and score once per seed; with several folds in a seed, their test predictions are pooled, then scored."""
+    """Fit and score once per seed; with several folds in a seed, their test predictions are pooled, then scored.
+
+    All seeds' fits go to the protocol at once (``Protocol.fit_predict_all``), so it can run them side by side.
+    """
     x, y = evaluation.x, evaluation.y
-    results = []
+    plans = []  # per seed: its folds and the training rows each fold keeps under the budget
+    jobs = []
     for seed in seeds:
-        predictions = np.full(len(y), np.nan)
-        tested, chosen, sizes = [], [], {"train": 0, "valid": 0, "test": 0}
-        seconds = 0.0
+        plan = []
         for fold in evaluation.folds(seed, protocol.supervised):
             train = fold.train
             if protocol.supervised:
                 train = train[budget.select(y[train], seed, stratify=task_spec.kind == "classification")]
-            validation = (x[fold.valid], y[fold.valid]) if fold.valid is not None else None
-            start = time.perf_counter()
-            predicted, params = protocol.fit_predict(task_spec, x[train], y[train], x[fold.test], seed, validation)
-            seconds += time.perf_counter() - start
+            plan.append((fold, train))
+            jobs.append(FitJob(x, y, train, fold.test, seed, fold.valid))
+        plans.append(plan)
+    fitted = iter(protocol.fit_predict_all(task_spec, jobs))
+    results = []
+    for seed, plan in zip(seeds, plans):
+        predictions = np.full(len(y), np.nan)
+        tested, chosen, sizes = [], [], {"train": 0, "valid": 0, "test": 0}
+        seconds = 0.0
+        for fold, train in plan:
+            predicted, params, took = next(fitted)
+            seconds += took
             predictions[fold.test] = predicted
             tested.append(fold.test)
             chosen.append(params)

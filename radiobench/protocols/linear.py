@@ -10,13 +10,14 @@ On a ranking task the ridge regresses the human scores and its prediction is the
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from radiobench.protocols.base import Protocol
+from radiobench.protocols.base import FitJob, Protocol
 from radiobench.specs import TaskSpec
 
 C_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
@@ -65,83 +66,130 @@ class Linear(Protocol):
         seed: int,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import LogisticRegression, Ridge
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
+        predicted, params, _ = self.fit_predict_all(task, [FitJob.of(x_train, y_train, x_test, seed, validation)])[0]
+        return predicted, params
 
-        classification = task.kind == "classification"
-        if classification:
-            param, grid = "C", list(C_GRID)
+    def fit_predict_all(self, task: TaskSpec, jobs: list[FitJob]) -> list[tuple[np.ndarray, dict[str, Any], float]]:
+        """Every fit of a run in two rounds of one process pool: all CV folds of all jobs, then all final fits.
 
-            def make(value: float) -> Any:
-                return make_pipeline(StandardScaler(), LogisticRegression(C=value, max_iter=self.options["max_iter"]))
-        else:
-            param, grid = "alpha", list(ALPHA_GRID)
-
-            def make(value: float) -> Any:
-                return make_pipeline(StandardScaler(), Ridge(alpha=value))
-
-        scoring = SCORERS.get(task.main_score, "accuracy" if classification else "r2")
-        from scipy.linalg import LinAlgWarning
-
-        from threadpoolctl import threadpool_limits
-
-        with warnings.catch_warnings(record=True) as caught, threadpool_limits(1):
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("always", LinAlgWarning)
-            if not classification:  # every alpha from one Gram matrix per fold: the same ridge fits, faster
-                value, selection = select_ridge_alpha(grid, scoring, x_train, y_train, seed, validation)
-                model = make(value).fit(x_train, y_train)
-            elif validation is not None:
-                model, value, selection = self._select_on_validation(make, grid, scoring, x_train, y_train, validation)
-            else:
-                model, value, selection = self._select_by_cv(make, grid, scoring, classification, x_train, y_train, seed)
-        # Recorded per seed rather than printed: whether the solver converged within max_iter
-        # (it matters for reading the number, not for running the rest).
-        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        ill_conditioned = any(issubclass(w.category, LinAlgWarning) for w in caught)  # weak penalties on collinear features
-        return model.predict(x_test), {param: value, **selection, "converged": converged, "ill_conditioned": ill_conditioned}
-
-    @staticmethod
-    def _select_on_validation(make: Any, grid: list[float], scoring: str, x: np.ndarray, y: np.ndarray,
-                              validation: tuple[np.ndarray, np.ndarray]) -> tuple[Any, float, dict[str, Any]]:
-        from sklearn.metrics import get_scorer
-
-        scorer = get_scorer(scoring)
-        best = None
-        for value in grid:
-            model = make(value).fit(x, y)
-            score = float(scorer(model, *validation))
-            if best is None or score > best[2]:
-                best = (model, value, score)
-        assert best is not None
-        return best[0], best[1], {"valid_score": best[2], "selection": f"validation {scoring}"}
-
-    def _select_by_cv(self, make: Any, grid: list[float], scoring: str, classification: bool, x: np.ndarray,
-                      y: np.ndarray, seed: int) -> tuple[Any, float, dict[str, Any]]:
-        """GridSearchCV's choice (mean fold score, first best on ties), each fold walking C upwards warm-started.
-
-        Every C is still fitted to convergence on the same standardised fold; starting from the
-        previous C's solution only saves lbfgs iterations (2.5-3x on MiraBest/rgd features).
+        A seed has 5 folds and one refit, fewer units than a GPU machine's cores, and one
+        worker's slowest fold held up the next seed; pooled, the units pack the cores. Each
+        unit is the same computation on one BLAS thread as when seeds ran one by one, so the
+        numbers are identical. A job's seconds are its units' worker seconds.
         """
         from joblib import Parallel, delayed
-        from sklearn.model_selection import StratifiedKFold
 
-        smallest = int(np.bincount(y).min()) if len(y) else 0
-        folds = StratifiedKFold(min(FOLDS, max(2, smallest)), shuffle=True, random_state=seed)
-        per_fold = Parallel(n_jobs=-1)(
-            delayed(_logistic_path_scores)(x[tr], y[tr], x[te], y[te], grid, scoring, self.options["max_iter"])
-            for tr, te in folds.split(x, y)
+        classification = task.kind == "classification"
+        grid = list(C_GRID if classification else ALPHA_GRID)
+        scoring = SCORERS.get(task.main_score, "accuracy" if classification else "r2")
+        max_iter = self.options["max_iter"]
+        path_scores = _logistic_path_scores if classification else _ridge_path_scores
+        plans = [(i, cv_folds(classification, job.y_train, job.seed)) for i, job in enumerate(jobs) if job.valid is None]
+        owners = [i for i, folds in plans for _ in folds]
+        units = (  # a generator: the pool slices each fold's rows as it dispatches, not all at once
+            delayed(_timed)(path_scores, x[tr], y[tr], x[te], y[te], grid, scoring, max_iter)
+            for i, folds in plans
+            for x, y in [(jobs[i].x_train, jobs[i].y_train)]
+            for tr, te in folds
         )
-        mean = np.mean(per_fold, axis=0)
-        best = int(np.argmax(mean))
-        return make(grid[best]).fit(x, y), grid[best], {"cv_score": float(mean[best])}
+        per_job: list[list[list[float]]] = [[] for _ in jobs]
+        seconds = [0.0] * len(jobs)
+        for i, (scores, took) in zip(owners, Parallel(n_jobs=-1)(units) if owners else []):
+            per_job[i].append(scores)
+            seconds[i] += took
+        chosen: list[tuple[float, dict[str, Any]] | None] = []
+        for job, folds in zip(jobs, per_job):
+            if job.valid is not None:
+                chosen.append(None)  # chosen inside the final fit's unit, on the validation part
+                continue
+            mean = np.mean(folds, axis=0)
+            best = int(np.argmax(mean))  # GridSearchCV's rule: best mean fold score, the first on ties
+            chosen.append((grid[best], {"cv_score": float(mean[best])}))
+        finals = Parallel(n_jobs=-1)(
+            delayed(_timed)(_final_fit, classification, grid, scoring, max_iter, job.x_train, job.y_train, job.x_test,
+                            job.validation, pick)
+            for job, pick in zip(jobs, chosen)
+        )
+        return [(predicted, params, seconds[i] + took) for i, ((predicted, params), took) in enumerate(finals)]
+
+
+def cv_folds(classification: bool, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The seeded selection folds: stratified for classification (no more folds than the rarest class has rows)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if classification:
+        smallest = int(np.bincount(y).min()) if len(y) else 0
+        return list(StratifiedKFold(min(FOLDS, max(2, smallest)), shuffle=True, random_state=seed).split(y, y))
+    return list(KFold(min(FOLDS, len(y)), shuffle=True, random_state=seed).split(y))
+
+
+def _timed(function: Any, *args: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    return function(*args), time.perf_counter() - start
+
+
+def _estimator(classification: bool, value: float, max_iter: int) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=value, max_iter=max_iter) if classification else Ridge(alpha=value))
+
+
+def _final_fit(classification: bool, grid: list[float], scoring: str, max_iter: int, x: np.ndarray, y: np.ndarray,
+               x_test: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None,
+               chosen: tuple[float, dict[str, Any]] | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """The test predictions of the chosen model, and whether its solver converged (a worker process's unit).
+
+    ``chosen`` comes from cross-validation; ``None`` means choose here, on the job's validation part.
+    Warnings are recorded per process, so each unit sees only its own.
+    """
+    from scipy.linalg import LinAlgWarning
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1):  # see Linear.version 3
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", LinAlgWarning)
+        if chosen is not None:
+            value, selection = chosen
+            model = _estimator(classification, value, max_iter).fit(x, y)
+        elif classification:
+            model, value, selection = _select_on_validation(grid, scoring, max_iter, x, y, validation)
+        else:
+            value, selection = _ridge_on_validation(grid, scoring, x, y, validation)
+            model = _estimator(False, value, max_iter).fit(x, y)
+    # Recorded per seed rather than printed: whether the solver converged within max_iter
+    # (it matters for reading the number, not for running the rest).
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    ill_conditioned = any(issubclass(w.category, LinAlgWarning) for w in caught)  # weak penalties on collinear features
+    param = "C" if classification else "alpha"
+    return model.predict(x_test), {param: value, **selection, "converged": converged, "ill_conditioned": ill_conditioned}
+
+
+def _select_on_validation(grid: list[float], scoring: str, max_iter: int, x: np.ndarray, y: np.ndarray,
+                          validation: tuple[np.ndarray, np.ndarray]) -> tuple[Any, float, dict[str, Any]]:
+    from sklearn.metrics import get_scorer
+
+    scorer = get_scorer(scoring)
+    best = None
+    for value in grid:
+        model = _estimator(True, value, max_iter).fit(x, y)
+        score = float(scorer(model, *validation))
+        if best is None or score > best[2]:
+            best = (model, value, score)
+    assert best is not None
+    return best[0], best[1], {"valid_score": best[2], "selection": f"validation {scoring}"}
 
 
 def _logistic_path_scores(x: np.ndarray, y: np.ndarray, x_te: np.ndarray, y_te: np.ndarray, grid: list[float],
                           scoring: str, max_iter: int) -> list[float]:
-    """Validation scores of one fold for every C (in grid order); only the final refit's convergence is recorded."""
+    """Validation scores of one fold for every C (in grid order), each fit warm-started from the previous C's.
+
+    Every C is still fitted to convergence on the same standardised fold; starting from the
+    previous C's solution only saves lbfgs iterations (2.5-3x on MiraBest/rgd features).
+    Only the final fit's convergence is recorded.
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import get_scorer
@@ -196,8 +244,8 @@ def ridge_path(x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarray, alp
 
 
 def _ridge_path_scores(x: np.ndarray, y: np.ndarray, x_te: np.ndarray, y_te: np.ndarray, grid: list[float],
-                       scoring: str) -> list[float]:
-    """One fold's score for every alpha, on one BLAS thread (see Linear.version 3) in a worker process."""
+                       scoring: str, max_iter: int) -> list[float]:
+    """One fold's score for every alpha, on one BLAS thread (see Linear.version 3); ``max_iter`` is unused."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
@@ -211,23 +259,9 @@ REGRESSION_SCORES = {
 }
 
 
-def select_ridge_alpha(grid: list[float], scoring: str, x: np.ndarray, y: np.ndarray, seed: int,
-                       validation: tuple[np.ndarray, np.ndarray] | None) -> tuple[float, dict[str, Any]]:
-    """Alpha by the validation part, else by seeded 5-fold CV (mean fold score, first best on ties)."""
-    from sklearn.model_selection import KFold
-
-    score = REGRESSION_SCORES[scoring]
-    if validation is not None:
-        x_val, y_val = validation
-        scores = np.array([score(y_val, p) for p in ridge_path(x, y, x_val, grid)])
-        best = int(np.argmax(scores))
-        return grid[best], {"valid_score": float(scores[best]), "selection": f"validation {scoring}"}
-    from joblib import Parallel, delayed
-
-    folds = KFold(min(FOLDS, len(y)), shuffle=True, random_state=seed)
-    per_fold = Parallel(n_jobs=-1)(
-        delayed(_ridge_path_scores)(x[tr], y[tr], x[te], y[te], grid, scoring) for tr, te in folds.split(x)
-    )
-    mean = np.mean(per_fold, axis=0)
-    best = int(np.argmax(mean))
-    return grid[best], {"cv_score": float(mean[best])}
+def _ridge_on_validation(grid: list[float], scoring: str, x: np.ndarray, y: np.ndarray,
+                         validation: tuple[np.ndarray, np.ndarray]) -> tuple[float, dict[str, Any]]:
+    x_val, y_val = validation
+    scores = np.array([REGRESSION_SCORES[scoring](y_val, p) for p in ridge_path(x, y, x_val, grid)])
+    best = int(np.argmax(scores))
+    return grid[best], {"valid_score": float(scores[best]), "selection": f"validation {scoring}"}
