@@ -7,6 +7,10 @@
 #                                            # torch: installs the wheels of packages it lacks, then this project
 #   bash leaderboard/gpu.sh run [ARGS]       # install, then leaderboard/run.py --device cuda ARGS
 #                                            # (e.g. --data-root /path/to/data)
+#   bash leaderboard/gpu.sh bench [ARGS]     # install, then benchmarks/extraction.py --device cuda ARGS: the
+#                                            # harness against the raw forward pass, once per precision
+#                                            # (e.g. --data-root DIR --task rgd --images 8192 --batch-size 256
+#                                            # --host-workers 4 --json DIR/extraction); JSON gets -fp32/-bf16.json
 #
 # Nothing is resolved on the GPU machine: every wheel goes in with --no-index --no-deps, and a wheel whose
 # distribution is already installed is skipped, so the machine's own torch, numpy and CUDA stack are never
@@ -79,8 +83,21 @@ case "${1:-}" in
     install
     "$PYTHON" leaderboard/run.py --device cuda "$@"
     ;;
+  bench)
+    shift
+    install
+    json=""
+    args=()
+    while [ $# -gt 0 ]; do
+      if [ "$1" = --json ]; then json=$2; shift 2; else args+=("$1"); shift; fi
+    done
+    for precision in bf16 fp32; do
+      "$PYTHON" benchmarks/extraction.py --device cuda --precision "$precision" "${args[@]}" \
+        ${json:+--json "$json-$precision.json"}
+    done
+    ;;
   *)
-    echo "usage: bash leaderboard/gpu.sh fetch | install | run [leaderboard/run.py arguments]" >&2
+    echo "usage: bash leaderboard/gpu.sh fetch | install | run [leaderboard/run.py arguments] | bench [benchmarks/extraction.py arguments]" >&2
     exit 2
     ;;
 esac
