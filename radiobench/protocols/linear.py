@@ -84,7 +84,7 @@ class Linear(Protocol):
         scoring = SCORERS.get(task.main_score, "accuracy" if classification else "r2")
         max_iter = self.options["max_iter"]
         path_scores = _logistic_path_scores if classification else _ridge_path_scores
-        plans = [(i, cv_folds(classification, job.y_train, job.seed)) for i, job in enumerate(jobs) if job.valid is None]
+        plans = [(i, _cv_folds(classification, job.y_train, job.seed)) for i, job in enumerate(jobs) if job.valid is None]
         owners = [i for i, folds in plans for _ in folds]
         units = (  # a generator: the pool slices each fold's rows as it dispatches, not all at once
             delayed(_timed)(path_scores, x[tr], y[tr], x[te], y[te], grid, scoring, max_iter)
@@ -113,7 +113,7 @@ class Linear(Protocol):
         return [(predicted, params, seconds[i] + took) for i, ((predicted, params), took) in enumerate(finals)]
 
 
-def cv_folds(classification: bool, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _cv_folds(classification: bool, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """The seeded selection folds: stratified for classification (no more folds than the rarest class has rows)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
