@@ -70,7 +70,7 @@ class SeedResult:
     seed: int
     metrics: dict[str, float]
     params: dict[str, Any]
-    fit_seconds: float
+    fit_seconds: float  # the seconds its fits took, wherever they ran (pooled seeds run side by side: no wall time)
     train_size: int
     sizes: dict[str, int] = field(default_factory=dict)  # rows per part (train/valid/test) in this seed
 
