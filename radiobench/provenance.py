@@ -14,8 +14,13 @@ import radiobench
 PACKAGE_DIR = Path(radiobench.__file__).resolve().parent
 
 
+# What a leaderboard run writes into its own checkout: outputs, not code. A second run in the same
+# checkout must not call the first one's rendered pages uncommitted edits.
+OUTPUTS = ("leaderboard/results", "leaderboard/*.md", "leaderboard/*.html")
+
+
 def git_state(directory: Path = PACKAGE_DIR) -> dict[str, Any]:
-    """Commit and dirtiness of the checkout holding ``directory``; nulls outside a checkout."""
+    """Commit and dirtiness (uncommitted edits to tracked files, outputs aside) of the checkout holding ``directory``."""
 
     def git(*args: str) -> str | None:
         try:
@@ -29,7 +34,7 @@ def git_state(directory: Path = PACKAGE_DIR) -> dict[str, Any]:
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return {"git_commit": None, "git_dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ":/", *(f":(top,exclude){p}" for p in OUTPUTS))
     return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
 
 

@@ -1,0 +1,32 @@
+"""Results say which commit made them and whether the code had uncommitted edits."""
+
+import subprocess
+
+from radiobench.provenance import git_state
+
+
+def test_rendered_pages_and_results_do_not_make_a_checkout_dirty_but_code_edits_do(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    files = ["radiobench/runner.py", "leaderboard/run.py", "leaderboard/leaderboard.md", "leaderboard/leaderboard.html",
+             "leaderboard/results/a__b__linear.json"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("0\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    package = tmp_path / "radiobench"
+    assert git_state(package)["git_dirty"] is False and len(git_state(package)["git_commit"]) == 40
+    for name in files[2:]:  # what `leaderboard/run.py` writes: a later run in this checkout is still clean
+        (tmp_path / name).write_text("1\n")
+    assert git_state(package)["git_dirty"] is False
+    for name in files[:2]:
+        (tmp_path / name).write_text("1\n")
+        assert git_state(package)["git_dirty"] is True, name
+        git("checkout", "--", name)
+
+
+def test_outside_a_checkout_the_commit_is_unknown(tmp_path):
+    assert git_state(tmp_path) == {"git_commit": None, "git_dirty": None}
