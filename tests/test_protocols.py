@@ -95,6 +95,34 @@ def test_ridge_path_equals_the_sklearn_pipeline_for_every_alpha():
         assert np.allclose(predicted, expected, rtol=1e-6, atol=1e-6), alpha
 
 
+def test_ridge_survives_a_gram_matrix_that_float32_rounding_leaves_not_positive_definite():
+    """Random-init ResNet-50 features on mgcls_anomaly crashed the alpha search (LinAlgError); sklearn falls back."""
+    import warnings
+
+    from scipy.linalg import LinAlgWarning
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from radiobench.protocols.linear import ALPHA_GRID, ridge_path
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(300, 1))  # 3000 float32 features that are nearly one feature, fewer rows than features
+    x = (base * rng.uniform(1, 2, size=(1, 3000)) + 1e-3 * rng.normal(size=(300, 3000))).astype(np.float32)
+    y = 3 * base[:, 0] + rng.normal(size=300)
+    with pytest.warns(LinAlgWarning, match="least squares"):
+        paths = ridge_path(x, y, x[:20], list(ALPHA_GRID))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn's own fallback warns too
+        assert np.isfinite(paths).all()
+        for alpha, predicted in zip(ALPHA_GRID, paths):  # below 1, both are float32 rounding noise
+            if alpha >= 10:
+                expected = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(x, y).predict(x[:20])
+                assert np.allclose(predicted, expected, rtol=1e-3, atol=1e-3), alpha
+        predicted, chosen = Linear().fit_predict(REGRESSION, x[:240], y[:240], x[240:], seed=0)
+    assert np.corrcoef(predicted, y[240:])[0, 1] > 0.8 and chosen["alpha"] in ALPHA_GRID
+
+
 def test_ridge_selection_picks_what_grid_search_picks():
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import GridSearchCV, KFold
