@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -85,11 +86,11 @@ class Linear(Protocol):
         grid = list(C_GRID if classification else ALPHA_GRID)
         scoring = SCORERS.get(task.main_score, "accuracy" if classification else "r2")
         max_iter = self.options["max_iter"]
-        path_scores = _logistic_path_scores if classification else _ridge_path_scores
+        path_scores = partial(_logistic_path_scores, max_iter=max_iter) if classification else _ridge_path_scores
         plans = [(i, _cv_folds(classification, job.y_train, job.seed)) for i, job in enumerate(jobs) if job.valid is None]
         owners = [i for i, folds in plans for _ in folds]
         units = (  # a generator: the pool slices each fold's rows as it dispatches, not all at once
-            delayed(_timed)(path_scores, x[tr], y[tr], x[te], y[te], grid, scoring, max_iter)
+            delayed(_timed)(path_scores, x[tr], y[tr], x[te], y[te], grid, scoring)
             for i, folds in plans
             for x, y in [(jobs[i].x_train, jobs[i].y_train)]
             for tr, te in folds
@@ -221,7 +222,6 @@ def ridge_path(x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarray, alp
     smaller side (rows x rows in the dual when features outnumber rows, else features x
     features), then one positive-definite solve per alpha. Returns (len(alphas), len(x_eval)).
     """
-
     mean = x_train.mean(axis=0)
     scale = x_train.std(axis=0)
     scale[scale == 0] = 1.0  # constant features stay zero, as StandardScaler leaves them
@@ -262,8 +262,8 @@ def _solve_ridge(system: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def _ridge_path_scores(x: np.ndarray, y: np.ndarray, x_te: np.ndarray, y_te: np.ndarray, grid: list[float],
-                       scoring: str, max_iter: int) -> list[float]:
-    """One fold's score for every alpha, on one BLAS thread (see Linear.version 3); ``max_iter`` is unused."""
+                       scoring: str) -> list[float]:
+    """One fold's score for every alpha, on one BLAS thread (see Linear.version 3)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
