@@ -12,7 +12,7 @@ import torch
 
 from radiobench.detect_runner import feature_maps, input_frame_targets, to_image_frame, truth
 from radiobench.detection import detection_scores
-from radiobench.protocols.detect import Detect
+from radiobench.protocols.detect import Detect, matched_points
 from radiobench.registry import get_registry
 from radiobench.runner import RunOptions, build_backbone, build_task, run_pair
 from radiobench.specs import TaskSpec
@@ -70,6 +70,25 @@ def test_head_finds_sources_and_beats_a_head_trained_on_shuffled_boxes(sim, resn
     assert real["map_50"] >= HEAD_MAP50
     assert real["map_50"] > 2 * shuffled["map_50"]
     assert info["loss_last_epoch"] < info["loss_first_epoch"]
+
+
+def test_matching_computed_once_gives_torchvisions_loss(sim):
+    """The head's loss with the matching done once per fit equals FCOS.compute_loss doing it per step."""
+    from torchvision.models.detection.image_list import ImageList
+
+    _, train, _ = sim
+    targets = input_frame_targets(train, 224)[:6] + [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
+    torch.manual_seed(0)
+    model = Detect().build(32, 1, 8.0)
+    with torch.no_grad():
+        maps = [model.backbone(torch.randn(len(targets), 32, 7, 7))]
+        outputs = model.head(maps)
+    anchors = model.anchor_generator(ImageList(torch.zeros(len(targets), 1, 224, 224), [(224, 224)] * len(targets)), maps)
+    matched = matched_points(model, anchors[0], targets)
+    assert sum(int((m >= 0).sum()) for m in matched) > 0 and bool((matched[-1] == -1).all())
+    expected = model.compute_loss(targets, outputs, anchors, [28 * 28])
+    got = model.head.compute_loss(targets, outputs, [anchors[0]] * len(targets), matched)
+    assert {k: float(v) for k, v in got.items()} == {k: float(v) for k, v in expected.items()}
 
 
 def test_pybdsf_baseline_scores_the_same_test_images(sim):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -105,12 +106,16 @@ class Detect:
         total = max(1, steps_per_epoch * o["epochs"])
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
 
-        def forward(features: Any) -> tuple[dict[str, Any], list[Any], list[int]]:
-            maps = [model.backbone(features.to(device))]
-            outputs = model.head(maps)
-            shell = ImageList(torch.zeros(1, 1, 1, 1, device=device).expand(len(features), 1, input_size, input_size),
-                              [(input_size, input_size)] * len(features))
-            return outputs, model.anchor_generator(shell, maps), [m.size(2) * m.size(3) for m in maps]
+        # Every image is the same size, so one image's anchor points serve all, and which box each
+        # point answers for depends only on the boxes: both are computed once here, not at every step.
+        grid = train_features.shape[-1] * 2 ** o["upsample"]
+        anchors = model.anchor_generator(ImageList(torch.zeros(1, 1, input_size, input_size, device=device), [(input_size, input_size)]),
+                                         [torch.zeros(1, 1, grid, grid, device=device)])[0]
+        targets = [{k: v.to(device) for k, v in t.items()} for t in train_targets]
+        matched = matched_points(model, anchors, targets)
+
+        def forward(features: Any) -> dict[str, Any]:
+            return model.head([model.backbone(features.to(device))])
 
         start = time.perf_counter()
         model.train()
@@ -120,9 +125,9 @@ class Detect:
             epoch_loss = 0.0
             for first in range(0, n, o["batch_size"]):
                 rows = order[first : first + o["batch_size"]]
-                outputs, anchors, per_level = forward(train_features[rows])
-                targets = [{k: v.to(device) for k, v in train_targets[int(i)].items()} for i in rows]
-                loss_parts = model.compute_loss(targets, outputs, anchors, per_level)
+                picked = [int(i) for i in rows]
+                loss_parts = model.head.compute_loss([targets[i] for i in picked], forward(train_features[rows]),
+                                                     [anchors] * len(picked), [matched[i] for i in picked])
                 loss = sum(loss_parts.values())
                 if not torch.isfinite(loss):
                     raise RadiobenchError("detect: the head's loss became NaN or infinite; the backbone's feature map "
@@ -140,13 +145,24 @@ class Detect:
         with torch.inference_mode():
             for first in range(0, len(test_features), o["batch_size"]):
                 features = test_features[first : first + o["batch_size"]]
-                outputs, anchors, per_level = forward(features)
-                split_outputs = {k: list(v.split(per_level, dim=1)) for k, v in outputs.items()}
-                split_anchors = [list(a.split(per_level)) for a in anchors]
-                found = model.postprocess_detections(split_outputs, split_anchors, [(input_size, input_size)] * len(features))
+                found = model.postprocess_detections({k: [v] for k, v in forward(features).items()}, [[anchors]] * len(features),
+                                                      [(input_size, input_size)] * len(features))
                 predictions += [{k: v.cpu().numpy() for k, v in d.items()} for d in found]
         return predictions, {
             "train_seconds": train_seconds, "seconds_per_epoch": train_seconds / o["epochs"],
             "loss_first_epoch": losses[0] if losses else None, "loss_last_epoch": losses[-1] if losses else None,
             "stride": stride,
         }
+
+
+def matched_points(model: Any, anchors: Any, targets: list[dict[str, Any]]) -> list[Any]:
+    """Per image, the index of the box each anchor point answers for (-1: background).
+
+    torchvision's ``FCOS.compute_loss`` does this matching and then hands it to the head's loss;
+    it is called here with a head that returns the matching, so the rule stays torchvision's own.
+    """
+    from torchvision.models.detection.fcos import FCOS
+
+    capture = SimpleNamespace(center_sampling_radius=model.center_sampling_radius,
+                              head=SimpleNamespace(compute_loss=lambda _targets, _outputs, _anchors, matched: matched))
+    return FCOS.compute_loss(capture, targets, {}, [anchors] * len(targets), [len(anchors)])
