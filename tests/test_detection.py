@@ -12,7 +12,7 @@ import torch
 
 from radiobench.detect_runner import feature_maps, input_frame_targets, to_image_frame, truth
 from radiobench.detection import detection_scores
-from radiobench.protocols.detect import Detect, matched_points
+from radiobench.protocols.detect import Detect, anchor_points, matched_points
 from radiobench.registry import get_registry
 from radiobench.runner import RunOptions, build_backbone, build_task, run_pair
 from radiobench.specs import TaskSpec
@@ -89,6 +89,24 @@ def test_matching_computed_once_gives_torchvisions_loss(sim):
     expected = model.compute_loss(targets, outputs, anchors, [28 * 28])
     got = model.head.compute_loss(targets, outputs, [anchors[0]] * len(targets), matched)
     assert {k: float(v) for k, v in got.items()} == {k: float(v) for k, v in expected.items()}
+
+
+@pytest.mark.parametrize("input_size, grid", [(224, 28), (224, 56), (240, 32), (260, 36)])
+def test_anchor_points_are_torchvisions_at_integer_strides_and_span_the_image_at_others(input_size, grid):
+    from torchvision.models.detection.image_list import ImageList
+
+    points = anchor_points((grid, grid), input_size)
+    stride = input_size / grid
+    model = Detect().build(16, 1, stride)
+    theirs = model.anchor_generator(ImageList(torch.zeros(1, 1, input_size, input_size), [(input_size, input_size)]),
+                                    [torch.zeros(1, 16, grid, grid)])[0]
+    assert points.shape == theirs.shape == (grid * grid, 4)
+    centres = (points[:, :2] + points[:, 2:]) / 2
+    if stride.is_integer():
+        assert torch.equal(points, theirs)
+    else:  # torchvision's integer stride stops short of the image; ours reaches its last cell
+        assert float(centres.max()) == pytest.approx(input_size - stride) and float(theirs.max()) < input_size - stride
+    assert torch.equal(centres[grid + 1], torch.tensor([stride, stride]))  # row-major, x fastest, as the head's outputs
 
 
 def test_pybdsf_baseline_scores_the_same_test_images(sim):

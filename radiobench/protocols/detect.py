@@ -44,7 +44,10 @@ class Detect:
     """Trains on (features, boxes in input pixels) and predicts boxes in input pixels."""
 
     name: ClassVar[str] = "detect"
-    version: ClassVar[str] = "1"
+    # 2: anchor points at the map's true stride (anchor_points); version 1 took torchvision's integer
+    #    stride, which for an input that is not a multiple of the map (EfficientNet-Lite1 and -Lite2)
+    #    left the last rows and columns of the image without points. Integer strides are unchanged.
+    version: ClassVar[str] = "2"
     kinds: ClassVar[tuple[str, ...]] = ("detection",)
     supervised: ClassVar[bool] = True
     options: dict[str, Any] = field(default_factory=lambda: {
@@ -63,7 +66,7 @@ class Detect:
         from torchvision.models.detection.fcos import FCOS, FCOSHead
 
         o = self.options
-        # one anchor point per cell, sized as the cell: FCOS's centre sampling and box decoding use it
+        # FCOS's constructor asks for a generator; fit_predict lays the points itself (anchor_points)
         anchors = AnchorGenerator(sizes=((stride,),), aspect_ratios=((1.0,),))
         head = FCOSHead(o["channels"], 1, num_classes, num_convs=o["head_convs"])
         # Start every box at one cell from its point on each side instead of at zero: the regression
@@ -88,7 +91,6 @@ class Detect:
         Features are (N, D, h, w) tensors; targets hold ``boxes`` (input pixels, xyxy) and ``labels``.
         """
         import torch
-        from torchvision.models.detection.image_list import ImageList
 
         if train_features.ndim != 4 or test_features.ndim != 4:
             raise RadiobenchError("detect: feature maps must be (N, C, h, w)")
@@ -106,11 +108,9 @@ class Detect:
         total = max(1, steps_per_epoch * o["epochs"])
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
 
-        # Every image is the same size, so one image's anchor points serve all, and which box each
+        # Every image is the same size, so one set of anchor points serves all, and which box each
         # point answers for depends only on the boxes: both are computed once here, not at every step.
-        grid = train_features.shape[-1] * 2 ** o["upsample"]
-        anchors = model.anchor_generator(ImageList(torch.zeros(1, 1, input_size, input_size, device=device), [(input_size, input_size)]),
-                                         [torch.zeros(1, 1, grid, grid, device=device)])[0]
+        anchors = anchor_points(tuple(g * 2 ** o["upsample"] for g in train_features.shape[-2:]), input_size).to(device)
         targets = [{k: v.to(device) for k, v in t.items()} for t in train_targets]
         matched = matched_points(model, anchors, targets)
 
@@ -153,6 +153,25 @@ class Detect:
             "loss_first_epoch": losses[0] if losses else None, "loss_last_epoch": losses[-1] if losses else None,
             "stride": stride,
         }
+
+
+def anchor_points(grid: tuple[int, ...], input_size: int) -> Any:
+    """One anchor box per map cell, laid out as torchvision's ``AnchorGenerator`` does, at the map's true stride.
+
+    Points sit at ``i * stride`` and each box is one stride wide, rounded to whole pixels (the
+    centre sampling radius and the box coding scale with it). torchvision takes the stride as
+    ``input_size // grid``: on a 32-cell map of a 240-pixel input (EfficientNet-Lite1) that is 7
+    instead of 7.5, so the points stop at pixel 217 and drift off the cells they stand for. With
+    an integer stride the two agree exactly.
+    """
+    import torch
+
+    rows, cols = grid
+    step_y, step_x = input_size / rows, input_size / cols
+    half = (torch.tensor([-step_x, -step_y, step_x, step_y]) / 2).round()
+    y, x = torch.meshgrid(torch.arange(rows) * step_y, torch.arange(cols) * step_x, indexing="ij")
+    x, y = x.reshape(-1), y.reshape(-1)
+    return torch.stack((x, y, x, y), dim=1) + half
 
 
 def matched_points(model: Any, anchors: Any, targets: list[dict[str, Any]]) -> list[Any]:
