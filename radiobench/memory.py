@@ -12,7 +12,6 @@ up to the thresholds instead of being returned to the system, which suits one lo
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 KEEP_BYTES = 1 << 30  # blocks up to 1 GiB come from (and go back to) the heap
@@ -24,8 +23,7 @@ def keep_freed_memory() -> bool:
     if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")):
         return False  # the user's own allocator settings win
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
     except (OSError, AttributeError):  # not glibc (macOS, musl without mallopt)
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, KEEP_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, KEEP_BYTES))

@@ -96,7 +96,8 @@ class Detect:
             raise RadiobenchError("detect: feature maps must be (N, C, h, w)")
         o = self.options
         device = torch.device(device)
-        stride = input_size / (train_features.shape[-1] * 2 ** o["upsample"])
+        grid = tuple(g * 2 ** o["upsample"] for g in train_features.shape[-2:])  # the head's map, after the adapter
+        stride = input_size / grid[-1]
         generator = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -110,7 +111,7 @@ class Detect:
 
         # Every image is the same size, so one set of anchor points serves all, and which box each
         # point answers for depends only on the boxes: both are computed once here, not at every step.
-        anchors = anchor_points(tuple(g * 2 ** o["upsample"] for g in train_features.shape[-2:]), input_size).to(device)
+        anchors = anchor_points(grid, input_size).to(device)
         targets = [{k: v.to(device) for k, v in t.items()} for t in train_targets]
         matched = matched_points(model, anchors, targets)
 
