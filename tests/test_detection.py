@@ -12,7 +12,7 @@ import torch
 
 from radiobench.detect_runner import feature_maps, input_frame_targets, to_image_frame, truth
 from radiobench.detection import detection_scores
-from radiobench.protocols.detect import Detect, anchor_points, matched_points
+from radiobench.protocols.detect import Detect, anchor_points, matched_points, upsample_stages
 from radiobench.registry import get_registry
 from radiobench.runner import RunOptions, build_backbone, build_task, run_pair
 from radiobench.specs import TaskSpec
@@ -79,7 +79,7 @@ def test_matching_computed_once_gives_torchvisions_loss(sim):
     _, train, _ = sim
     targets = input_frame_targets(train, 224)[:6] + [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
     torch.manual_seed(0)
-    model = Detect().build(32, 1, 8.0)
+    model = Detect().build(32, 1, 8.0, 2)
     with torch.no_grad():
         maps = [model.backbone(torch.randn(len(targets), 32, 7, 7))]
         outputs = model.head(maps)
@@ -97,7 +97,7 @@ def test_anchor_points_are_torchvisions_at_integer_strides_and_span_the_image_at
 
     points = anchor_points((grid, grid), input_size)
     stride = input_size / grid
-    model = Detect().build(16, 1, stride)
+    model = Detect().build(16, 1, stride, 2)
     theirs = model.anchor_generator(ImageList(torch.zeros(1, 1, input_size, input_size), [(input_size, input_size)]),
                                     [torch.zeros(1, 16, grid, grid)])[0]
     assert points.shape == theirs.shape == (grid * grid, 4)
@@ -107,6 +107,26 @@ def test_anchor_points_are_torchvisions_at_integer_strides_and_span_the_image_at
     else:  # torchvision's integer stride stops short of the image; ours reaches its last cell
         assert float(centres.max()) == pytest.approx(input_size - stride) and float(theirs.max()) < input_size - stride
     assert torch.equal(centres[grid + 1], torch.tensor([stride, stride]))  # row-major, x fastest, as the head's outputs
+
+
+@pytest.mark.parametrize("input_size, map_grid, stages, head_grid", [
+    (224, 7, 2, 28),  # ResNet, ConvNeXt: stride 32
+    (224, 14, 1, 28),  # ViT/16
+    (224, 28, 0, 28),  # ViT/8
+    (240, 8, 2, 32),  # EfficientNet-Lite1: stride 30 -> 7.5
+    (260, 9, 2, 36),  # EfficientNet-Lite2: 28.9 -> 7.2
+])
+def test_every_backbones_head_works_at_stride_8_or_finer(input_size, map_grid, stages, head_grid):
+    """The head's resolution is the protocol's, not the backbone's: a ViT/8 map is not upsampled to stride 2."""
+    assert upsample_stages(input_size / map_grid, 8) == stages
+    torch.manual_seed(0)
+    maps = torch.randn(4, 16, map_grid, map_grid)
+    targets = [{"boxes": torch.tensor([[20.0, 30.0, 40.0, 44.0]]), "labels": torch.zeros(1, dtype=torch.int64)}] * 4
+    detect = Detect()
+    detect.options = {**detect.options, "epochs": 1, "batch_size": 2}
+    _, info = detect.fit_predict(maps, targets, maps[:1], 1, input_size, seed=0)
+    assert info["upsample"] == stages and info["stride"] == pytest.approx(input_size / head_grid)
+    assert 7 <= info["stride"] <= 8
 
 
 def test_pybdsf_baseline_scores_the_same_test_images(sim):
