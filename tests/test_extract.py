@@ -1,3 +1,6 @@
+import gc
+import weakref
+
 import numpy as np
 import pytest
 import torch
@@ -192,6 +195,33 @@ def test_prefetched_extraction_matches_embedding_batch_by_batch_in_order(task, b
     assert np.allclose(done.features, expected.numpy(), atol=1e-6)
     assert sum(decoded) == len(split)  # each image decoded once, batch by batch
     assert max(decoded) == min(batch_size, len(split))
+
+
+class ClassToken(Backbone):
+    """Embeds as a ViT does, ``tokens[:, 0]``: a view into the batch's whole token tensor."""
+
+    def __init__(self, spec, weights=None):
+        super().__init__(spec, weights)
+        self.storages = []
+
+    def embed(self, images):
+        tokens = images.flatten(2).transpose(1, 2).repeat(1, 1, 4)  # (B, H*W, 4)
+        self.storages.append(weakref.ref(tokens.untyped_storage()))
+        return tokens[:, 0]
+
+
+def test_extraction_does_not_keep_each_batchs_token_tensor_alive(task):
+    """Only the features are kept per batch; holding the views held every batch's tokens until the end."""
+    backbone = ClassToken(spec("ClassToken"))
+    alive = []
+
+    def count(_rows):
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in backbone.storages[:-1]))  # the last batch's is still in use
+
+    done = extract(backbone, task, task.load_split("train"), owner="test", batch_size=7, on_batch=count)
+    assert len(alive) > 3 and max(alive) == 0
+    assert done.features.shape == (len(task.load_split("train")), 4)
 
 
 def test_a_task_scoring_nan_fails_its_pair_with_the_task_named(tmp_path, monkeypatch):
