@@ -215,6 +215,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from radiobench.datafiles import data_root
+    from radiobench.memory import keep_freed_memory
     from radiobench.protocols import PROTOCOLS, LabelBudget
     from radiobench.runner import RunOptions
 
@@ -250,6 +251,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         offline=args.offline,
         task_options=_task_options(reg, tasks, args.beam),
     )
+    keep_freed_memory()
     return _run_all(reg, backbones, tasks, opts)
 
 
