@@ -76,3 +76,13 @@ def test_data_verify_on_real_archive(shared_data):
     done = radiobench_cli("data", "verify", "mirabest", "--data-root", str(shared_data))
     assert done.returncode == 0, done.stderr
     assert "verified" in done.stdout
+
+
+def test_too_small_a_limit_is_a_clear_error_that_writes_no_result(shared_data, tmp_path):
+    """Three MiraBest images hold one FRI: no selection fold can train a classifier on it."""
+    done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--protocol", "linear", "--limit", "3",
+                          "--offline", "--data-root", str(shared_data), "--results-dir", str(tmp_path))
+    out = " ".join(done.stdout.split())
+    assert done.returncode == 1
+    assert "failed: linear probe, seed 0: 3 training labels (0: 1, 1: 2 per class)" in out and "larger --limit" in out
+    assert "unexpected" not in out and not list(tmp_path.glob("*.json"))

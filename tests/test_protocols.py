@@ -55,6 +55,15 @@ def test_ridge_selection_survives_folds_whose_targets_are_all_equal():
     assert np.isfinite(out.params["cv_score"]) and np.isfinite(out.metrics["r2"])
 
 
+@pytest.mark.parametrize("labels, counts", [([0] * 8, "0: 8"), ([0] * 7 + [1], "0: 7, 1: 1"), ([0, 1], "0: 1, 1: 1")],
+                         ids=["one class", "one image of the other", "one image of each"])
+def test_linear_probe_on_too_few_labels_names_the_cause(labels, counts):
+    x = np.random.default_rng(0).normal(size=(len(labels), 4))
+    y = np.array(labels)
+    with pytest.raises(RadiobenchError, match=rf"{len(y)} training labels \({counts} per class\).*single class.*--limit"):
+        run_seeds(Linear(), FAKE_TASK, score(), Evaluation.fixed((x, y), (x, y)), [0], LabelBudget())
+
+
 def test_knn_is_deterministic_without_a_budget_and_varies_with_one():
     (xtr, ytr), (xte, yte) = blobs(seed=0), blobs(seed=1)
     full = run_seeds(KNN(), FAKE_TASK, score(), Evaluation.fixed((xtr, ytr), (xte, yte)), [0, 1, 2], LabelBudget())

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from radiobench.errors import RadiobenchError
 from radiobench.protocols.base import FitJob, Protocol
 from radiobench.specs import TaskSpec
 
@@ -119,13 +120,27 @@ class Linear(Protocol):
 
 
 def _cv_folds(classification: bool, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The seeded selection folds: stratified for classification (no more folds than the rarest class has rows)."""
+    """The seeded selection folds: stratified for classification (no more folds than the rarest class has rows).
+
+    A logistic regression needs two classes in every fold's training part. With a handful
+    of labelled images (a small ``--limit`` or label budget) that fails, and scikit-learn's
+    ValueError, raised in a worker, would not say why; so it is refused here, with the counts.
+    """
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    if classification:
-        smallest = int(np.bincount(y).min()) if len(y) else 0
-        return list(StratifiedKFold(min(FOLDS, max(2, smallest)), shuffle=True, random_state=seed).split(y, y))
-    return list(KFold(min(FOLDS, len(y)), shuffle=True, random_state=seed).split(y))
+    if not classification:
+        return list(KFold(min(FOLDS, len(y)), shuffle=True, random_state=seed).split(y))
+    labels, counts = np.unique(y, return_counts=True)
+    folds = []
+    if len(labels) >= 2 and counts.max() >= 2:
+        splitter = StratifiedKFold(min(FOLDS, max(2, int(np.bincount(y).min()))), shuffle=True, random_state=seed)
+        folds = list(splitter.split(y, y))
+    if not folds or any(len(np.unique(y[train])) < 2 for train, _ in folds):
+        per_class = ", ".join(f"{label}: {n}" for label, n in zip(labels, counts))
+        raise RadiobenchError(
+            f"linear probe, seed {seed}: {len(y)} training labels ({per_class} per class) leave a fit with a single "
+            "class; use more labelled images (a larger --limit, --train-labels or --train-fraction)")
+    return folds
 
 
 def _timed(function: Any, *args: Any) -> tuple[Any, float]:
