@@ -43,6 +43,8 @@ def test_ranking_folds_score_only_labelled_items_and_cross_validate_supervised_p
     tested = np.concatenate([f.test for f in folds])
     assert len(folds) == 5 and sorted(tested) == list(np.flatnonzero(y >= 0))
     assert all(not set(f.train) & set(f.test) and (y[f.train] >= 0).all() for f in folds)
+    with pytest.raises(RadiobenchError, match=r"at least 5 items with a human score, got 3 of 30 items; .*larger --limit"):
+        Evaluation.ranking(np.zeros((30, 2)), np.where(np.arange(30) < 3, 4.0, -1.0))
 
 
 @pytest.mark.parametrize("protocol", [KNNDistance(), IsolationForestScore()])

@@ -71,6 +71,8 @@ def test_grouped_partition_keeps_groups_whole_follows_fractions_and_moves_with_t
     assert len({tuple(f.test) for f in folds}) > 1
     with pytest.raises(RadiobenchError, match="at least 3 groups"):
         grouped_partition(np.array(["a", "a", "b"]), (0.7, 0.2, 0.1), 0)
+    with pytest.raises(RadiobenchError, match=r"put 1 item in its (train|valid|test) part.*at least 2; add fields"):
+        grouped_partition(np.array(["a"] * 8 + ["b", "c"]), (0.7, 0.2, 0.1), 0)  # what a small --limit leaves
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,15 @@ def test_linear_probe_on_too_few_labels_names_the_cause(labels, counts):
         run_seeds(Linear(), FAKE_TASK, score(), Evaluation.fixed((x, y), (x, y)), [0], LabelBudget())
 
 
+def test_ridge_on_a_handful_of_items_keeps_two_per_held_out_fold_or_says_why():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=5)
+    (out,) = run_seeds(Linear(), REGRESSION, score(REGRESSION), Evaluation.fixed((x, y), (x, y)), [0], LabelBudget())
+    assert np.isfinite(out.params["cv_score"])  # 2 folds of 2-3 rows, not 5 of one row (NaN R^2)
+    with pytest.raises(RadiobenchError, match=r"3 training items are too few.*larger --limit"):
+        run_seeds(Linear(), REGRESSION, score(REGRESSION), Evaluation.fixed((x[:3], y[:3]), (x, y)), [0], LabelBudget())
+
+
 def test_knn_is_deterministic_without_a_budget_and_varies_with_one():
     (xtr, ytr), (xte, yte) = blobs(seed=0), blobs(seed=1)
     full = run_seeds(KNN(), FAKE_TASK, score(), Evaluation.fixed((xtr, ytr), (xte, yte)), [0, 1, 2], LabelBudget())

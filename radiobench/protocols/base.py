@@ -205,7 +205,8 @@ class Evaluation:
     def ranking(cls, x: np.ndarray, y: np.ndarray, cv_folds: int = 5) -> Evaluation:
         labelled = np.flatnonzero(y >= 0)
         if len(labelled) < cv_folds:
-            raise RadiobenchError(f"a ranking task needs at least {cv_folds} labelled items, got {len(labelled)}")
+            raise RadiobenchError(f"a ranking task needs at least {cv_folds} items with a human score, got {len(labelled)} "
+                                  f"of {len(y)} items; use more items (a larger --limit)")
 
         def folds(seed: int, supervised: bool) -> list[Fold]:
             if not supervised:
@@ -231,7 +232,7 @@ def grouped_partition(groups: np.ndarray, fractions: tuple[float, float, float],
     if len(names) < len(wanted):
         raise RadiobenchError(
             f"a grouped split into {len(wanted)} parts needs at least {len(wanted)} groups (fields), got {len(names)}; "
-            "add fields"
+            "add fields (or use a larger --limit)"
         )
     order = np.random.default_rng(seed).permutation(len(names))
     filled = np.zeros(3)
@@ -247,6 +248,11 @@ def grouped_partition(groups: np.ndarray, fractions: tuple[float, float, float],
         filled[part] += counts[g]
     assignment = np.array([part_of[g] for g in np.asarray(groups)])
     rows = [np.flatnonzero(assignment == i) for i in range(3)]
+    for i in wanted:  # one item has no R^2 and no spread to select a penalty on
+        if len(rows[i]) < 2:
+            raise RadiobenchError(
+                f"seed {seed}: the grouped split put {len(rows[i])} item in its {('train', 'valid', 'test')[i]} part, "
+                "and scoring needs at least 2; add fields (or use a larger --limit)")
     return Fold(rows[0], rows[2], rows[1] if len(rows[1]) else None)
 
 

@@ -120,16 +120,22 @@ class Linear(Protocol):
 
 
 def _cv_folds(classification: bool, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The seeded selection folds: stratified for classification (no more folds than the rarest class has rows).
+    """The seeded selection folds.
 
-    A logistic regression needs two classes in every fold's training part. With a handful
-    of labelled images (a small ``--limit`` or label budget) that fails, and scikit-learn's
-    ValueError, raised in a worker, would not say why; so it is refused here, with the counts.
+    Stratified for classification, with no more folds than the rarest class has rows; for
+    regression no more than keeps two rows in every held-out part, since R^2 of one row is
+    undefined (ten rows or more get all 5 folds). A handful of labelled items (a small
+    ``--limit`` or label budget) can leave a logistic fit with one class or a ridge with too
+    few rows; scikit-learn would then fail in a worker, or score NaN, without saying why, so
+    such fits are refused here, with the counts.
     """
     from sklearn.model_selection import KFold, StratifiedKFold
 
     if not classification:
-        return list(KFold(min(FOLDS, len(y)), shuffle=True, random_state=seed).split(y))
+        if len(y) < 4:
+            raise RadiobenchError(f"linear probe, seed {seed}: {len(y)} training items are too few to choose the ridge "
+                                  "penalty (it needs at least 4); use more items (a larger --limit)")
+        return list(KFold(min(FOLDS, len(y) // 2), shuffle=True, random_state=seed).split(y))
     labels, counts = np.unique(y, return_counts=True)
     folds = []
     if len(labels) >= 2 and counts.max() >= 2:
