@@ -242,32 +242,37 @@ def run_pair(
     env = provenance.environment(device)
     evaluation = evaluation_for(t_reg.spec, features, splits)
     for protocol_name in pending:
-        protocol = get_protocol(protocol_name)()
-        kept = kept_seeds(earlier[protocol_name], list(range(opts.seeds)), env, cache_info)
-        todo = [seed for seed in range(opts.seeds) if seed not in kept]
-        if kept:
-            hooks.note(f"{protocol_ids[protocol_name]}: seeds {sorted(kept)} kept from the earlier result, fitting {todo}")
-        start = time.perf_counter()
-        per_seed = run_seeds(
-            protocol,
-            t_reg.spec,
-            task.score,
-            evaluation,
-            todo,
-            opts.budget,
-            on_seed=hooks.fitting(f"{protocol_ids[protocol_name]} probe, {len(todo)} seeds", len(todo)),
-        )
-        fit_seconds = time.perf_counter() - start
-        hooks.done()
-        payload = build_result(
-            b_reg, t_reg, task, protocol, protocol_ids[protocol_name], sorted([*kept.values(), *per_seed], key=lambda r: r.seed),
-            splits, evaluation, opts, env, cache_info, extraction_seconds, fit_seconds, channels, resolved, weights_id,
-            kept=sorted(kept),
-        )
-        results.write_json_atomic(paths[protocol_name], payload)
-        outcomes.append(
-            Outcome(backbone_name, task_name, protocol_ids[protocol_name], "done", _score_text(paths[protocol_name]), paths[protocol_name])
-        )
+        try:
+            protocol = get_protocol(protocol_name)()
+            kept = kept_seeds(earlier[protocol_name], list(range(opts.seeds)), env, cache_info)
+            todo = [seed for seed in range(opts.seeds) if seed not in kept]
+            if kept:
+                hooks.note(f"{protocol_ids[protocol_name]}: seeds {sorted(kept)} kept from the earlier result, fitting {todo}")
+            start = time.perf_counter()
+            per_seed = run_seeds(
+                protocol,
+                t_reg.spec,
+                task.score,
+                evaluation,
+                todo,
+                opts.budget,
+                on_seed=hooks.fitting(f"{protocol_ids[protocol_name]} probe, {len(todo)} seeds", len(todo)),
+            )
+            fit_seconds = time.perf_counter() - start
+            hooks.done()
+            payload = build_result(
+                b_reg, t_reg, task, protocol, protocol_ids[protocol_name], sorted([*kept.values(), *per_seed], key=lambda r: r.seed),
+                splits, evaluation, opts, env, cache_info, extraction_seconds, fit_seconds, channels, resolved, weights_id,
+                kept=sorted(kept),
+            )
+            results.write_json_atomic(paths[protocol_name], payload)
+            outcomes.append(
+                Outcome(backbone_name, task_name, protocol_ids[protocol_name], "done", _score_text(paths[protocol_name]), paths[protocol_name])
+            )
+        except RadiobenchError as exc:  # one protocol's refusal (e.g. too few labels to fit a probe) spares the rest
+            hooks.done()
+            hooks.note(f"{protocol_ids[protocol_name]} failed: {exc}")
+            outcomes.append(Outcome(backbone_name, task_name, protocol_ids[protocol_name], "failed", error=str(exc)))
     return outcomes
 
 

@@ -78,11 +78,12 @@ def test_data_verify_on_real_archive(shared_data):
     assert "verified" in done.stdout
 
 
-def test_too_small_a_limit_is_a_clear_error_that_writes_no_result(shared_data, tmp_path):
-    """Three MiraBest images hold one FRI: no selection fold can train a classifier on it."""
-    done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--protocol", "linear", "--limit", "3",
+def test_too_small_a_limit_fails_the_probe_that_cannot_fit_and_spares_the_others(shared_data, tmp_path):
+    """Three MiraBest images hold one FRI: no selection fold can train a classifier on it; kNN needs no fit."""
+    done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--protocol", "linear,knn", "--limit", "3",
                           "--offline", "--data-root", str(shared_data), "--results-dir", str(tmp_path))
     out = " ".join(done.stdout.split())
     assert done.returncode == 1
     assert "failed: linear probe, seed 0: 3 training labels (0: 1, 1: 2 per class)" in out and "larger --limit" in out
-    assert "unexpected" not in out and not list(tmp_path.glob("*.json"))
+    assert "unexpected" not in out and "1 of 2 failed" in out
+    assert [p.name for p in tmp_path.glob("*.json")] == ["pixels__mirabest__knn.limit3.json"]

@@ -1,4 +1,5 @@
 import gc
+import re
 import weakref
 
 import numpy as np
@@ -224,9 +225,9 @@ def test_extraction_does_not_keep_each_batchs_token_tensor_alive(task):
     assert done.features.shape == (len(task.load_split("train")), 4)
 
 
-def test_a_task_scoring_nan_fails_its_pair_with_the_task_named(tmp_path, monkeypatch):
+def test_a_task_scoring_nan_fails_its_protocol_with_the_task_named(tmp_path, monkeypatch):
     monkeypatch.setattr(FakeTask, "score", lambda self, y, p: {"error": float("nan"), "accuracy": 0.5})
     opts = RunOptions(results_dir=tmp_path / "results", cache_dir=tmp_path / "cache", seeds=1, device="cpu")
-    with pytest.raises(RadiobenchError, match=r"task 'fake_task' .* scored error as NaN or infinite"):
-        run_pair(registry_with(), "fake_backbone", "fake_task", opts)
+    (outcome,) = run_pair(registry_with(), "fake_backbone", "fake_task", opts)
+    assert outcome.status == "failed" and re.search(r"task 'fake_task' .* scored error as NaN or infinite", outcome.error)
     assert not list((tmp_path / "results").glob("*.json")) if (tmp_path / "results").exists() else True
