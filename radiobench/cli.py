@@ -232,6 +232,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UnknownNameError("protocol", name, PROTOCOLS)
     if args.seeds < 1:
         raise RadiobenchError("--seeds must be at least 1")
+    if args.batch_size < 1:
+        raise RadiobenchError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.limit is not None and args.limit < 2:
         raise RadiobenchError("--limit must be at least 2 images per split")
     opts = RunOptions(

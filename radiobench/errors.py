@@ -21,7 +21,7 @@ class UnknownNameError(RadiobenchError, KeyError):
     def __init__(self, kind: str, name: str, available: Iterable[str]):
         available = sorted(available)
         close = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = f" {did_you_mean(name, available)}".rstrip()
         listing = ", ".join(available) if available else "(none registered)"
         super().__init__(f"Unknown {kind} {name!r}.{hint} Available: {listing}.")
         self.kind, self.name, self.suggestions = kind, name, close
@@ -52,3 +52,9 @@ class BackboneOutputError(RadiobenchError):
 
 class ResultsError(RadiobenchError):
     """Result files that cannot be read or cannot be merged into one leaderboard."""
+
+
+def did_you_mean(name: str, available: Iterable[str]) -> str:
+    """``"Did you mean 'x', 'y'? "`` for the nearest names, nearest first; empty when none is near."""
+    close = difflib.get_close_matches(name, sorted(available), n=3, cutoff=0.5)
+    return f"Did you mean {', '.join(repr(c) for c in close)}? " if close else ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radiobench.errors import ResultsError
+from radiobench.errors import ResultsError, did_you_mean
 from radiobench.results import iter_results
 
 
@@ -54,7 +54,9 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
     backbone_origin: dict[str, Path] = {}
     environments = set()
     protocol_version: tuple[str, Path] | None = None
+    present: set[str] = set()  # protocols that have results here, to suggest one when the asked one has none
     for path, res in iter_results(results_dir):
+        present.add(res["protocol"]["id"])
         if res["protocol"]["id"] != protocol:
             continue
         version = str(res["protocol"].get("version", "1"))
@@ -108,6 +110,7 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
             f"no finished {protocol!r} results in {results_dir}"
             + (f" ({board.skipped_limited} --limit runs left out)" if board.skipped_limited else "")
             + "; run `radiobench run` first or pick another --protocol"
+            + (f" ({did_you_mean(protocol, present)}results here: {', '.join(sorted(present))})" if present else "")
         )
     board.environments = sorted(environments)
     board.ranks = mean_ranks(board)

@@ -54,6 +54,15 @@ def test_unknown_task_and_protocol_exit_2():
     assert done.returncode == 2 and "Unknown protocol 'linaer'. Did you mean 'linear'?" in done.stderr
 
 
+@pytest.mark.parametrize("args, message", [(["--seeds", "0"], "--seeds must be at least 1"),
+                                           (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+                                           (["--limit", "1"], "--limit must be at least 2 images per split")])
+def test_out_of_range_numbers_are_refused_before_anything_runs(tmp_path, args, message):
+    done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--results-dir", str(tmp_path / "res"),
+                          "--data-root", str(tmp_path), *args)
+    assert done.returncode == 1 and done.stderr == f"error: {message}\n" and not (tmp_path / "res").exists()
+
+
 def test_missing_data_names_the_download_command_and_folder(tmp_path):
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--data-root", str(tmp_path),
                           "--results-dir", str(tmp_path / "res"))

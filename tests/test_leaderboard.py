@@ -111,6 +111,11 @@ def test_truncated_result_file_is_named(tmp_path):
         collect(tmp_path)
 
 
+def test_a_protocol_without_results_names_the_ones_present_and_the_nearest(board_dir):
+    with pytest.raises(ResultsError, match=r"no finished 'linaer' results .* \(Did you mean 'linear'\? results here: knn, linear\)"):
+        collect(board_dir, "linaer")
+
+
 def test_cli_writes_output_atomically_and_errors_cleanly(board_dir, tmp_path, capsys):
     out = tmp_path / "board.md"
     assert main(["leaderboard", "--results-dir", str(board_dir), "--output", str(out)]) == 0
