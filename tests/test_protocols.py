@@ -102,9 +102,12 @@ def test_bad_budgets_are_refused(kwargs, message):
         LabelBudget(**kwargs)
 
 
-def test_budget_larger_than_training_set_is_refused():
-    with pytest.raises(RadiobenchError, match="exceeds the 10 training examples"):
+def test_budget_larger_than_training_set_or_smaller_than_its_classes_is_refused():
+    with pytest.raises(RadiobenchError, match="exceeds the 10 training examples; use --train-labels 10 or fewer"):
         LabelBudget(count=20).select(np.zeros(10), 0, False)
+    with pytest.raises(RadiobenchError, match="budget 3 is smaller than the task's 4 classes.*--train-labels 4 or more"):
+        LabelBudget(count=3).select(np.arange(12) % 4, 0, True)
+    assert len(LabelBudget(count=3).select(np.arange(12) % 4, 0, False)) == 3  # unstratified (regression): any 3
 
 
 def test_ridge_path_equals_the_sklearn_pipeline_for_every_alpha():

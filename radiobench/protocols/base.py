@@ -54,7 +54,11 @@ class LabelBudget:
         else:
             return np.arange(n)
         if size > n:
-            raise RadiobenchError(f"label budget {size} exceeds the {n} training examples")
+            raise RadiobenchError(f"label budget {size} exceeds the {n} training examples; use --train-labels {n} or fewer")
+        classes = len(np.unique(labels)) if stratify else 0
+        if size < classes:  # a stratified draw takes at least one label of each class
+            raise RadiobenchError(f"label budget {size} is smaller than the task's {classes} classes; a stratified "
+                                  f"budget needs one label per class, use --train-labels {classes} or more")
         if size == n:
             return np.arange(n)
         from sklearn.model_selection import train_test_split
