@@ -20,11 +20,10 @@ class UnknownNameError(RadiobenchError, KeyError):
 
     def __init__(self, kind: str, name: str, available: Iterable[str]):
         available = sorted(available)
-        close = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
         hint = f" {did_you_mean(name, available)}".rstrip()
         listing = ", ".join(available) if available else "(none registered)"
         super().__init__(f"Unknown {kind} {name!r}.{hint} Available: {listing}.")
-        self.kind, self.name, self.suggestions = kind, name, close
+        self.kind, self.name = kind, name
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return self.args[0]
