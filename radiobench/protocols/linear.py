@@ -139,6 +139,7 @@ def _cv_folds(classification: bool, y: np.ndarray, seed: int) -> list[tuple[np.n
     labels, counts = np.unique(y, return_counts=True)
     folds = []
     if len(labels) >= 2 and counts.max() >= 2:
+        # bincount, not counts: a class absent from these rows still caps the folds at 2, as it always did
         splitter = StratifiedKFold(min(FOLDS, max(2, int(np.bincount(y).min()))), shuffle=True, random_state=seed)
         folds = list(splitter.split(y, y))
     if not folds or any(len(np.unique(y[train])) < 2 for train, _ in folds):
