@@ -1,12 +1,15 @@
 """Reading members of downloaded archives without letting them write anywhere.
 
 Tasks read the members they need straight from the verified archive into memory, so
-nothing is ever extracted; an archive holding absolute paths, ``..`` components,
-links or device files is refused as a whole, since it cannot be the published one.
+nothing is ever extracted. Given the archive's verified bytes (``data``), members are parsed
+from those very bytes, so a file replaced after its hash is never what gets read. An archive
+holding absolute paths, ``..`` components, links or device files is refused as a whole,
+since it cannot be the published one.
 """
 
 from __future__ import annotations
 
+import io
 import posixpath
 import tarfile
 from collections.abc import Iterable
@@ -25,12 +28,16 @@ def check_member_name(name: str, archive: Path) -> str:
     return posixpath.normpath(name)
 
 
-def read_tar_members(archive: Path, wanted: Iterable[str]) -> dict[str, bytes]:
-    """Read the regular files named in ``wanted`` (paths inside the archive) into memory."""
+def read_tar_members(archive: Path, wanted: Iterable[str], data: bytes | None = None) -> dict[str, bytes]:
+    """Read the regular files named in ``wanted`` (paths inside the archive) into memory.
+
+    With ``data`` (the archive's bytes, e.g. from ``datafiles.read_verified``) the file at
+    ``archive`` is not opened at all; its name only labels the messages.
+    """
     wanted = set(wanted)
     found: dict[str, bytes] = {}
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        with _open_tar(archive, data) as tar:
             for member in tar:
                 name = check_member_name(member.name, archive)
                 if member.issym() or member.islnk() or member.isdev():
@@ -47,3 +54,9 @@ def read_tar_members(archive: Path, wanted: Iterable[str]) -> dict[str, bytes]:
     if missing:
         raise UnsafeDataError(f"{archive}: missing expected member(s) {', '.join(missing)}")
     return found
+
+
+def _open_tar(archive: Path, data: bytes | None) -> tarfile.TarFile:
+    if data is None:
+        return tarfile.open(archive, "r:*")
+    return tarfile.open(fileobj=io.BytesIO(data), mode="r:*")

@@ -1,14 +1,28 @@
-"""Where data lives and how it is checked before anything reads it."""
+"""Where data lives and how it is checked before anything reads it.
+
+Hashing a path and then opening it again leaves a window in which the file can be
+replaced, so the bytes parsed need not be the bytes verified, and features computed from
+the replacement would be stored under the genuine identity. Readers therefore either
+parse the very bytes they hashed (``read_verified``), or, where a data set is too large to
+hold in memory, record the file's stamp when hashing it and refuse it if the stamp has
+changed once it has been read (``sha256_and_stamp`` and ``check_unchanged``).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
-from radiobench.download import sha256_file
+from radiobench.download import CHUNK, sha256_file
 from radiobench.errors import ChecksumError, DatasetNotFoundError
 
 DEFAULT_HOME = Path("~/.cache/radiobench")
+#: What tells one version of a file from another without reading it. ctime is in because nobody
+#: can set it back: an in-place rewrite that restores size and mtime still moves it.
+STAMP_FIELDS = ("size", "mtime_ns", "ctime_ns", "inode", "device")
+
+Stamp = dict[str, int]
 
 
 def cache_root() -> Path:
@@ -23,8 +37,81 @@ def data_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env).expanduser() if env else DEFAULT_HOME.expanduser() / "data"
 
 
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_verified(path: Path, sha256: str, task: str, url: str) -> bytes:
+    """The file's bytes, read through one open and checked against the published sha256.
+
+    Parse what this returns, never ``path`` again: the returned bytes are exactly the ones
+    that matched, whatever happens to the file afterwards.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise _missing(Path(path), task, url) from None
+    _check_digest(Path(path), sha256_bytes(data), sha256, task)
+    return data
+
+
 def verify_file(path: Path, sha256: str, task: str) -> None:
-    actual = sha256_file(path)
+    """Check the file on disk; a later reader must not reopen it by path (see ``read_verified``)."""
+    _check_digest(path, sha256_file(path), sha256, task)
+
+
+def require_file(path: Path, sha256: str, task: str, url: str) -> Path:
+    """Return ``path`` once verified; if it is missing, say where it goes and how to get it.
+
+    Kept for plugins that need a path (e.g. a reader that only takes file names); it leaves
+    the hash-then-reopen window open, so prefer ``read_verified`` wherever the bytes fit in memory.
+    """
+    if not path.exists():
+        raise _missing(path, task, url)
+    verify_file(path, sha256, task)
+    return path
+
+
+def file_stamp(stat: os.stat_result) -> Stamp:
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns,
+            "inode": stat.st_ino, "device": stat.st_dev}
+
+
+def sha256_and_stamp(path: Path) -> tuple[str, Stamp]:
+    """The sha256 and the stamp of one and the same file version, read through one handle.
+
+    The stamp is the open handle's, taken before reading and checked after, and the path must
+    still lead to that file at the end; otherwise the file changed while it was hashed.
+    """
+    for _ in range(3):  # a file still being written settles, or we give up and say so
+        with open(path, "rb") as handle:
+            before = file_stamp(os.fstat(handle.fileno()))
+            digest = hashlib.sha256()
+            while block := handle.read(CHUNK):
+                digest.update(block)
+            after = file_stamp(os.fstat(handle.fileno()))
+        if before == after == _current_stamp(path):
+            return digest.hexdigest(), before
+    raise ChecksumError(f"{path} kept changing while it was hashed; wait until whatever writes it is done, then retry")
+
+
+def check_unchanged(path: Path, stamp: Stamp, task: str) -> None:
+    """Refuse a file that is no longer the version that was hashed (replaced or rewritten since)."""
+    if _current_stamp(path) != stamp:
+        raise ChecksumError(
+            f"{task}: {path} changed since it was hashed (replaced or rewritten while it was being read); "
+            "nothing from it was kept: run again once the data folder is no longer being modified"
+        )
+
+
+def _current_stamp(path: Path) -> Stamp | None:
+    try:
+        return file_stamp(os.stat(path))
+    except OSError:
+        return None
+
+
+def _check_digest(path: Path, actual: str, sha256: str, task: str) -> None:
     if actual != sha256:
         raise ChecksumError(
             f"{path}: sha256 {actual[:16]}... does not match the published {sha256[:16]}... "
@@ -32,12 +119,8 @@ def verify_file(path: Path, sha256: str, task: str) -> None:
         )
 
 
-def require_file(path: Path, sha256: str, task: str, url: str) -> Path:
-    """Return ``path`` once verified; if it is missing, say where it goes and how to get it."""
-    if not path.exists():
-        raise DatasetNotFoundError(
-            f"{task}: {path.name} not found in {path.parent}; run `radiobench data download {task} "
-            f"--data-root {path.parent.parent}` or place the file from {url} there"
-        )
-    verify_file(path, sha256, task)
-    return path
+def _missing(path: Path, task: str, url: str) -> DatasetNotFoundError:
+    return DatasetNotFoundError(
+        f"{task}: {path.name} not found in {path.parent}; run `radiobench data download {task} "
+        f"--data-root {path.parent.parent}` or place the file from {url} there"
+    )

@@ -121,6 +121,11 @@ class BackboneSpec:
     # Task kinds it can run; empty: every kind its methods allow. A source finder, which has no
     # embedding, says ("detection",) and sets embed_dim 0; other pairs are "not applicable".
     kinds: tuple[str, ...] = ()
+    # The plugin bumps this whenever a change to its code (factory, forward, pooling, anything it
+    # imports) changes the numbers, so cached features and results of the old code are not reused.
+    # Editable/local installs are also identified by a hash of the factory's module file
+    # (radiobench.identity); a wheel is identified by its version plus this field.
+    version: str = "1"
 
     def __post_init__(self) -> None:
         _check_name(self.name)

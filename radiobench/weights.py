@@ -7,8 +7,10 @@ both resume). ``--offline`` or ``HF_HUB_OFFLINE=1`` stops before the download wi
 line naming the file, where to put it, and the command that fetches it.
 
 Every file found is identified by its sha256: checked against the published value when
-there is one, otherwise computed once and remembered in ``<file>.sha256`` beside it
-(recomputed if the file is newer than that note).
+there is one, otherwise computed once and remembered in ``<file>.sha256`` beside it. The
+note records which file version it describes (size, mtime_ns, ctime_ns, inode, device) and
+is trusted only while all of them still match: a file replaced by one with an older mtime,
+or rewritten in place, is hashed again, and so is a note in the old one-line format.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from radiobench.datafiles import cache_root
+from radiobench.datafiles import STAMP_FIELDS, Stamp, cache_root, file_stamp, sha256_and_stamp
 from radiobench.download import download, sha256_file
 from radiobench.errors import ChecksumError, RadiobenchError
 from radiobench.specs import BackboneSpec
@@ -129,18 +131,49 @@ def _identified(spec: BackboneSpec, path: Path, source: str) -> ResolvedWeights:
 
 
 def _remembered_sha256(path: Path) -> str:
+    """The file's sha256, from its note only while the note describes this very file version.
+
+    Timestamps alone cannot say that (a replacement can carry any mtime), so the note holds
+    the file's whole stamp and any difference, or a note without one, means hash again.
+    """
     note = path.with_name(path.name + ".sha256")
+    remembered = _read_note(note)
+    if remembered is not None:
+        digest, stamp = remembered
+        try:
+            if stamp == file_stamp(path.stat()):
+                return digest
+        except OSError:
+            pass
+    digest, stamp = sha256_and_stamp(path)
     try:
-        if note.stat().st_mtime >= path.stat().st_mtime:
-            return note.read_text().split()[0]
-    except (OSError, IndexError):
-        pass
-    digest = sha256_file(path)
-    try:
-        note.write_text(f"{digest}  {path.name}\n")
+        note.write_text(_note_text(digest, stamp, path.name))
     except OSError:  # read-only weights folder: fine, just not remembered
         pass
     return digest
+
+
+def _note_text(digest: str, stamp: Stamp, name: str) -> str:
+    """``sha256sum`` style first line (what a person checks), then the stamp of the file hashed."""
+    fields = " ".join(f"{key}={stamp[key]}" for key in STAMP_FIELDS)
+    return f"{digest}  {name}\n# of the file with {fields}\n"
+
+
+def _read_note(note: Path) -> tuple[str, Stamp] | None:
+    """(sha256, stamp) from a note; None when it is missing, unreadable or has no complete stamp."""
+    try:
+        lines = note.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    digest = lines[0].split()[0] if lines and lines[0].split() else ""
+    stamp: Stamp = {}
+    for token in " ".join(lines[1:]).split():
+        key, sep, value = token.partition("=")
+        if sep and key in STAMP_FIELDS and value.lstrip("-").isdigit():  # mtime may precede 1970
+            stamp[key] = int(value)
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) or set(stamp) != set(STAMP_FIELDS):
+        return None
+    return digest, stamp
 
 
 def _from_package(spec: BackboneSpec) -> ResolvedWeights:

@@ -65,7 +65,7 @@ def test_wrong_split_key_is_a_clear_error_and_nothing_is_cached(tmp_path, monkey
     with pytest.raises(ChecksumError):  # a different file never passes the published checksum
         t.prepare(tmp_path)
     # past the checksum (as a modified release would be), the reader names what is missing
-    monkeypatch.setattr("radiobench_plugins.rgd.task.datafiles.require_file", lambda *a, **k: None)
+    monkeypatch.setattr("radiobench_plugins.rgd.task.datafiles.read_verified", lambda path, *a, **k: path.read_bytes())
     t.prepare(tmp_path)
     with pytest.raises(RadiobenchError, match=r"source 'data_0' lacks Split_literature/Label_literature/Img"):
         t.load_split("train")

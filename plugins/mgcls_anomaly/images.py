@@ -41,7 +41,7 @@ images. The fill depends only on unmasked pixels, so it carries nothing the rank
 from __future__ import annotations
 
 import functools
-
+import hashlib
 import io
 import warnings
 from pathlib import Path
@@ -128,12 +128,14 @@ def _unmasked_frame() -> np.ndarray:
 _FRAME = _unmasked_frame()
 
 
-def _decode(path: Path) -> np.ndarray:
+def _decode(path: Path, sha256: str | None = None) -> np.ndarray:
     """Decode with the geometry checked from the header before any pixel is decompressed.
 
     Checking 219x219 RGBA first makes a decompression bomb impossible whatever
     Image.MAX_IMAGE_PIXELS is set to; verify() checks every chunk CRC, which catches truncation
-    and corruption even if some other code has set ImageFile.LOAD_TRUNCATED_IMAGES.
+    and corruption even if some other code has set ImageFile.LOAD_TRUNCATED_IMAGES. With
+    ``sha256`` (the digest taken when the data set's identity was computed) the bytes decoded
+    must be those bytes, so a file replaced since is refused rather than decoded under that identity.
     """
     fail = f"MGCLS Protege cutout {path}"
     hint = "re-extract it from all_images_compressed_part{1,2}.zip (Zenodo 10.5281/zenodo.14440674)"
@@ -142,6 +144,8 @@ def _decode(path: Path) -> np.ndarray:
         if size > _MAX_FILE_BYTES:
             raise RadiobenchError(f"{fail} is {size} bytes, far above a real cutout (~65 kB); {hint}.")
         data = path.read_bytes()
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+            raise ChecksumError(f"{fail} changed since it was hashed for this run's data identity; {hint}.")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
@@ -162,12 +166,13 @@ def _decode(path: Path) -> np.ndarray:
         raise ChecksumError(f"{fail} is not a valid PNG ({type(exc).__name__}: {exc}); {hint}.") from exc
 
 
-def read_cutout(path: str | Path) -> np.ndarray:
+def read_cutout(path: str | Path, sha256: str | None = None) -> np.ndarray:
     """The cutout as a 219x219 uint8 colour-map index with MASKS filled by the frame median.
 
     uint8 keeps the exact index (no quantisation on top of the renderer's 256 levels).
+    ``sha256``: refuse the file unless its bytes have this digest (see ``_decode``).
     """
-    idx = _table_index(_decode(Path(path))[..., :3])
+    idx = _table_index(_decode(Path(path), sha256)[..., :3])
     fill = np.uint8(np.rint(np.median(idx[_FRAME])))
     for r0, r1, c0, c1 in MASKS:
         idx[r0:r1, c0:c1] = fill

@@ -9,6 +9,10 @@ compact-source catalogue ``Table2_MGCLS_compactcat_DR1.fits`` in the folder (eve
 it holds compact sources only), else from pyBDSF run on the field (``radiobench.sourcefinding``,
 fields in parallel processes, cached; single-Gaussian ``S`` sources count). The crops of a field share a group, so the seeded
 70/20/10 partition never puts one field on both sides.
+
+Fields can be hundreds of MB each, so they are not held in memory to be hashed and parsed
+from the same bytes; instead each field's (and catalogue's) stat stamp is taken with its
+hash, and a file whose stamp differs once it has been read is refused (``datafiles.check_unchanged``).
 """
 
 from __future__ import annotations
@@ -22,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from radiobench import crops, sourcefinding
-from radiobench.datafiles import cache_root
-from radiobench.download import sha256_file
+from radiobench.datafiles import cache_root, check_unchanged, sha256_and_stamp
 from radiobench.errors import DatasetNotFoundError, RadiobenchError
 from radiobench.specs import TaskSpec
 from radiobench.task import Split, Task
@@ -99,13 +102,12 @@ class FieldCounts(Task):
         from radiobench.fitsimage import read_radio_image
 
         images, labels, ids, groups, per_field = [], [], [], [], []
-        shas = {path: sha256_file(path) for path in fields}
+        hashed = {path: sha256_and_stamp(path) for path in fields}
+        shas = {path: sha for path, (sha, _) in hashed.items()}
         survey = folder / SURVEY_CATALOGUE
-        survey_positions = None
+        survey_positions = survey_sha = None
         if survey.is_file():
-            from radiobench.catalogues import read_positions
-
-            survey_positions = read_positions(survey)
+            survey_sha, survey_positions = self._positions(survey)
         needs_finder = [p for p in fields if _catalogue_beside(p) is None and survey_positions is None]
         found: dict[Path, tuple[list[dict[str, Any]], float | None]] = {}
         start = time.perf_counter()
@@ -120,18 +122,16 @@ class FieldCounts(Task):
         catalogue_shas = {}
         for path in fields:
             image = read_radio_image(path, beam_deg=self.beam_deg)
+            check_unchanged(path, hashed[path][1], self.spec.name)  # the pixels are those of the sha256 recorded
             tiling = crops.tile(image.data, self.crop)
             lo, hi = crops.percentile_range(image.data)
             catalogue = _catalogue_beside(path)
             if catalogue is not None:
-                from radiobench.catalogues import read_positions
-
-                ra, dec = read_positions(catalogue)
-                catalogue_shas[catalogue.name] = sha256_file(catalogue)
+                catalogue_shas[catalogue.name], (ra, dec) = self._positions(catalogue)
                 source = {"labels_from": catalogue.name}
             elif survey_positions is not None:  # positions outside this field land outside every crop
                 ra, dec = survey_positions
-                catalogue_shas[survey.name] = catalogue_shas.get(survey.name) or sha256_file(survey)
+                catalogue_shas[survey.name] = survey_sha
                 source = {"labels_from": survey.name}
             else:
                 rows, seconds = found[path]
@@ -171,6 +171,15 @@ class FieldCounts(Task):
                               "compact_codes": list(sourcefinding.COMPACT_CODES)} if needs_finder else None,
             "labelling_seconds": labelling_seconds,
         }
+
+    def _positions(self, catalogue: Path) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
+        """A catalogue's sha256 and its positions, refused if the file changed between the two."""
+        from radiobench.catalogues import read_positions
+
+        sha, stamp = sha256_and_stamp(catalogue)
+        positions = read_positions(catalogue)
+        check_unchanged(catalogue, stamp, self.spec.name)
+        return sha, positions
 
     def load_split(self, split: str) -> Split:
         if self._split is None:

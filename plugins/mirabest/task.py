@@ -1,4 +1,9 @@
-"""Reading the official MiraBest_F batches straight from the verified archive."""
+"""Reading the official MiraBest_F batches straight from the verified archive.
+
+The archive (under 1 MB) is read once into memory, hashed, and parsed from those same
+bytes, so a file replaced on disk after the check can never be read under the genuine
+identity.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ class MiraBest(Task):
                     errors.append(str(exc))
             else:
                 raise DatasetNotFoundError(" | ".join(errors))
-        datafiles.require_file(archive, self.spec.data_sha256, self.spec.name, URLS[0])
+        self._archive = datafiles.read_verified(archive, self.spec.data_sha256, self.spec.name, URLS[0])
         self.root = Path(root)
         self._members: dict[str, bytes] | None = None
 
@@ -43,8 +48,9 @@ class MiraBest(Task):
         if self.root is None:
             raise RadiobenchError("MiraBest: call prepare(root) before loading a split")
         if self._members is None:
-            archive = self.folder(self.root) / ARCHIVE
-            self._members = archives.read_tar_members(archive, TRAIN_BATCHES + TEST_BATCHES)
+            archive = self.folder(self.root) / ARCHIVE  # names the messages; the verified bytes are parsed
+            self._members = archives.read_tar_members(archive, TRAIN_BATCHES + TEST_BATCHES, data=self._archive)
+            self._archive = b""  # parsed: the members are all that is needed from here on
         return [safe_pickle.loads(self._members[name], f"{ARCHIVE}:{name}") for name in names]
 
     def load_split(self, split: str) -> Split:

@@ -6,6 +6,8 @@ uint8, with RA/DEC/Source attributes), ``Label_literature`` (0 FRI, 1 FRII, 2 Co
 (h5py reads file-like objects), so nothing is extracted to disk. The same zip ships in
 the PyPI wheel ``firstgalaxydata``; when that is installed and the data root lacks the
 file, the wheel's copy is used (located through package metadata, never imported).
+Each zip (2.5 MB at most) is read once, hashed, and parsed from those same bytes, so a
+file replaced after its check is never read under the published identity.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class RadioGalaxyDataset(Task):
     pixel_range = (0, 255)
 
     def prepare(self, root: Path, download: bool = False) -> None:
-        self.archives = []
+        self.archives: list[tuple[Path, bytes]] = []  # (where it came from, its verified bytes)
         for name in fold_files(self.options.get("fold")):
             archive = self.folder(root) / name
             if not archive.exists():
@@ -51,23 +53,24 @@ class RadioGalaxyDataset(Task):
                     archive = copy
                 elif download:
                     downloads.download(ZENODO.format(name), archive, SHA256[name])
-            datafiles.require_file(archive, SHA256[name], self.spec.name, ZENODO.format(name))
-            self.archives.append(archive)
+            data = datafiles.read_verified(archive, SHA256[name], self.spec.name, ZENODO.format(name))
+            self.archives.append((archive, data))
         self.root = Path(root)
         self._splits: dict[str, Split] | None = None
 
     def _read_all(self) -> dict[str, Split]:
         rows: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in self.spec.splits}
-        for archive in self.archives:
-            self._read_archive(archive, rows)
+        for archive, data in self.archives:
+            self._read_archive(archive, data, rows)
         return {s: Split(np.stack(i), np.asarray(l, dtype=np.int64), d) for s, (i, l, d) in rows.items() if i}
 
-    def _read_archive(self, archive: Path, rows: dict[str, tuple[list, list, list]]) -> None:
+    def _read_archive(self, archive: Path, verified: bytes, rows: dict[str, tuple[list, list, list]]) -> None:
+        """Parse the zip from its verified bytes; ``archive`` only names it in messages."""
         import h5py
 
         member = archive.name.replace(".zip", ".h5")
         try:
-            with zipfile.ZipFile(archive) as zf:
+            with zipfile.ZipFile(io.BytesIO(verified)) as zf:
                 data = zf.read(member)
         except (zipfile.BadZipFile, KeyError, OSError) as exc:
             raise UnsafeDataError(f"{archive}: no readable {member} inside ({exc}); delete it and download it again") from None
