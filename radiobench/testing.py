@@ -1,9 +1,11 @@
 """Helpers for plugin authors' own test suites.
 
-``check_backbone`` is the conformance check every built-in backbone passes: call it
-from your plugin's tests. ``FakeTask`` and ``FakeBackbone`` are tiny, file-free
-stand-ins so a backbone or a task can be exercised end to end in seconds, and
-``registry_with`` builds a registry holding them plus your own specs.
+``check_backbone`` is the conformance check every built-in backbone passes, and
+``check_task`` (from ``radiobench.conformance``, torch-free) its counterpart for tasks:
+call them from your plugin's tests (both are exported by ``radiobench.api``).
+``FakeTask`` and ``FakeBackbone`` are tiny, file-free stand-ins so a backbone or a task
+can be exercised end to end in seconds, and ``registry_with`` builds a registry holding
+them plus your own specs.
 
     from radiobench.testing import check_backbone
     def test_my_backbone():
@@ -19,15 +21,12 @@ import torch
 
 from radiobench import plugins
 from radiobench.backbone import Backbone
+from radiobench.conformance import ConformanceError, check_task  # noqa: F401 - check_task: beside check_backbone
 from radiobench.extract import check_output
 from radiobench.preprocess import prepare_batch
 from radiobench.registry import Registered, Registry, get_registry
 from radiobench.specs import BackboneSpec, InputContract, TaskSpec, WeightsSpec
 from radiobench.task import Split, Task
-
-
-class ConformanceError(AssertionError):
-    """A backbone breaks the interface; the message says which rule and by how much."""
 
 
 def radio_like_images(n: int, side: int = 64, seed: int = 0) -> np.ndarray:

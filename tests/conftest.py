@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,33 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def pytest_configure(config):
+    """A throw-away RADIOBENCH_CACHE for the whole session, set before collection.
+
+    ``isolated_env`` below gives each test its own cache, but module- and session-scoped
+    fixtures (and code run at import) come before it; without this they would write features,
+    weights or simulated fields into the user's ~/.cache/radiobench, or wherever the shell's
+    RADIOBENCH_CACHE points. Fixtures that share a cache on purpose still set their own.
+    """
+    config._radiobench_cache = (os.environ.get("RADIOBENCH_CACHE"), tempfile.mkdtemp(prefix="radiobench-test-cache-"))
+    os.environ["RADIOBENCH_CACHE"] = config._radiobench_cache[1]
+
+
+def pytest_unconfigure(config):
+    previous, session_cache = getattr(config, "_radiobench_cache", (None, None))
+    if session_cache is None:
+        return
+    shutil.rmtree(session_cache, ignore_errors=True)
+    if previous is None:
+        os.environ.pop("RADIOBENCH_CACHE", None)
+    else:
+        os.environ["RADIOBENCH_CACHE"] = previous
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory, monkeypatch):
-    """Every test gets its own feature cache and no inherited plugin switches."""
+    """Every test gets its own feature cache and no inherited plugin switches (a test that shares a
+    cache on purpose sets RADIOBENCH_CACHE itself, after this)."""
     monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
     for var in ("RADIOBENCH_DATA", "RADIOBENCH_STRICT_PLUGINS", "RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD"):
         monkeypatch.delenv(var, raising=False)

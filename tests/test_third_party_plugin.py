@@ -23,7 +23,8 @@ dependencies = ["radiobench"]
 {module} = "{module}"
 """
 
-# The same shape as the example in CONTRIBUTING.md.
+# A minimal backbone plugin on the older `from radiobench import ...` path (still supported; new plugins import
+# from radiobench.api). CONTRIBUTING.md's full example, backbone and task, runs in test_contributing.py.
 PLUGIN = '''
 from radiobench import BackboneSpec, InputContract, hookimpl
 

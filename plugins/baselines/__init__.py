@@ -7,7 +7,7 @@ can use. Each twin takes the input contract of the pretrained model it controls 
 ``pybdsf`` (the source finder radio surveys catalogue with) is the classical bar to clear.
 """
 
-from radiobench import BackboneSpec, InputContract, WeightsSpec, hookimpl
+from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
 
 PIXELS_SIDE = 32
 IMAGENET = InputContract(channels=3, size=224, interpolation="bicubic")

@@ -8,10 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from radiobench.backbone import Backbone
-from radiobench.errors import RadiobenchError
-from radiobench.specs import BackboneSpec
-from radiobench.timm_backbone import TimmBackbone
+from radiobench.api import Backbone, BackboneSpec, RadiobenchError, TimmBackbone
 
 
 class Pixels(Backbone):

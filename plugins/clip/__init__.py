@@ -1,6 +1,6 @@
 """CLIP image towers through open_clip (web images: the no-astronomy reference point)."""
 
-from radiobench import BackboneSpec, InputContract, WeightsSpec, hookimpl
+from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
 
 REPO = "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"
 

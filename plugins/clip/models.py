@@ -8,10 +8,7 @@ from typing import Any
 
 import torch
 
-from radiobench.backbone import ModuleBackbone, seeded
-from radiobench.checkpoints import load_into, read_checkpoint
-from radiobench.specs import BackboneSpec
-from radiobench.timm_backbone import plain_state_dict
+from radiobench.api import BackboneSpec, ModuleBackbone, load_into, plain_state_dict, read_checkpoint, seeded
 
 
 def visual_state_dict(checkpoint: Any, path: Path) -> Mapping[str, torch.Tensor]:

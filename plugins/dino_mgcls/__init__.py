@@ -5,7 +5,7 @@ Teacher weights from Zenodo record 12771941, single-channel input. The study fed
 (the task's scaling), resized to 224 (bicubic), with no mean/std normalisation.
 """
 
-from radiobench import BackboneSpec, InputContract, WeightsSpec, hookimpl
+from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
 
 ZENODO = "https://zenodo.org/records/12771941/files/{}?download=1"
 PAGE = "https://doi.org/10.5281/zenodo.12771941"

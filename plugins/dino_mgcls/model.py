@@ -16,9 +16,8 @@ from typing import Any
 
 import torch
 
-from radiobench.checkpoints import CheckpointError, select, strip_prefixes
-from radiobench.specs import BackboneSpec
-from radiobench.timm_backbone import TimmBackbone
+from radiobench.api import BackboneSpec, CheckpointError, TimmBackbone
+from radiobench.checkpoints import select, strip_prefixes
 
 PREFIXES = ("module.", "backbone.")
 

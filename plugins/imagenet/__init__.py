@@ -6,7 +6,7 @@ with no download at all. They are Google's Apache-2.0 TF checkpoints converted t
 TF models were trained on inputs scaled as (x - 127) / 128, hence mean = std = 0.5 here.
 """
 
-from radiobench import BackboneSpec, InputContract, WeightsSpec, hookimpl
+from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
 
 IMAGENET_NORM = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 HALF_NORM = dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))

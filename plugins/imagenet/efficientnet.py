@@ -10,11 +10,8 @@ from pathlib import Path
 
 import torch
 
-from radiobench.backbone import ModuleBackbone, seeded
-from radiobench.checkpoints import load_into, read_checkpoint
-from radiobench.errors import RadiobenchError
-from radiobench.specs import BackboneSpec
-from radiobench.timm_backbone import plain_state_dict
+from radiobench.api import (BackboneSpec, ModuleBackbone, RadiobenchError, load_into, plain_state_dict,
+                            read_checkpoint, seeded)
 
 
 class EfficientNetLite(ModuleBackbone):

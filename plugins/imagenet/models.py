@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from radiobench.specs import BackboneSpec
-from radiobench.timm_backbone import TimmBackbone
+from radiobench.api import BackboneSpec, TimmBackbone
 
 
 class TimmHub(TimmBackbone):

@@ -16,7 +16,7 @@ The human scores are one person's judgement (the catalogue's README says so); th
 what the study evaluated against, not a ground truth of anomalousness.
 """
 
-from radiobench import TaskSpec, hookimpl
+from radiobench.api import TaskSpec, hookimpl
 
 RECORD = "https://zenodo.org/records/14440674"
 FILES = {  # name on Zenodo -> published sha256 (None: computed on first download and recorded)

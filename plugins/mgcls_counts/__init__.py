@@ -19,7 +19,7 @@ differs from the study's code (github.com/elastufka/mgcls_dino, ``evaluator.py``
 
 from __future__ import annotations
 
-from radiobench import TaskSpec, hookimpl
+from radiobench.api import TaskSpec, hookimpl
 
 FIELD_SUFFIXES = (".fits.gz", ".fits", ".FITS", ".fit", ".fts")  # MGCLS cubes come gzipped; astropy reads them as is
 SURVEY_CATALOGUE = "Table2_MGCLS_compactcat_DR1.fits"  # MGCLS DR1 compact sources, all fields in one table

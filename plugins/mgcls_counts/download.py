@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from radiobench import download as downloads
-from radiobench.errors import DatasetNotFoundError
+from radiobench.api import DatasetNotFoundError
 
 ARCHIVE = "https://archive-gw-1.kat.ac.za"
 BUCKET = "public"

@@ -1,6 +1,6 @@
 """MiraBest Confident FRI/FRII classification (Porter & Scaife 2023)."""
 
-from radiobench import TaskSpec, hookimpl
+from radiobench.api import TaskSpec, hookimpl
 
 ARCHIVE = "MiraBest_F_batches.tar.gz"
 ARCHIVE_SHA256 = "5ad6b8fbe982e4f7ae52d3f88dd2e6cb03de0c4f7c00b00b92608c6e78a5243b"

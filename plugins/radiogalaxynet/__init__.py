@@ -7,7 +7,7 @@ The data cannot be fetched automatically (CSIRO's portal serves it behind a web 
 
 from __future__ import annotations
 
-from radiobench import TaskSpec, hookimpl
+from radiobench.api import TaskSpec, hookimpl
 
 from radiobench_plugins.radiogalaxynet.data import CLASSES, DATA_FOLDER, DOI_URL
 

@@ -52,9 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
+from radiobench.api import DatasetNotFoundError
 from radiobench.coco import CocoError, CocoSet, read_coco
 from radiobench.detection import read_png_channel
-from radiobench.errors import DatasetNotFoundError
 
 DATA_FOLDER = "radiogalaxynet"  # under the data root
 DOI_URL = "https://doi.org/10.25919/btk3-vx79"

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.detection import CocoTask
+from radiobench.api import CocoTask
 from radiobench_plugins.radiogalaxynet import data
 
 

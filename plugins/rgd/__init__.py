@@ -10,7 +10,7 @@ backbone's score over the five folds is the data-split variance the literature s
 They are variants, so ``--task all`` leaves them out.
 """
 
-from radiobench import TaskSpec, hookimpl
+from radiobench.api import TaskSpec, hookimpl
 
 ZENODO = "https://zenodo.org/record/7689127/files/{}?download=1"
 ARCHIVE = "galaxy_data_h5.zip"

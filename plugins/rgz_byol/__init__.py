@@ -5,7 +5,7 @@ single-channel 70x70 inputs: the centre 70 pixels of 150x150 FIRST cutouts, norm
 with the RGZ statistics from the authors' code.
 """
 
-from radiobench import BackboneSpec, InputContract, WeightsSpec, hookimpl
+from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
 
 
 @hookimpl

@@ -15,9 +15,8 @@ from typing import Any
 
 import torch
 
-from radiobench.backbone import ModuleBackbone, seeded
-from radiobench.checkpoints import load_into, read_checkpoint, select
-from radiobench.specs import BackboneSpec
+from radiobench.api import BackboneSpec, ModuleBackbone, load_into, read_checkpoint, seeded
+from radiobench.checkpoints import select
 from radiobench.timm_backbone import create
 
 STEM = {"encoder.layers.0.0.": "conv1.", "encoder.layers.0.1.": "bn1."}

@@ -8,7 +8,7 @@ crops and ``annotations/{train,test}.json``, then the same reader as any COCO se
 
 from __future__ import annotations
 
-from radiobench import TaskSpec, hookimpl
+from radiobench.api import TaskSpec, hookimpl
 
 # 8 fields of 1024^2 at 1.5" (400 sources each, 20 % extended); 6 train, 2 test, split by field
 RECIPE = {"n_fields": 8, "test_fields": 2, "crop": 128, "size": 1024, "n_sources": 400, "min_snr": 5.0,

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from radiobench.api import CocoTask, cache_root
 from radiobench.coco import CocoImage, write_coco
-from radiobench.datafiles import cache_root
-from radiobench.detection import CocoTask
 from radiobench.simulate import FieldParams, simulate_field
 
 

@@ -5,7 +5,7 @@ contract does the same; the hub's config.json mentions ImageNet statistics that 
 own pipeline never applies.
 """
 
-from radiobench import BackboneSpec, InputContract, WeightsSpec, hookimpl
+from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
 
 CITATION = "Walmsley et al. 2023, Zoobot, JOSS 8, 5312; Walmsley et al. 2024 (arXiv:2404.02973)"
 MODELS = [

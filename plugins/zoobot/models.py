@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from radiobench.specs import BackboneSpec
-from radiobench.timm_backbone import TimmBackbone
+from radiobench.api import BackboneSpec, TimmBackbone
 
 
 class ZoobotEncoder(TimmBackbone):

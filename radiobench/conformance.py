@@ -1,0 +1,259 @@
+"""Conformance of a task plugin: ``check_task`` loads every split and checks what the core relies on.
+
+The core would find most of these faults too, but late and far from the cause: a label
+outside the classes surfaces as a scikit-learn error inside a probe, an id repeated across
+splits silently mixes test data into training, a missing group only fails when a seed
+draws a partition. ``check_task`` names the task, the split and the first offending item,
+so a plugin author can run it in their own tests (and in CI) on a few files.
+
+No torch here: a task plugin's tests should not pay for it, and ``radiobench.api`` exports
+this module's names without importing torch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radiobench.specs import TaskSpec
+from radiobench.task import LazyImages, Split, Task
+
+RANGE_SLACK = 1e-6  # as radiobench.extract: rounding may overshoot [0, 1] by this fraction of the range
+CHUNK = 256  # images read (and scaled) at a time, so a large or lazy split is not held twice in memory
+
+
+class ConformanceError(AssertionError):
+    """A backbone or task breaks the interface; the message says which rule and where."""
+
+
+def check_task(
+    task: str | Task,
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    download: bool = False,
+) -> None:
+    """Raise ``ConformanceError`` unless the task keeps the ``Task`` contract on its data.
+
+    ``task`` is a registered name (built through the plugin registry, as ``radiobench run``
+    builds it) or a ``Task`` instance. It is prepared under ``data_root`` (default:
+    ``$RADIOBENCH_DATA`` or ``~/.cache/radiobench/data``), every split the spec declares is
+    loaded, and each is checked: not empty; ids unique within and across splits; images
+    (N, H, W) or (N, C, H, W) of an integer or floating dtype, without NaN, inside
+    ``pixel_range`` (or, for a task with its own ``scale``, scaled into [0, 1]); labels that
+    fit the kind (class indices in ``[0, len(classes))``, finite regression targets, ranking
+    labels finite or < 0 for unlabelled); groups present for a grouped partition. Finally
+    ``score`` on a trivial prediction must return finite numbers including ``spec.main_score``.
+    """
+    from radiobench.datafiles import data_root as default_data_root
+
+    task, where = _build(task)
+    spec = task.spec
+    root = Path(data_root) if data_root is not None else default_data_root()
+    task.prepare(root, download=download)
+    splits: dict[str, Any] = {}
+    seen: dict[str, str] = {}  # id -> split it first appeared in
+    for name in spec.splits:
+        split = task.load_split(name)
+        at = f"{where}, split {name!r}"
+        if spec.kind == "detection":
+            _check_detection_split(split, spec, at)
+        else:
+            _check_split(task, split, at)
+        _check_ids(split.ids, name, seen, at)
+        splits[name] = split
+    _check_layout(splits, where)
+    if spec.kind != "detection":  # detection scores need predicted boxes; the COCO scorer is the core's
+        _check_score(task, splits["test" if "test" in splits else spec.splits[-1]], where)
+
+
+def _build(task: str | Task) -> tuple[Task, str]:
+    if isinstance(task, str):
+        from radiobench.errors import PluginError
+        from radiobench.registry import get_registry
+        from radiobench.specs import resolve_factory
+
+        registered = get_registry().task(task)
+        spec = registered.spec
+        try:
+            built = resolve_factory(spec.factory)(spec, **spec.options)
+        except Exception as exc:
+            raise PluginError(f"task {spec.name!r} (from {registered.plugin.label}) failed to build: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        where = f"task {spec.name!r} (from {registered.plugin.label})"
+    else:
+        built = task
+        where = f"task {getattr(getattr(task, 'spec', None), 'name', type(task).__name__)!r}"
+    if not isinstance(built, Task):
+        raise ConformanceError(f"{where}: the factory must build a radiobench.api.Task, got {type(built).__name__}")
+    if not isinstance(built.spec, TaskSpec):
+        raise ConformanceError(f"{where}: task.spec must be a TaskSpec, got {type(built.spec).__name__}")
+    return built, where
+
+
+def _check_split(task: Task, split: Any, at: str) -> None:
+    spec = task.spec
+    if not isinstance(split, Split):
+        raise ConformanceError(f"{at}: load_split must return a radiobench.api.Split, got {type(split).__name__}")
+    if len(split) == 0:
+        raise ConformanceError(f"{at} is empty")
+    images = split.images
+    if images.ndim not in (3, 4):
+        raise ConformanceError(f"{at}: images must be (N, H, W) or (N, C, H, W), got shape {tuple(images.shape)}")
+    if images.ndim == 4 and images.shape[1] not in (1, 3):
+        raise ConformanceError(f"{at}: (N, C, H, W) images need 1 or 3 channels (what a backbone's input contract "
+                               f"can adapt), got C={images.shape[1]}")
+    dtype = np.dtype(images.dtype)
+    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+        raise ConformanceError(f"{at}: images must be stored pixels of an integer (e.g. uint8) or floating dtype, "
+                               f"got {dtype}")
+    _check_pixels(task, split, at)
+    _check_labels(spec, np.asarray(split.labels), split.ids, at)
+    if spec.partition is not None:
+        if split.groups is None:
+            raise ConformanceError(f"{at}: the spec declares a grouped partition {spec.partition} but the split has "
+                                   "no groups; pass Split(..., groups=...) naming what must stay together")
+        if len(split.groups) != len(split):
+            raise ConformanceError(f"{at}: {len(split.groups)} groups for {len(split)} items")
+
+
+def _check_pixels(task: Task, split: Split, at: str) -> None:
+    """Read the images in chunks: no NaN in the stored pixels, and each chunk lands in [0, 1] once scaled."""
+    own_scale = task.overrides_scale
+    low, high = task.pixel_range if not own_scale else (0.0, 1.0)  # type: ignore[misc]
+    slack = RANGE_SLACK * (high - low)
+    for start in range(0, len(split), CHUNK):
+        pixels = np.asarray(split.images[start : start + CHUNK])
+        if len(pixels) != min(CHUNK, len(split) - start) or pixels.shape[1:] != tuple(split.images.shape[1:]):
+            raise ConformanceError(f"{at}: images[{start}:{start + CHUNK}] has shape {pixels.shape}, not the "
+                                   f"split's {tuple(split.images.shape)} rows")
+        if np.issubdtype(pixels.dtype, np.floating):
+            bad = np.isnan(pixels).reshape(len(pixels), -1).any(axis=1)
+            if bad.any():
+                raise ConformanceError(f"{at}: image {split.ids[start + int(bad.argmax())]!r} contains NaN; replace "
+                                       "blanked pixels in the task (e.g. with the cutout's minimum) before returning them")
+        if own_scale:
+            scaled = np.asarray(task.scale(pixels))
+            if scaled.shape != pixels.shape or scaled.dtype != np.float32:
+                raise ConformanceError(f"{at}: scale() must return float32 of the input's shape {pixels.shape}, got "
+                                       f"{scaled.dtype} {scaled.shape}")
+            values, what = scaled, "scale() maps"
+        else:
+            values, what = pixels, "stored pixels of"
+        flat = values.reshape(len(values), -1)
+        bad = ~((flat.min(axis=1) >= low - slack) & (flat.max(axis=1) <= high + slack))  # NaN compares False
+        if bad.any():
+            row = int(bad.argmax())
+            found = f"[{flat[row].min():.6g}, {flat[row].max():.6g}]"
+            fix = "its scale() must map survey pixels into [0, 1]" if own_scale else \
+                "declare a pixel_range that covers the stored pixels, or scale them as spec.scaling says"
+            raise ConformanceError(f"{at}: {what} image {split.ids[start + row]!r} span {found}, outside "
+                                   f"[{low:g}, {high:g}]; {fix}")
+
+
+def _check_labels(spec: TaskSpec, labels: np.ndarray, ids: list[str], at: str) -> None:
+    if labels.ndim != 1:
+        raise ConformanceError(f"{at}: labels must be one value per item (N,), got shape {labels.shape}")
+    if not (np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)):
+        raise ConformanceError(f"{at}: labels must be numbers, got dtype {labels.dtype}")
+    if spec.kind == "classification":
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ConformanceError(f"{at}: classification labels must be integer class indices, got dtype {labels.dtype}")
+        if not spec.classes:
+            raise ConformanceError(f"{at}: a classification task must declare its classes in TaskSpec.classes")
+        bad = (labels < 0) | (labels >= len(spec.classes))
+        if bad.any():
+            row = int(bad.argmax())
+            raise ConformanceError(f"{at}: item {ids[row]!r} has label {labels[row]}, outside the "
+                                   f"{len(spec.classes)} declared classes (0..{len(spec.classes) - 1}: "
+                                   f"{', '.join(spec.classes)})")
+    elif spec.kind == "regression":
+        bad = ~np.isfinite(labels.astype(float))
+        if bad.any():
+            row = int(bad.argmax())
+            raise ConformanceError(f"{at}: item {ids[row]!r} has regression target {labels[row]}; targets must be finite")
+    elif spec.kind == "ranking":
+        values = labels.astype(float)
+        bad = ~((values < 0) | np.isfinite(values))
+        if bad.any():
+            row = int(bad.argmax())
+            raise ConformanceError(f"{at}: item {ids[row]!r} has ranking label {labels[row]}; a ranking label is a "
+                                   "finite score, or < 0 for an unlabelled item")
+        if not (values >= 0).any():
+            raise ConformanceError(f"{at}: no item is labelled (every ranking label is < 0)")
+
+
+def _check_ids(ids: Any, name: str, seen: dict[str, str], at: str) -> None:
+    if not all(isinstance(i, str) for i in ids):
+        bad = next(i for i in ids if not isinstance(i, str))
+        raise ConformanceError(f"{at}: ids must be strings, found {bad!r} ({type(bad).__name__})")
+    for item in ids:
+        if item in seen:
+            where = "twice in this split" if seen[item] == name else f"also in split {seen[item]!r}"
+            raise ConformanceError(f"{at}: id {item!r} appears {where}; ids must be unique across the task")
+        seen[item] = name
+
+
+def _check_layout(splits: Mapping[str, Any], where: str) -> None:
+    """The runner reads the channel count from the first split; the others must agree."""
+    layouts = {name: _channels(s) for name, s in splits.items() if isinstance(s, Split)}
+    if len(set(layouts.values())) > 1:
+        listed = ", ".join(f"{n}: {c} channel(s)" for n, c in layouts.items())
+        raise ConformanceError(f"{where}: splits differ in image channels ({listed}); every split needs the same layout")
+
+
+def _channels(split: Split) -> int:
+    return 1 if split.images.ndim == 3 else int(split.images.shape[1])
+
+
+def _check_score(task: Task, split: Split, where: str) -> None:
+    """Score a trivial prediction: the labels shifted by one item (every class still predicted), or the
+    item order as a ranking score. A scorer that cannot take it, or returns NaN, fails every run."""
+    spec, labels = task.spec, np.asarray(split.labels)
+    if spec.kind == "ranking":
+        labels = labels[labels >= 0]
+        prediction: np.ndarray = np.arange(len(labels), dtype=float)
+    else:
+        prediction = np.roll(labels, 1)
+    try:
+        scores = task.score(labels, prediction)
+    except Exception as exc:  # noqa: BLE001 - reported as the rule it breaks
+        raise ConformanceError(f"{where}: score() failed on a trivial prediction: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(scores, Mapping):
+        raise ConformanceError(f"{where}: score() must return a dict of metric name -> number, got {type(scores).__name__}")
+    if spec.main_score not in scores:
+        raise ConformanceError(f"{where}: score() returned {sorted(scores)}, without the declared main score "
+                               f"{spec.main_score!r}")
+    for metric, value in scores.items():
+        if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not math.isfinite(value):
+            raise ConformanceError(f"{where}: score() returned {metric}={value!r} on a trivial prediction; every "
+                                   "metric must be a finite number")
+
+
+def _check_detection_split(split: Any, spec: TaskSpec, at: str) -> None:
+    """Detection splits hold per-image arrays already scaled to [0, 1], boxes and class indices."""
+    from radiobench.detection import DetectionSplit
+
+    if not isinstance(split, DetectionSplit):
+        raise ConformanceError(f"{at}: a detection task's load_split must return a DetectionSplit, got "
+                               f"{type(split).__name__}")
+    if len(split) == 0:
+        raise ConformanceError(f"{at} is empty")
+    for i, item in enumerate(split.ids):
+        image, boxes, labels = np.asarray(split.images[i]), np.asarray(split.boxes[i]), np.asarray(split.labels[i])
+        if image.ndim != 2 or not np.issubdtype(image.dtype, np.floating):
+            raise ConformanceError(f"{at}: image {item!r} must be a 2-D float array, got {image.dtype} {image.shape}")
+        if np.isnan(image).any() or image.min() < -RANGE_SLACK or image.max() > 1 + RANGE_SLACK:
+            raise ConformanceError(f"{at}: image {item!r} must be scaled into [0, 1] without NaN")
+        if boxes.ndim != 2 or boxes.shape[1:] != (4,) or len(boxes) != len(labels) or not np.isfinite(boxes).all():
+            raise ConformanceError(f"{at}: image {item!r} needs finite (n, 4) boxes and n labels, got "
+                                   f"{boxes.shape} boxes and {labels.shape} labels")
+        if len(labels) and (labels.min() < 0 or labels.max() >= len(spec.classes)):
+            raise ConformanceError(f"{at}: image {item!r} has a box label outside the {len(spec.classes)} declared classes")
+
+
+__all__ = ["ConformanceError", "check_task"]
