@@ -259,14 +259,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _task_options(reg: Any, tasks: list[str], beam: str | None) -> dict[str, dict[str, Any]]:
     """``--beam`` goes to the selected tasks that read FITS fields (their spec has a ``beam_deg`` option)."""
+    import math
+
     if beam is None:
         return {}
     try:
         values = tuple(float(v) for v in beam.split(","))
     except ValueError:
         values = ()
-    if len(values) != 3 or not values[0] >= values[1] > 0:
-        raise RadiobenchError(f"--beam {beam!r}: expected BMAJ,BMIN,BPA in degrees with BMAJ >= BMIN > 0, e.g. 0.0015,0.0015,0")
+    # float() takes "inf" and "nan"; pyBDSF would fail on them only after the features were extracted
+    if len(values) != 3 or not all(math.isfinite(v) for v in values) or not values[0] >= values[1] > 0:
+        raise RadiobenchError(f"--beam {beam!r}: expected BMAJ,BMIN,BPA in degrees, finite, with BMAJ >= BMIN > 0, "
+                              "e.g. 0.0015,0.0015,0")
     takers = [t for t in tasks if "beam_deg" in reg.task(t).spec.options]
     if not takers:
         readers = sorted(n for n, r in reg.tasks.items() if "beam_deg" in r.spec.options)
@@ -399,6 +403,10 @@ def cmd_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+_SIMULATE_FLAGS = {"size": "--size", "pixel_arcsec": "--pixel-arcsec", "beam_arcsec": "--beam-arcsec", "rms": "--rms",
+                   "n_sources": "--n-sources"}
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from radiobench.simulate import FieldParams, simulate_field, write_field
 
@@ -406,7 +414,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         params = FieldParams(size=args.size, pixel_arcsec=args.pixel_arcsec, beam_arcsec=args.beam_arcsec,
                              rms=args.rms, n_sources=args.n_sources, seed=args.seed)
     except ValueError as exc:
-        raise RadiobenchError(f"simulate field: {exc}") from None
+        name, _, rest = str(exc).partition(" ")  # FieldParams names the field; the user typed the option
+        raise RadiobenchError(f"simulate field: {_SIMULATE_FLAGS.get(name, name)} {rest}") from None
+    if Path(args.output).is_dir():  # known now; os.replace would fail only after the simulation
+        raise RadiobenchError(f"simulate field: --output {args.output} is a folder; give a file path such as "
+                              f"{Path(args.output) / 'field.fits'}")
     field = simulate_field(params)
     truth = write_field(field, Path(args.output))
     print(f"wrote {args.output} ({args.size}x{args.size}, {len(field.truth)} sources) and {truth}")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
-from radiobench.download import CHUNK, sha256_file
+from radiobench.download import CHUNK, NotRegularFileError, open_regular, sha256_file
 from radiobench.errors import ChecksumError, DatasetNotFoundError
 
 DEFAULT_HOME = Path("~/.cache/radiobench")
@@ -48,9 +49,12 @@ def read_verified(path: Path, sha256: str, task: str, url: str) -> bytes:
     that matched, whatever happens to the file afterwards.
     """
     try:
-        data = Path(path).read_bytes()
+        with open_regular(Path(path)) as handle:  # a named pipe would block the read forever
+            data = handle.read()
     except FileNotFoundError:
         raise _missing(Path(path), task, url) from None
+    except NotRegularFileError as exc:
+        raise _not_regular(exc, task, url) from None
     _check_digest(Path(path), sha256_bytes(data), sha256, task)
     return data
 
@@ -60,15 +64,21 @@ def verify_file(path: Path, sha256: str, task: str) -> None:
     _check_digest(path, sha256_file(path), sha256, task)
 
 
-def require_file(path: Path, sha256: str, task: str, url: str) -> Path:
-    """Return ``path`` once verified; if it is missing, say where it goes and how to get it.
+def require_file(path: Path, sha256: str, task: str, url: str, hint: str | None = None) -> Path:
+    """Return ``path`` once verified; if it is missing or not a regular file, say where it goes and how to get it.
+
+    ``url`` is what `radiobench data download` fetches; data with none (``url=""``) is got by
+    hand as ``hint`` says (default: the task spec's ``download_hint``).
 
     Kept for plugins that need a path (e.g. a reader that only takes file names); it leaves
     the hash-then-reopen window open, so prefer ``read_verified`` wherever the bytes fit in memory.
     """
     if not path.exists():
-        raise _missing(path, task, url)
-    verify_file(path, sha256, task)
+        raise _missing(path, task, url, hint)
+    try:
+        verify_file(path, sha256, task)
+    except NotRegularFileError as exc:  # checked on the open handle, so a pipe is refused before any read
+        raise _not_regular(exc, task, url, hint) from None
     return path
 
 
@@ -84,7 +94,7 @@ def sha256_and_stamp(path: Path) -> tuple[str, Stamp]:
     still lead to that file at the end; otherwise the file changed while it was hashed.
     """
     for _ in range(3):  # a file still being written settles, or we give up and say so
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a named pipe would block the read forever
             before = file_stamp(os.fstat(handle.fileno()))
             digest = hashlib.sha256()
             while block := handle.read(CHUNK):
@@ -119,8 +129,44 @@ def _check_digest(path: Path, actual: str, sha256: str, task: str) -> None:
         )
 
 
-def _missing(path: Path, task: str, url: str) -> DatasetNotFoundError:
-    return DatasetNotFoundError(
-        f"{task}: {path.name} not found in {path.parent}; run `radiobench data download {task} "
-        f"--data-root {path.parent.parent}` or place the file from {url} there"
-    )
+def _missing(path: Path, task: str, url: str, hint: str | None = None) -> DatasetNotFoundError:
+    return DatasetNotFoundError(f"{task}: {path.name} not found in {path.parent}; {_how_to_get(path, task, url, hint)}")
+
+
+def _not_regular(exc: NotRegularFileError, task: str, url: str, hint: str | None = None) -> DatasetNotFoundError:
+    """A named pipe (or folder, device) where the data file goes: reading it would hang or fail, so say what to do."""
+    reason = str(exc).split(";")[0]
+    return DatasetNotFoundError(f"{task}: {reason}; delete it and {_how_to_get(exc.path, task, url, hint)}")
+
+
+def _how_to_get(path: Path, task: str, url: str, hint: str | None) -> str:
+    """The next step for a missing file: the download command when there is a URL, else the task's own hint.
+
+    Without a URL, `radiobench data download` has nothing to fetch, so the user is sent to the
+    task spec's ``download_hint`` (looked up in the registry when the caller does not pass it).
+    """
+    spec = _task_spec(task)
+    if url:
+        root = _data_root_of(path, (spec.data_folder or spec.name) if spec else task)
+        return f"run `radiobench data download {task} --data-root {root}` or place the file from {url} there"
+    hint = hint or (spec.download_hint if spec else "")
+    if hint:
+        return f"get it by hand ({hint}) and place it in {path.parent}; it has no automatic download"
+    return (f"get it by hand and place it in {path.parent}; it has no automatic download and the task names no "
+            f"source, so ask the authors of the plugin that provides {task!r}")
+
+
+def _task_spec(task: str) -> Any:
+    """The registered task's spec, or None (a task built outside the registry, or a plugin that failed)."""
+    from radiobench.errors import RadiobenchError
+    from radiobench.registry import get_registry
+
+    try:
+        return get_registry().tasks[task].spec
+    except (KeyError, RadiobenchError):
+        return None
+
+
+def _data_root_of(path: Path, folder: str) -> Path:
+    """The data root above ``path``: the parent of the task's data folder (files may sit in subfolders of it)."""
+    return next((p.parent for p in path.parents if p.name == folder), path.parent.parent)

@@ -5,12 +5,16 @@ plane 0 is the continuum image; SkyView cutouts (FIRST) carry no beam keywords;
 GPS/MAGPIS images use Galactic coordinates and a spare third WCS axis. Data are
 big-endian on disk and NaN-blanked outside the primary beam. This module returns the
 chosen plane as native-endian float32 with its celestial WCS and restoring beam, and
-refuses files that are truncated, all-NaN, without a celestial WCS, without a beam (unless
-one is given), or with extra axes it cannot interpret.
+refuses files that are truncated, all-NaN, without a celestial WCS, without a usable pixel
+scale, without a beam (unless one is given), or whose sky axes are not FITS axes 1 and 2.
+Extra axes, whatever their CTYPE, give their plane 0. What the header alone can refute
+(a declared size the file cannot hold, a zero CDELT) is refuted before any data are read.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,27 +58,37 @@ def read_radio_image(path: str | Path, beam_deg: tuple[float, float, float] | No
         # survey's header conventions, not about whether the image is usable
         warnings.simplefilter("ignore", VerifyWarning)
         warnings.simplefilter("ignore", FITSFixedWarning)
+        # a declared size beyond the file's end is refused below with the file's name; astropy's warning would be a 2nd line
+        warnings.filterwarnings("ignore", message="File may have been truncated")
         return _read(Path(path), beam_deg, plane)
 
 
 def _read(path: Path, beam_deg: tuple[float, float, float] | None, plane: int) -> RadioImage:
     from astropy.io import fits
-    from astropy.wcs import WCS
+
+    from radiobench.download import open_regular
 
     try:
-        with fits.open(path, memmap=False) as hdus:
-            hdu = next((h for h in hdus if h.data is not None and h.data.ndim >= 2), None)
-            if hdu is None:
+        with open_regular(path) as handle, fits.open(handle, memmap=False, lazy_load_hdus=True) as hdus:
+            index = next((i for i, h in enumerate(hdus) if h.is_image and int(h.header.get("NAXIS", 0)) >= 2), None)
+            if index is None:
                 raise FitsImageError(f"{path}: no image HDU with 2 or more axes")
-            header, data = hdu.header.copy(), np.asarray(hdu.data)
+            hdu = hdus[index]
+            header = hdu.header.copy()
+            # everything the header alone can refute is refuted before the data are read
+            shape = _check_shape(header, path)
+            _check_data_size(hdus, index, shape, handle, path)
+            wcs, pixel = _celestial_wcs(header, path)
+            chosen = _choose_planes(shape, header, plane, path)
+            data = np.asarray(hdu.data)
     except FitsImageError:
         raise
     except (OSError, ValueError, TypeError, IndexError) as exc:
         raise FitsImageError(f"{path}: not a readable FITS image ({exc}); truncated or corrupt? fetch it again") from None
-    data = _select_plane(data, header, plane, path)
-    wcs = WCS(header).celestial
-    if not wcs.has_celestial or wcs.naxis != 2:
-        raise FitsImageError(f"{path}: no celestial WCS (RA/DEC or GLON/GLAT axes) in the header; cannot place sources")
+    if data.ndim != len(shape):  # astropy and the header disagree: not a file to guess about
+        raise FitsImageError(f"{path}: not a readable FITS image (header declares {len(shape)} axes, data has "
+                             f"{data.ndim}); truncated or corrupt? fetch it again")
+    data = data[tuple(chosen.get(len(shape) - axis, slice(None)) for axis in range(len(shape)))]
     image = np.asarray(data, dtype=np.float32)  # native byte order, whatever the file had
     if not np.isfinite(image).any():
         raise FitsImageError(f"{path}: plane {plane} holds no finite pixel (all NaN/inf); wrong plane or empty image")
@@ -87,39 +101,149 @@ def _read(path: Path, beam_deg: tuple[float, float, float] | None, plane: int) -
             f"{path}: no BMAJ/BMIN beam keywords; give the restoring beam as --beam BMAJ,BMIN,BPA in degrees "
             "(FIRST: 0.0015,0.0015,0)"
         )
+    return RadioImage(image, wcs, beam, pixel, path, plane, _frequency(header, chosen))  # type: ignore[arg-type]
+
+
+# The data of one HDU is read whole (all planes) before a plane is taken; more than this is not a
+# survey image but a header typo or a file this reader is not for (MGCLS cubes are ~0.3 GiB).
+MAX_DATA_BYTES = 16 * 2**30
+
+
+def _check_shape(header: Any, path: Path) -> tuple[int, ...]:
+    """The FITS axis lengths (NAXIS1 first); refuses empty axes and 1-pixel-wide images."""
+    shape = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(1, int(header["NAXIS"]) + 1))
+    empty = [f"NAXIS{i + 1} = {n}" for i, n in enumerate(shape) if n < 1]
+    if empty or min(shape[:2]) < 2:
+        described = ", ".join(empty) or f"{shape[0]}x{shape[1]} pixels"
+        raise FitsImageError(f"{path}: the header declares no usable image area ({described}); not a 2-D image")
+    return shape
+
+
+def _check_data_size(hdus: Any, index: int, shape: tuple[int, ...], handle: Any, path: Path) -> None:
+    """Compare the data size the header declares with the file and with what can be read at all.
+
+    A header can claim 200000x200000 pixels in a 6 kB file; astropy would then try to allocate
+    149 GiB (a MemoryError that names no file) or read past the end.
+    """
+    from astropy.io import fits
+
+    hdu = hdus[index]
+    bitpix = int(hdu.header.get("BITPIX", 0))
+    declared = abs(bitpix) // 8 * math.prod(shape)
+    described = f"{'x'.join(str(n) for n in shape)} pixels of BITPIX {bitpix} ({_size(declared)})"
+    if declared > MAX_DATA_BYTES:
+        raise FitsImageError(f"{path}: the header declares {described}, more than the {_size(MAX_DATA_BYTES)} "
+                             "radiobench reads from one image; a header error, or cut the field into smaller images")
+    if isinstance(hdu, fits.CompImageHDU) or _compressed(handle):  # the size on disk says nothing then
+        return
+    info = hdus.fileinfo(index)
+    available = os.fstat(handle.fileno()).st_size - info["datLoc"] if info else declared
+    if declared > available:
+        raise FitsImageError(f"{path}: not a readable FITS image (the header declares {described} but the file holds "
+                             f"{_size(max(available, 0))} after the header); truncated or corrupt? fetch it again")
+
+
+def _compressed(handle: Any) -> bool:
+    """A gzip/bzip2/zip/xz-wrapped FITS (astropy opens those too): a plain one starts with its SIMPLE card."""
+    position = handle.tell()
+    handle.seek(0)
+    start = handle.read(6)
+    handle.seek(position)
+    return start != b"SIMPLE"
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def _celestial_wcs(header: Any, path: Path) -> tuple[Any, float]:
+    """The 2-axis celestial WCS and its mean pixel side (degrees), from FITS axes 1 and 2.
+
+    A zero, missing or non-finite pixel scale would make every beam and crop size meaningless;
+    astropy would not say so (wcslib calls a zero CDELT a singular matrix, turns an all-zero
+    CD matrix into unity, and a missing CDELT defaults to 1 deg), so the cards are checked first.
+    """
+    from astropy.wcs import WCS, WcsError
     from astropy.wcs.utils import proj_plane_pixel_scales
 
-    pixel = float(np.mean(np.abs(proj_plane_pixel_scales(wcs))))  # in the WCS unit, degrees for sky axes
-    return RadioImage(image, wcs, beam, pixel, path, plane, _frequency(header, plane))  # type: ignore[arg-type]
+    try:
+        full = WCS(header)
+    except (WcsError, ValueError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = next((line for line in lines if not line.startswith("ERROR ")), " ".join(lines))  # wcslib's own words
+        problem = _pixel_scale_problem(header)
+        if problem:
+            raise _no_pixel_scale(path, problem) from None
+        raise FitsImageError(f"{path}: unusable WCS in the header ({reason}); check its CDELT/CD/PC and CTYPE "
+                             "keywords") from None
+    if not full.has_celestial:
+        raise FitsImageError(f"{path}: no celestial WCS (RA/DEC or GLON/GLAT axes) in the header; cannot place sources")
+    axes = sorted((full.wcs.lng + 1, full.wcs.lat + 1))
+    if axes != [1, 2]:
+        raise FitsImageError(f"{path}: the celestial axes are FITS axes {axes[0]} and {axes[1]}; radiobench reads "
+                             "images whose axes 1 and 2 are the sky (reorder the cube, e.g. with a FITS tool)")
+    wcs = full.celestial
+    problem = _pixel_scale_problem(header)
+    scales = proj_plane_pixel_scales(wcs)
+    if problem is None and not (np.all(np.isfinite(scales)) and np.all(scales > 0)):
+        problem = f"pixel scales {scales.tolist()}"
+    if problem:
+        raise _no_pixel_scale(path, problem)
+    return wcs, float(np.mean(np.abs(scales)))  # in the WCS unit, degrees for sky axes
 
 
-def _frequency(header: Any, plane: int) -> float | None:
+def _no_pixel_scale(path: Path, problem: str) -> FitsImageError:
+    return FitsImageError(f"{path}: no usable pixel scale ({problem}); the header needs nonzero, finite CDELT1 and "
+                          "CDELT2 (or a CD matrix) in degrees per pixel")
+
+
+def _pixel_scale_problem(header: Any) -> str | None:
+    """What is wrong with the pixel-scale cards of axes 1 and 2 (a CD matrix, else CDELT1/CDELT2), or None."""
+    cd_keys = [f"CD{i}_{j}" for i in (1, 2) for j in (1, 2)]
+    try:
+        if any(key in header for key in cd_keys):
+            a, b, c, d = (float(header.get(key, 0.0)) for key in cd_keys)
+            if not (math.isfinite(a * d - b * c) and a * d - b * c != 0):
+                return "singular CD matrix: " + ", ".join(f"{key} = {header.get(key, 0.0)}" for key in cd_keys)
+            return None
+        missing = [f"CDELT{i}" for i in (1, 2) if f"CDELT{i}" not in header]
+        if missing:
+            return f"no {' or '.join(missing)} and no CD matrix"
+        bad = [f"CDELT{i} = {header[f'CDELT{i}']}" for i in (1, 2)
+               if not (math.isfinite(float(header[f"CDELT{i}"])) and float(header[f"CDELT{i}"]) != 0)]
+    except (TypeError, ValueError):
+        return "non-numeric CDELT/CD cards"
+    return ", ".join(bad) or None
+
+
+def _frequency(header: Any, chosen: dict[int, int]) -> float | None:
+    """RESTFRQ/RESTFREQ, else the frequency of the chosen plane on a FREQ axis, else None."""
     for key in ("RESTFRQ", "RESTFREQ"):
         if key in header:
             return float(header[key])
     for axis in range(3, int(header.get("NAXIS", 0)) + 1):
         if str(header.get(f"CTYPE{axis}", "")).upper().startswith("FREQ") and f"CRVAL{axis}" in header:
-            offset = (plane + 1 - float(header.get(f"CRPIX{axis}", 1.0))) * float(header.get(f"CDELT{axis}", 0.0))
+            offset = (chosen.get(axis, 0) + 1 - float(header.get(f"CRPIX{axis}", 1.0))) * float(header.get(f"CDELT{axis}", 0.0))
             return float(header[f"CRVAL{axis}"]) + offset
     return None
 
 
-def _select_plane(data: np.ndarray, header: Any, plane: int, path: Path) -> np.ndarray:
-    """Drop length-1 axes; allow one extra axis of planes (CTYPE FREQ, as MGCLS cubes) and take ``plane``."""
-    extra = []  # (numpy axis, FITS axis number, length, ctype)
-    for axis in range(data.ndim - 2):
-        fits_axis = data.ndim - axis  # numpy axis 0 is the last FITS axis
-        extra.append((axis, fits_axis, data.shape[axis], str(header.get(f"CTYPE{fits_axis}", "")).strip()))
-    long_axes = [e for e in extra if e[2] > 1]
-    if len(long_axes) > 1 or (long_axes and not long_axes[0][3].upper().startswith("FREQ")):
-        described = ", ".join(f"axis {e[1]} {e[3] or '(no CTYPE)'} of length {e[2]}" for e in long_axes)
-        raise FitsImageError(f"{path}: unexpected extra axes ({described}); expected a 2-D image or one plane axis")
-    index: list[Any] = [0] * (data.ndim - 2) + [slice(None), slice(None)]
+def _choose_planes(shape: tuple[int, ...], header: Any, plane: int, path: Path) -> dict[int, int]:
+    """The index taken on every axis after the first two: FITS axis number -> index.
+
+    Survey cubes put planes on axes whose CTYPE varies (FREQ on MGCLS ``*_5pln_cor.FITS``,
+    STOKES, a spare VRAD or none at all), so any extra axis is accepted and plane 0 of each
+    is taken; ``plane`` picks along the first extra axis with more than one plane.
+    """
+    chosen = {axis: 0 for axis in range(3, len(shape) + 1)}
+    long_axes = [axis for axis in chosen if shape[axis - 1] > 1]
     if long_axes:
-        axis, _, length, _ = long_axes[0]
-        if not 0 <= plane < length:
-            raise FitsImageError(f"{path}: plane {plane} requested but the plane axis has {length} planes")
-        index[axis] = plane
+        axis = long_axes[0]
+        if not 0 <= plane < shape[axis - 1]:
+            ctype = str(header.get(f"CTYPE{axis}", "")).strip() or "no CTYPE"
+            raise FitsImageError(f"{path}: plane {plane} requested but the plane axis has {shape[axis - 1]} planes "
+                                 f"(FITS axis {axis}, {ctype})")
+        chosen[axis] = plane
     elif plane != 0:
         raise FitsImageError(f"{path}: plane {plane} requested but the image has a single plane")
-    return data[tuple(index)]
+    return chosen

@@ -135,6 +135,9 @@ def load_plugins(
         infos.append(info)
         try:
             plugin = entry.entry_point.load()
+        except SystemExit as exc:  # not an Exception: uncaught, it would end every command without a word
+            fail(info, f"{info.module} called {exit_call(exc)} at import", strict)
+            continue
         except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's, not ours
             fail(info, f"failed to import {info.module}: {type(exc).__name__}: {exc}", strict)
             continue
@@ -154,6 +157,16 @@ def load_plugins(
             continue
         info.hooks = sorted(c.name for c in callers)
     return pm, infos
+
+
+def exit_call(exc: SystemExit) -> str:
+    """``sys.exit(2)``, as the plugin called it."""
+    return "sys.exit()" if exc.code is None else f"sys.exit({exc.code!r})"
+
+
+def failure(exc: BaseException) -> str:
+    """How a plugin's hook failed, for its skip message: what it raised, or that it called sys.exit."""
+    return f"called {exit_call(exc)}" if isinstance(exc, SystemExit) else f"raised {type(exc).__name__}: {exc}"
 
 
 def plugin_key(info: PluginInfo) -> str:

@@ -87,8 +87,8 @@ def build_registry(
                 for spec in collected:
                     if not isinstance(spec, spec_type):
                         raise TypeError(f"register() takes a {spec_type.__name__}, got {type(spec).__name__}")
-            except Exception as exc:  # noqa: BLE001 - the plugin's bug, reported with its name
-                plugins.fail(info, f"{hook_name} raised {type(exc).__name__}: {exc}", strict)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - the plugin's bug (or exit), reported with its name
+                plugins.fail(info, f"{hook_name} {plugins.failure(exc)}", strict)
                 _forget(registry, info)
                 continue
             for spec in collected:

@@ -5,12 +5,42 @@ from __future__ import annotations
 import html
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from radiobench.leaderboard import Board
 
 FORMATS = ("md", "csv", "html", "json")
 IN_DOMAIN_MARK = "†"
+# A cell starting with one of these is a formula to Excel/LibreOffice (OWASP "CSV injection"); tab and CR too
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Markdown/HTML specials in names: & first, so the entities written for the others are not escaped again.
+# A | ends a table cell (even after a backslash in some renderers: an entity never does); < > & open HTML.
+_MD_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "&#124;"), ("\\", "&#92;"), ("`", "&#96;"))
+
+
+def md_text(text: str) -> str:
+    """A name from a result file, safe inside a Markdown table cell or list item.
+
+    Names normally pass ``specs._check_name`` (letters, digits, ``_ - .``) and come out unchanged,
+    but a result file is plain JSON and can carry anything: ``<script>`` or a ``|`` must not turn
+    into HTML or break the table, and a line break must not end the row.
+    """
+    text = " ".join(str(text).splitlines())
+    for char, entity in _MD_ESCAPES:
+        text = text.replace(char, entity)
+    return text
+
+
+def csv_cell(value: Any) -> Any:
+    """Neutralise a text cell a spreadsheet would run as a formula: prefix a single quote (OWASP).
+
+    Numbers are left as they are (a negative score is a number, not a formula); names such as
+    ``=HYPERLINK(...)``, ``+cmd|...``, ``@SUM(...)`` or ``-foo`` are shown as typed.
+    """
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def rows(board: Board) -> list[dict[str, Any]]:
@@ -42,6 +72,7 @@ def _cell_text(board: Board, b: str, t: str) -> str:
 
 
 def _title(task: str, meta: dict[str, Any]) -> str:
+    """Plain text: each output format escapes it its own way."""
     return f"{task}{' [SIMULATED]' if meta.get('simulated') else ''} ({meta['main_score']} {_arrow(meta)})"
 
 
@@ -50,12 +81,13 @@ def _rank(board: Board, backbone: str) -> str:
     return "–" if rank != rank else f"{rank:.2f}"  # NaN: only simulated results
 
 
-def _footer(board: Board) -> list[str]:
+def _footer(board: Board, text: Callable[[str], str] = str) -> list[str]:
+    """The notes under the table; ``text`` escapes what comes from result files (the hardware strings)."""
     lines = [
-        f"Protocol `{board.protocol}`; mean ± sample std over seeds; mean rank across the tasks a backbone has "
-        "(1 = best); rows with more tasks come first.",
+        f"Protocol `{board.protocol.replace('`', '')}`; mean ± sample std over seeds; mean rank across the tasks a "
+        "backbone has (1 = best); rows with more tasks come first.",
         f"{IN_DOMAIN_MARK}: in-domain (the backbone's training data includes the task's source data).",
-        "Hardware: " + "; ".join(board.environments),
+        "Hardware: " + text("; ".join(board.environments)),
     ]
     if any(m.get("simulated") for m in board.tasks.values()):
         lines.append("[SIMULATED]: task on simulated data (radiobench simulate); shown, left out of mean ranks.")
@@ -65,22 +97,28 @@ def _footer(board: Board) -> list[str]:
 
 
 def to_markdown(board: Board) -> str:
-    head = ["backbone", "training data"] + [_title(t, m) for t, m in board.tasks.items()]
+    head = ["backbone", "training data"] + [md_text(_title(t, m)) for t, m in board.tasks.items()]
     head += ["mean rank", "tasks"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for b in board.ordered_backbones():
-        cells = [b, ", ".join(board.backbones[b]["training_data"]) or "–"]
+        cells = [md_text(b), md_text(", ".join(board.backbones[b]["training_data"])) or "–"]
         cells += [_cell_text(board, b, t) for t in board.tasks]
         cells += [_rank(board, b), f"{board.coverage(b)}/{len(board.tasks)}"]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in _footer(board)) + "\n"
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in _footer(board, md_text)) + "\n"
 
 
 def to_csv(board: Board) -> str:
-    import pandas as pd
+    """One row per backbone, quoted by the csv module; text cells that a spreadsheet would run are neutralised."""
+    import csv
 
+    table = rows(board)
+    columns = list(table[0]) if table else ["backbone", "family", "training_data", "mean_rank", "tasks"]
     buffer = io.StringIO()
-    pd.DataFrame(rows(board)).to_csv(buffer, index=False)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([csv_cell(c) for c in columns])
+    for row in table:
+        writer.writerow([csv_cell("" if row[c] is None else row[c]) for c in columns])
     return buffer.getvalue()
 
 

@@ -39,6 +39,25 @@ HEADER_KEYS = {
 }
 
 
+# Largest side: a 1 GiB float32 image. simulate_field holds about a dozen image-sized float64/float32
+# arrays at once (pixel grids, radii, image, noise, its filtered copy), ~13 GiB at this size; MGCLS
+# fields are ~3600 pixels a side.
+MAX_SIZE = 16384
+WORKING_ARRAYS = 12  # simulate_field's peak memory, in float32 images
+
+
+def _check_size(size: int) -> None:
+    """Say how large an image would be, so a typo (200000) fails at once instead of after minutes of swapping."""
+    if size < 32:
+        raise ValueError(f"size is {size}; it must be at least 32 pixels per side")
+    if size > MAX_SIZE:
+        image_gib = size * size * 4 / 2**30
+        raise ValueError(
+            f"size {size} would be a {image_gib:,.1f} GiB float32 image (and ~{WORKING_ARRAYS}x that in memory while "
+            f"simulating); the limit is {MAX_SIZE} pixels per side (a 1 GiB image), MGCLS fields are ~3600"
+        )
+
+
 @dataclass(frozen=True)
 class FieldParams:
     size: int = 1024  # pixels per side
@@ -57,10 +76,21 @@ class FieldParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.size < 32 or self.pixel_arcsec <= 0 or self.beam_arcsec <= 0 or self.rms <= 0:
-            raise ValueError("size >= 32 and positive pixel_arcsec, beam_arcsec and rms are required")
-        if not 0 < self.flux_min < self.flux_max or not 0 < self.pb_radius <= 1 or self.n_sources < 0:
-            raise ValueError("need 0 < flux_min < flux_max, 0 < pb_radius <= 1 and n_sources >= 0")
+        """Refuse parameters that would crash, hang or fill memory later, naming the value (one line each)."""
+        for name in ("pixel_arcsec", "beam_arcsec", "frequency_hz", "rms", "alpha", "flux_min", "flux_max",
+                     "extended_fraction", "pb_radius", "ra_deg", "dec_deg"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} is {getattr(self, name)}; give a finite number")
+        for name in ("pixel_arcsec", "beam_arcsec", "frequency_hz", "rms"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} is {getattr(self, name)}; it must be positive")
+        if self.n_sources < 0:
+            raise ValueError(f"n_sources is {self.n_sources}; it must be 0 or more")
+        _check_size(self.size)
+        if not 0 < self.flux_min < self.flux_max or not 0 < self.pb_radius <= 1:
+            raise ValueError("need 0 < flux_min < flux_max and 0 < pb_radius <= 1")
+        if self.alpha == 1 or not 0 <= self.extended_fraction <= 1:
+            raise ValueError("need alpha != 1 (the flux CDF divides by 1 - alpha) and 0 <= extended_fraction <= 1")
 
     @property
     def primary_beam_sigma_pixels(self) -> float:

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -113,11 +114,18 @@ def in_processes(function: Callable[[Any], Any], jobs: Sequence[Any], processes:
         return
     import multiprocessing
 
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start,
+                             initargs=(os.getpid(),)) as pool:
         try:
             yield from pool.map(function, jobs)
         finally:
             pool.shutdown(cancel_futures=True)
+
+
+def _worker_start(parent_pid: int) -> None:
+    """Initializer of ``in_processes``'s workers: one BLAS thread each, and gone when the run is gone."""
+    die_with_parent(parent_pid)
+    _one_thread()
 
 
 def _one_thread() -> None:
@@ -125,6 +133,30 @@ def _one_thread() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+
+
+PARENT_POLL_SECONDS = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this process as soon as ``parent_pid`` (the run that started it) is gone.
+
+    A run killed with ``kill -9`` cannot shut its pools down, and their workers (~180 MB each)
+    then sat in their queues for 15 minutes and more. A daemon thread watches the parent pid,
+    which changes once the parent has died (the orphan is re-parented). Not Linux's
+    PR_SET_PDEATHSIG: that fires when the *thread* that spawned the worker ends, and loky
+    respawns idle-timed-out workers from its own manager thread, so live workers could be
+    killed mid-run. Polling works on every platform and changes nothing a worker computes.
+    """
+    if os.getppid() != parent_pid:  # the parent died before this worker even started
+        os._exit(1)
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="radiobench-parent-watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)  # at once: no one is left to take the work, and cleanup handlers could block on the dead parent
 
 
 def run_job(job: Job) -> tuple[list[dict[str, Any]], float]:

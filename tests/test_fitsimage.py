@@ -70,7 +70,10 @@ def test_mgcls_style_cube_gives_plane_zero(tmp_path):
 @pytest.mark.parametrize("make, message", [
     (lambda p: p.write_bytes(b"SIMPLE  =                    T" + b" " * 50), "not a readable FITS image"),
     (lambda p: _write(p, np.full((16, 16), np.nan, np.float32)), "no finite pixel"),
-    (lambda p: _write(p, np.zeros((3, 16, 16), np.float32), CTYPE3="VRAD"), r"unexpected extra axes \(axis 3 VRAD of length 3\)"),
+    (lambda p: _write(p, np.ones((16, 16, 3), np.float32), CTYPE1="FREQ", CTYPE2="RA---SIN", CTYPE3="DEC--SIN",
+                      CDELT1=1e6, CDELT3=4e-4, CRVAL3=-30.0, CRPIX3=8),
+     r"bad.fits: the celestial axes are FITS axes 2 and 3; radiobench reads images whose axes 1 and 2 are the sky"),
+    (lambda p: _write(p, np.ones((16, 1), np.float32)), r"bad.fits: the header declares no usable image area \(1x16 pixels\)"),
     (lambda p: _write(p, np.zeros((16, 16), np.float32), CTYPE1=None, CTYPE2=None), "no celestial WCS"),
 ])
 def test_bad_fits_files_are_refused_with_the_reason(tmp_path, make, message):
@@ -86,3 +89,74 @@ def test_truncated_real_file_is_refused(first_files, tmp_path):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(FitsImageError, match="truncated or corrupt"):
         read_radio_image(cut, beam_deg=FIRST_BEAM)
+
+
+def test_cube_with_any_extra_axes_gives_plane_zero_of_each(tmp_path):
+    """A 5-plane cube whose plane axis is not FREQ (here a spare VRAD axis, then STOKES) still reads: plane 0 of each."""
+    cube = np.zeros((2, 5, 16, 16), ">f4")
+    cube[0, 0] = 100.0
+    cube[0, 3] = 3.0
+    path = _write(tmp_path / "Abell_5pln_cor.FITS", cube, CTYPE3="VRAD", CTYPE4="STOKES")
+    assert read_radio_image(path).data.mean() == 100.0
+    assert read_radio_image(path, plane=3).data.mean() == 3.0  # ``plane`` picks along the first extra axis
+    no_ctype = _write(tmp_path / "planes.fits", cube[0])
+    assert read_radio_image(no_ctype).data.mean() == 100.0
+    with pytest.raises(FitsImageError, match=r"planes.fits: plane 5 requested but the plane axis has 5 planes"):
+        read_radio_image(no_ctype, plane=5)
+
+
+@pytest.mark.parametrize("cards, detail", [
+    ({"CDELT1": 0.0}, "CDELT1 = 0.0"),
+    ({"CDELT2": 0.0}, "CDELT2 = 0.0"),
+    ({"CDELT1": None, "CDELT2": None}, "no CDELT1 or CDELT2 and no CD matrix"),
+    ({"CDELT1": None, "CDELT2": None, "CD1_1": 0.0, "CD2_2": 0.0}, "singular CD matrix: CD1_1 = 0.0"),
+])
+def test_zero_or_missing_pixel_scale_is_refused_naming_the_file(tmp_path, cards, detail):
+    """astropy would raise a multi-line wcslib error, or silently use 1 deg per pixel (missing or all-zero CD)."""
+    path = _write(tmp_path / "noscale.fits", np.ones((16, 16), np.float32), **cards)
+    with pytest.raises(FitsImageError) as info:
+        read_radio_image(path)
+    assert str(info.value).startswith(f"{path}: no usable pixel scale ({detail}")
+    assert "\n" not in str(info.value) and "nonzero, finite CDELT1 and CDELT2" in str(info.value)
+
+
+def _claim_size(path, nx, ny):
+    """Rewrite NAXIS1/NAXIS2 in place: the header then declares far more data than the file holds."""
+    raw = bytearray(path.read_bytes())
+    for key, value in ((b"NAXIS1", nx), (b"NAXIS2", ny)):
+        at = raw.index(key.ljust(8) + b"=")
+        raw[at:at + 80] = (key.ljust(8) + b"= " + str(value).rjust(20).encode()).ljust(80)
+    path.write_bytes(bytes(raw))
+
+
+def test_header_declaring_a_huge_image_is_refused_before_reading(tmp_path):
+    path = _write(tmp_path / "huge.fits", np.ones((16, 16), np.float32))
+    _claim_size(path, 200000, 200000)
+    with pytest.raises(FitsImageError, match=r"huge.fits: the header declares 200000x200000 pixels of BITPIX -32 "
+                                             r"\(149.0 GiB\), more than the 16.0 GiB radiobench reads"):
+        read_radio_image(path)
+    _claim_size(path, 2000, 2000)  # under the limit, but not in the file
+    with pytest.raises(FitsImageError, match=r"huge.fits: not a readable FITS image \(the header declares 2000x2000 "
+                                             r"pixels of BITPIX -32 \(15.3 MiB\) but the file holds 2,880 bytes"):
+        read_radio_image(path)
+
+
+def test_gzipped_cube_is_not_mistaken_for_a_truncated_file(tmp_path):
+    cube = np.zeros((5, 64, 64), ">f4")
+    cube[0] = 1.0
+    path = _write(tmp_path / "cube.fits.gz", cube, CTYPE3="FREQ")
+    assert path.stat().st_size < cube.nbytes
+    assert read_radio_image(path).data.mean() == 1.0
+
+
+def test_named_pipe_is_refused_without_blocking(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "field.fits"
+    os.mkfifo(fifo)
+    code = ("import sys; from radiobench.fitsimage import read_radio_image; from radiobench.errors import RadiobenchError\n"
+            "try: read_radio_image(sys.argv[1])\nexcept RadiobenchError as e: print(e)")
+    done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == f"{fifo} is not a regular file (a named pipe); delete it and put the real file there"

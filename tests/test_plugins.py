@@ -1,5 +1,6 @@
 """Plugin discovery and isolation, with throwaway plugin modules on sys.path."""
 
+import re
 import textwrap
 import warnings
 from importlib import metadata
@@ -156,3 +157,31 @@ def test_alias_resolves_to_its_backbone_and_cannot_be_taken_twice(make_plugin):
     b = make_plugin("rb_alias2", GOOD.format(name="net"), dist="other-pkg")
     with pytest.raises(PluginError, match="'net' is registered by both rb-alias 1.0 .* and other-pkg"):
         build_registry(builtins() + [a, b])
+
+
+@pytest.mark.parametrize("call, shown", [("sys.exit(3)", "sys.exit(3)"), ("sys.exit()", "sys.exit()"),
+                                         ("sys.exit('no GPU')", "sys.exit('no GPU')")])
+def test_plugin_calling_sys_exit_at_import_is_skipped_not_fatal(make_plugin, call, shown):
+    """SystemExit is no Exception: uncaught, one plugin's exit ended every command silently."""
+    entry = make_plugin("rb_exits", f"import sys\n{call}\n", version="0.1")
+    with pytest.warns(plugins.PluginWarning, match=rf"rb-exits 0.1 .* skipped: rb_exits called {re.escape(shown)} at import$"):
+        reg = build_registry(builtins() + [entry], strict=False)
+    assert "pixels" in reg.backbones
+    assert next(p for p in reg.plugins if p.name == "rb_exits").error == f"rb_exits called {shown} at import"
+    with pytest.raises(PluginError, match=r"rb-exits 0.1 .* failed: rb_exits called sys.exit"):
+        build_registry([entry], strict=True)
+
+
+def test_plugin_calling_sys_exit_while_registering_loses_only_its_own_specs(make_plugin):
+    source = """
+    import sys
+    from radiobench import BackboneSpec, hookimpl
+    @hookimpl
+    def radiobench_register_backbones(register):
+        register(BackboneSpec(name="exiting_net", factory="m:f", embed_dim=4))
+        sys.exit(2)
+    """
+    entry = make_plugin("rb_exits_late", source)
+    with pytest.warns(plugins.PluginWarning, match=r"skipped: radiobench_register_backbones called sys.exit\(2\)$"):
+        reg = build_registry(builtins() + [entry], strict=False)
+    assert "exiting_net" not in reg.backbones and "pixels" in reg.backbones

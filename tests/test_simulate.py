@@ -83,4 +83,4 @@ def test_same_seed_same_field_and_bad_parameters_refused(tmp_path):
     b = simulate_field(FieldParams(size=64, n_sources=5, seed=7))
     assert np.array_equal(a.image, b.image, equal_nan=True)
     done = radiobench_cli("simulate", "field", "--output", str(tmp_path / "x.fits"), "--size", "8")
-    assert done.returncode == 1 and "size >= 32" in done.stderr and not (tmp_path / "x.fits").exists()
+    assert done.returncode == 1 and "--size is 8; it must be at least 32" in done.stderr and not (tmp_path / "x.fits").exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -83,7 +84,7 @@ class Linear(Protocol):
         unit is the same computation on one BLAS thread as when seeds ran one by one, so the
         numbers are identical. A job's seconds are its units' worker seconds.
         """
-        from joblib import Parallel, delayed
+        from joblib import delayed
 
         classification = task.kind == "classification"
         grid = list(C_GRID if classification else ALPHA_GRID)
@@ -100,7 +101,7 @@ class Linear(Protocol):
         )
         per_job: list[list[list[float]]] = [[] for _ in jobs]
         seconds = [0.0] * len(jobs)
-        for i, (scores, took) in zip(owners, Parallel(n_jobs=-1)(units) if owners else []):
+        for i, (scores, took) in zip(owners, in_workers(units) if owners else []):
             per_job[i].append(scores)
             seconds[i] += took
         chosen: list[tuple[float, dict[str, Any]] | None] = []
@@ -111,12 +112,29 @@ class Linear(Protocol):
             mean = np.mean(folds, axis=0)
             best = int(np.argmax(mean))  # GridSearchCV's rule: best mean fold score, the first on ties
             chosen.append((grid[best], {"cv_score": float(mean[best])}))
-        finals = Parallel(n_jobs=-1)(
+        finals = in_workers(
             delayed(_timed)(_final_fit, classification, grid, scoring, max_iter, job.x_train, job.y_train, job.x_test,
                             job.validation, pick)
             for job, pick in zip(jobs, chosen)
         )
         return [(predicted, params, seconds[i] + took) for i, ((predicted, params), took) in enumerate(finals)]
+
+
+def in_workers(units: Iterable[Any]) -> list[Any]:
+    """joblib ``delayed`` units run on every core, on loky workers that end when this process ends.
+
+    The same pool as ``Parallel(n_jobs=-1)`` (loky is joblib's default), so every number is the
+    same; the initializer only starts a thread that ends a worker once its parent is gone
+    (``die_with_parent``): after a ``kill -9`` of a run, idle workers otherwise lingered for 15+ minutes.
+    """
+    import os
+
+    from joblib import Parallel, parallel_config
+
+    from radiobench.sourcefinding import die_with_parent
+
+    with parallel_config(backend="loky", initializer=die_with_parent, initargs=(os.getpid(),)):
+        return Parallel(n_jobs=-1)(units)
 
 
 def _cv_folds(classification: bool, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
