@@ -42,6 +42,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     # finding, fetching and reading data files without trusting them (no torch)
     "data_root": ("radiobench.datafiles", "data_root"),
     "cache_root": ("radiobench.datafiles", "cache_root"),
+    "read_verified": ("radiobench.datafiles", "read_verified"),
     "require_file": ("radiobench.datafiles", "require_file"),
     "verify_file": ("radiobench.datafiles", "verify_file"),
     "download": ("radiobench.download", "download"),
@@ -98,7 +99,7 @@ if TYPE_CHECKING:  # what static checkers and IDEs see; at run time these come f
     from radiobench.backbone import Backbone, ModuleBackbone, seeded
     from radiobench.checkpoints import CheckpointError, load_into, read_checkpoint
     from radiobench.conformance import ConformanceError, check_task
-    from radiobench.datafiles import cache_root, data_root, require_file, verify_file
+    from radiobench.datafiles import cache_root, data_root, read_verified, require_file, verify_file
     from radiobench.detection import CocoTask, DetectionSplit, DetectionTask
     from radiobench.download import download, sha256_file
     from radiobench.protocols.base import Protocol

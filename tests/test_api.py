@@ -11,7 +11,7 @@ import pytest
 import radiobench.api as api
 
 TORCH_FREE = ["Task", "Split", "LazyImages", "linear_scale", "CocoTask", "DetectionTask", "DetectionSplit", "data_root",
-              "cache_root", "require_file", "verify_file", "download", "sha256_file", "read_tar_members",
+              "cache_root", "read_verified", "require_file", "verify_file", "download", "sha256_file", "read_tar_members",
               "check_member_name", "safe_pickle", "check_task", "ConformanceError"]
 
 

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from radiobench.errors import ChecksumError, DatasetNotFoundError, RadiobenchError
+from radiobench.api import ChecksumError, DatasetNotFoundError, RadiobenchError
 
 SIZE = 219
 #: (row0, row1, col0, col1), half-open like numpy slices: rank text, then scale bar.

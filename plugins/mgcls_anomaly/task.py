@@ -24,9 +24,7 @@ import numpy as np
 
 from radiobench import datafiles
 from radiobench import download as downloads
-from radiobench.archives import check_member_name
-from radiobench.errors import RadiobenchError, UnsafeDataError
-from radiobench.task import LazyImages, Split, Task
+from radiobench.api import LazyImages, RadiobenchError, Split, Task, UnsafeDataError, check_member_name
 from radiobench_plugins.mgcls_anomaly import CATALOGUE_SHA256, FILES, RECORD
 from radiobench_plugins.mgcls_anomaly.images import read_cutout
 

@@ -26,10 +26,8 @@ from typing import Any
 import numpy as np
 
 from radiobench import crops, sourcefinding
-from radiobench.datafiles import cache_root, check_unchanged, sha256_and_stamp
-from radiobench.errors import DatasetNotFoundError, RadiobenchError
-from radiobench.specs import TaskSpec
-from radiobench.task import Split, Task
+from radiobench.api import DatasetNotFoundError, RadiobenchError, Split, Task, TaskSpec, cache_root
+from radiobench.datafiles import check_unchanged, sha256_and_stamp
 from radiobench_plugins.mgcls_counts import FIELD_SUFFIXES, SURVEY_CATALOGUE
 from radiobench_plugins.mgcls_counts.download import fetch
 

@@ -13,8 +13,7 @@ import numpy as np
 
 from radiobench import archives, datafiles, safe_pickle
 from radiobench import download as downloads
-from radiobench.errors import ChecksumError, DatasetNotFoundError, RadiobenchError
-from radiobench.task import Split, Task
+from radiobench.api import ChecksumError, DatasetNotFoundError, RadiobenchError, Split, Task
 from radiobench_plugins.mirabest import ARCHIVE, URLS
 
 # Fine-class indices in batches.meta order (100, 102, 104, 110, 112, 200, 201, 210, 300, 310):

@@ -21,8 +21,7 @@ import numpy as np
 
 from radiobench import datafiles
 from radiobench import download as downloads
-from radiobench.errors import RadiobenchError, UnsafeDataError
-from radiobench.task import Split, Task
+from radiobench.api import RadiobenchError, Split, Task, UnsafeDataError
 from radiobench_plugins.rgd import CLASSES, SHA256, ZENODO, fold_files
 
 SPLIT_KEY, LABEL_KEY = "Split_literature", "Label_literature"
