@@ -27,3 +27,13 @@ def radiobench_register_backbones(register: Callable[..., None]) -> None:
 @hookspec
 def radiobench_register_tasks(register: Callable[..., None]) -> None:
     """Call ``register(TaskSpec(...))`` once per task this plugin provides (cheap, as above)."""
+
+
+@hookspec
+def radiobench_register_protocols(register: Callable[..., None]) -> None:
+    """Call ``register(ProtocolClass)`` once per evaluation protocol this plugin provides.
+
+    A class derived from ``radiobench.api.Protocol`` (feature vectors) or ``MapProtocol``
+    (spatial maps) with ``name``, ``version`` and the task ``kinds`` it applies to. Import
+    only numpy-light code at module level: the registry loads it for every command.
+    """

@@ -17,7 +17,7 @@ from radiobench import plugins
 from radiobench.errors import PluginError, UnknownNameError
 from radiobench.specs import BackboneSpec, TaskSpec
 
-S = TypeVar("S", BackboneSpec, TaskSpec)
+S = TypeVar("S", BackboneSpec, TaskSpec, type)
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class Registered(Generic[S]):
 class Registry:
     backbones: dict[str, Registered[BackboneSpec]] = field(default_factory=dict)
     tasks: dict[str, Registered[TaskSpec]] = field(default_factory=dict)
+    # protocol name -> its class (a Protocol or MapProtocol subclass), from radiobench_register_protocols
+    protocols: dict[str, Registered[type]] = field(default_factory=dict)
     plugins: list[plugins.PluginInfo] = field(default_factory=list)
 
     aliases: dict[str, str] = field(default_factory=dict)  # alias -> backbone name
@@ -52,6 +54,16 @@ class Registry:
             return self.tasks[name]
         except KeyError:
             raise UnknownNameError("task", name, self.tasks) from None
+
+    def protocol(self, name: str) -> Registered[type]:
+        try:
+            return self.protocols[name]
+        except KeyError:
+            raise UnknownNameError("protocol", name, self.protocols) from None
+
+    def protocols_for(self, kind: str) -> list[str]:
+        """The protocols that apply to a task kind, in registration order (what ``--protocol all`` runs)."""
+        return [name for name, r in self.protocols.items() if kind in r.spec.kinds]
 
     def list_backbones(self, pattern: str = "*") -> list[str]:
         return sorted(fnmatch.filter(self.backbones, pattern))
@@ -70,9 +82,10 @@ def build_registry(
     pm, infos = plugins.load_plugins(entries, strict=strict, autoload=autoload)
     registry = Registry(plugins=infos)
     by_key = {plugins.plugin_key(i): i for i in infos}
-    hooks = (
+    hooks: tuple[tuple[str, Any, dict[str, Any]], ...] = (
         ("radiobench_register_backbones", BackboneSpec, registry.backbones),
         ("radiobench_register_tasks", TaskSpec, registry.tasks),
+        ("radiobench_register_protocols", None, registry.protocols),
     )
     for hook_name, spec_type, target in hooks:
         # One call per implementation, so each spec is attributed to its plugin and a
@@ -85,14 +98,13 @@ def build_registry(
             try:
                 impl.function(register=collected.append)
                 for spec in collected:
-                    if not isinstance(spec, spec_type):
-                        raise TypeError(f"register() takes a {spec_type.__name__}, got {type(spec).__name__}")
+                    _check_registered(spec, spec_type)
             except (Exception, SystemExit) as exc:  # noqa: BLE001 - the plugin's bug (or exit), reported with its name
                 plugins.fail(info, f"{hook_name} {plugins.failure(exc)}", strict)
                 _forget(registry, info)
                 continue
             for spec in collected:
-                kind = spec_type.__name__[:-4].lower()
+                kind = spec_type.__name__[:-4].lower() if spec_type else "protocol"
                 for name in (spec.name, *getattr(spec, "aliases", ())):
                     aliased = registry.aliases.get(name) if target is registry.backbones else None
                     holder = target.get(name) or (target.get(aliased) if aliased else None)
@@ -107,8 +119,31 @@ def build_registry(
     return registry
 
 
+def _check_registered(item: Any, spec_type: Any) -> None:
+    """A spec of the hook's type; for protocols, a Protocol or MapProtocol class with a name and kinds."""
+    if spec_type is not None:
+        if not isinstance(item, spec_type):
+            raise TypeError(f"register() takes a {spec_type.__name__}, got {type(item).__name__}")
+        return
+    from radiobench.kinds import KINDS
+    from radiobench.protocols.base import MapProtocol, Protocol
+
+    if not (isinstance(item, type) and issubclass(item, (Protocol, MapProtocol))):
+        raise TypeError(f"register() takes a Protocol or MapProtocol subclass, got {item!r}")
+    name, kinds = getattr(item, "name", None), getattr(item, "kinds", ())
+    if not isinstance(name, str) or not name or name in ("all", "main"):
+        raise TypeError(f"protocol class {item.__qualname__} needs a name other than 'all' and 'main'")
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise TypeError(f"protocol {name!r}: kinds must be among {', '.join(KINDS)}, got {list(kinds)}")
+    wanted = "maps" if issubclass(item, MapProtocol) else "vectors"
+    if any(KINDS[k].evaluation != wanted for k in kinds):
+        raise TypeError(f"protocol {name!r}: a {'MapProtocol' if wanted == 'maps' else 'Protocol'} applies to "
+                        f"{', '.join(k for k in KINDS if KINDS[k].evaluation == wanted)} tasks only")
+
+
 def _forget(registry: Registry, info: plugins.PluginInfo) -> None:
-    for table in (registry.backbones, registry.tasks):
+    for table in (registry.backbones, registry.tasks, registry.protocols):
         for name in [n for n, r in table.items() if r.plugin is info]:
             del table[name]
     for alias in [a for a, n in registry.aliases.items() if n not in registry.backbones]:

@@ -12,9 +12,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Interpolation = Literal["nearest", "bilinear", "bicubic", "area"]
+from radiobench.kinds import KINDS as _KIND_OBJECTS
+
 # classification: class indices; regression: float targets; ranking: one pool of items, scored
-# by how well a per-item score orders the labelled ones (labels < 0 mean "not labelled")
-KINDS = ("classification", "regression", "ranking", "detection")
+# by how well a per-item score orders the labelled ones (labels < 0 mean "not labelled"); detection:
+# boxes. What each kind implies lives in radiobench.kinds; these are its names.
+KINDS = tuple(_KIND_OBJECTS)
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,10 @@ class TaskSpec:
         _check_factory(self.factory)
         if self.kind not in KINDS:
             raise ValueError(f"task {self.name!r}: kind must be one of {', '.join(KINDS)}")
+        metric = _KIND_OBJECTS[self.kind].metrics.get(self.main_score)  # metric directions live with the kind
+        if metric is not None and metric.higher_is_better != self.higher_is_better:
+            raise ValueError(f"task {self.name!r}: {self.main_score} is {'higher' if metric.higher_is_better else 'lower'}"
+                             f"-is-better on {self.kind} tasks; set higher_is_better={metric.higher_is_better}")
         if self.partition is not None:
             if len(self.partition) != 3 or min(self.partition) < 0 or abs(sum(self.partition) - 1) > 1e-9 \
                     or not self.partition[0] or not self.partition[2]:

@@ -157,55 +157,11 @@ class Task(abc.ABC):
         return getattr(self.scale, "__func__", None) is not Task.scale
 
     def score(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-        """Every metric of this task; ``spec.main_score`` must be one of the keys."""
-        from sklearn import metrics
+        """Every metric of this task; ``spec.main_score`` must be one of the keys (default: the kind's metrics)."""
+        from radiobench.kinds import get_kind
 
-        if self.spec.kind == "classification":
-            accuracy = float(metrics.accuracy_score(y_true, y_pred))
-            return {
-                "accuracy": accuracy,
-                "error": 1.0 - accuracy,
-                "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro")),
-                "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
-            }
-        if self.spec.kind == "ranking":
-            return ranking_scores(y_true, y_pred)
-        return {
-            "mse": float(metrics.mean_squared_error(y_true, y_pred)),
-            "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
-            "r2": float(metrics.r2_score(y_true, y_pred)),
-        }
+        return get_kind(self.spec.kind).score(y_true, y_pred)
 
 
-INTERESTING = 4  # human score at or above which an item counts as interesting (Protege's 1-5 scale)
-
-
-def ranking_scores(y_true: np.ndarray, y_score: np.ndarray, interesting: float = INTERESTING) -> dict[str, float]:
-    """How well a per-item score orders items with graded human labels.
-
-    ``average_precision``: for "label >= interesting" against the score (chance level is the
-    share of interesting items, also reported). ``ndcg``: normalised discounted cumulative
-    gain of the whole ranking with the labels as graded relevance; ``ndcg_at_50``: of its top 50.
-    """
-    from sklearn import metrics
-
-    positive = np.asarray(y_true) >= interesting
-    if positive.all() or not positive.any():
-        raise RadiobenchError(f"ranking labels need items both below and at/above {interesting}")
-    truth, score = np.asarray(y_true, dtype=float)[None], np.asarray(y_score, dtype=float)[None]
-    return {
-        "average_precision": float(metrics.average_precision_score(positive, y_score)),
-        "ap_chance": float(positive.mean()),
-        "ndcg": float(metrics.ndcg_score(truth, score)),
-        "ndcg_at_50": float(metrics.ndcg_score(truth, score, k=50)),
-        "spearman": float(_spearman(truth[0], score[0])),
-    }
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Rank correlation; a constant score (a degenerate feature space) orders nothing, so 0, not NaN."""
-    from scipy.stats import spearmanr
-
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0
-    return float(spearmanr(a, b).statistic)
+# where these lived before task kinds became objects; kept for plugins that import them from here
+from radiobench.kinds import INTERESTING, ranking_scores  # noqa: E402,F401

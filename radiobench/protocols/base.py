@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from radiobench.errors import RadiobenchError
+from radiobench.kinds import get_kind
 from radiobench.specs import TaskSpec
 
 
@@ -118,6 +119,31 @@ class Protocol(abc.ABC):
             predicted, params = self.fit_predict(task, job.x_train, job.y_train, job.x_test, job.seed, job.validation)
             out.append((predicted, params, time.perf_counter() - start))
         return out
+
+    def describe(self) -> dict[str, Any]:
+        """The protocol's fixed parameters, recorded in results."""
+        return dict(self.options)
+
+
+class MapProtocol(abc.ABC):
+    """A head trained on frozen spatial feature maps (detection kinds), one fit per seed.
+
+    Separate from :class:`Protocol` because its inputs are (N, D, h, w) maps and per-image
+    targets, not a table of vectors; it shares the registry (name, version, kinds) and the
+    record. Subclasses are dataclasses with an ``options`` field, as protocols are.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    kinds: ClassVar[tuple[str, ...]] = ("detection",)
+    supervised: ClassVar[bool] = True
+    options: dict[str, Any]
+
+    @abc.abstractmethod
+    def fit_predict(self, train_features: Any, train_targets: list[dict[str, Any]], test_features: Any,
+                    num_classes: int, input_size: int, seed: int, device: Any = "cpu",
+                    ) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+        """Per test image: boxes (input pixels, xyxy), scores and labels; and what the fit chose."""
 
     def describe(self) -> dict[str, Any]:
         """The protocol's fixed parameters, recorded in results."""
@@ -281,7 +307,7 @@ def run_seeds(
         for fold in evaluation.folds(seed, protocol.supervised):
             train = fold.train
             if protocol.supervised:
-                train = train[budget.select(y[train], seed, stratify=task_spec.kind == "classification")]
+                train = train[budget.select(y[train], seed, stratify=get_kind(task_spec.kind).stratify)]
             plan.append((fold, train))
             jobs.append(FitJob(x, y, train, fold.test, seed, fold.valid))
         plans.append(plan)

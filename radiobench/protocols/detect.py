@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from radiobench.errors import RadiobenchError
+from radiobench.protocols.base import MapProtocol
 
 
 def adapter(in_channels: int, channels: int, upsample: int) -> Any:
@@ -42,7 +43,7 @@ def adapter(in_channels: int, channels: int, upsample: int) -> Any:
 
 
 @dataclass
-class Detect:
+class Detect(MapProtocol):
     """Trains on (features, boxes in input pixels) and predicts boxes in input pixels."""
 
     name: ClassVar[str] = "detect"

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from radiobench.kinds import get_kind
 from radiobench.protocols.base import Protocol
 from radiobench.specs import TaskSpec
 
@@ -35,7 +36,7 @@ class KNN(Protocol):
         from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
         k = min(int(self.options["k"]), len(y_train))
-        cls = KNeighborsClassifier if task.kind == "classification" else KNeighborsRegressor
+        cls = KNeighborsClassifier if get_kind(task.kind).target == "class" else KNeighborsRegressor
         model = cls(n_neighbors=k, metric=self.options["metric"], weights=self.options["weights"], n_jobs=-1)
         model.fit(x_train, y_train)
         return model.predict(x_test), {"k": k}

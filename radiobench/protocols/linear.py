@@ -20,22 +20,13 @@ from typing import Any
 import numpy as np
 
 from radiobench.errors import RadiobenchError
+from radiobench.kinds import get_kind
 from radiobench.protocols.base import FitJob, Protocol
 from radiobench.specs import TaskSpec
 
 C_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
 ALPHA_GRID = tuple(float(a) for a in np.logspace(-2, 6, 9))
 FOLDS = 5
-# sklearn scorer for each main score a task may declare
-SCORERS = {
-    "error": "accuracy",
-    "accuracy": "accuracy",
-    "f1_macro": "f1_macro",
-    "balanced_accuracy": "balanced_accuracy",
-    "mse": "neg_mean_squared_error",
-    "mae": "neg_mean_absolute_error",
-    "r2": "r2",
-}
 
 
 @dataclass
@@ -86,9 +77,10 @@ class Linear(Protocol):
         """
         from joblib import delayed
 
-        classification = task.kind == "classification"
+        kind = get_kind(task.kind)
+        classification = kind.target == "class"
         grid = list(C_GRID if classification else ALPHA_GRID)
-        scoring = SCORERS.get(task.main_score, "accuracy" if classification else "r2")
+        scoring = kind.selection_scorer(task)
         max_iter = self.options["max_iter"]
         path_scores = partial(_logistic_path_scores, max_iter=max_iter) if classification else _ridge_path_scores
         plans = [(i, _cv_folds(classification, job.y_train, job.seed)) for i, job in enumerate(jobs) if job.valid is None]
