@@ -56,10 +56,10 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
     protocol_version: tuple[str, Path] | None = None
     present: set[str] = set()  # protocols that have results here, to suggest one when the asked one has none
     for path, res in iter_results(results_dir):
-        present.add(res["protocol"]["id"])
-        if res["protocol"]["id"] != protocol:
+        present.add(res.protocol.id)
+        if res.protocol.id != protocol:
             continue
-        version = str(res["protocol"].get("version", "1"))
+        version = res.protocol.version
         if protocol_version is None:
             protocol_version = (version, path)
         elif protocol_version[0] != version:
@@ -67,43 +67,41 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
                 f"protocol {protocol!r}: {protocol_version[1]} used protocol version {protocol_version[0]} but {path} "
                 f"used {version}; results of different protocol versions cannot be merged, re-run the older ones"
             )
-        if res.get("limit"):
+        if res.limit:
             board.skipped_limited += 1
             continue
-        b, t = res["backbone"], res["task"]
-        task_id = {"version": t["version"], "data_sha256": t["data_sha256"]}
+        b, t = res.backbone, res.task
+        task_id = {"version": t.version, "data_sha256": t.data_sha256}
         known = board.tasks.setdefault(
-            t["name"],
-            {**task_id, "main_score": res["main_score"]["name"], "higher_is_better": res["main_score"]["higher_is_better"],
-             "simulated": bool(t.get("simulated", False))},
+            t.name,
+            {**task_id, "main_score": res.main_score.name, "higher_is_better": res.main_score.higher_is_better,
+             "simulated": t.simulated},
         )
-        task_origin.setdefault(t["name"], path)
+        task_origin.setdefault(t.name, path)
         if {k: known[k] for k in task_id} != task_id:
             raise ResultsError(
-                f"task {t['name']!r}: {task_origin[t['name']]} has version {known['version']} / data sha256 "
-                f"{known['data_sha256'][:12]} but {path} has version {t['version']} / data sha256 "
-                f"{t['data_sha256'][:12]}; scores of different task versions or data cannot be merged, "
+                f"task {t.name!r}: {task_origin[t.name]} has version {known['version']} / data sha256 "
+                f"{known['data_sha256'][:12]} but {path} has version {t.version} / data sha256 "
+                f"{t.data_sha256[:12]}; scores of different task versions or data cannot be merged, "
                 "re-run the older ones or render them from separate folders"
             )
-        weights = b["weights"]["identity"]
-        entry = board.backbones.setdefault(
-            b["name"], {"family": b.get("family", ""), "training_data": b.get("training_data", []), "weights": weights}
-        )
-        backbone_origin.setdefault(b["name"], path)
+        weights = b.weights.identity
+        entry = board.backbones.setdefault(b.name, {"family": b.family, "training_data": b.training_data, "weights": weights})
+        backbone_origin.setdefault(b.name, path)
         if entry["weights"] != weights:
             raise ResultsError(
-                f"backbone {b['name']!r}: {backbone_origin[b['name']]} used weights {entry['weights']} but {path} "
+                f"backbone {b.name!r}: {backbone_origin[b.name]} used weights {entry['weights']} but {path} "
                 f"used {weights}; results from different weights cannot be merged"
             )
-        key = (b["name"], t["name"])
+        key = (b.name, t.name)
         if key in first_seen:
             raise ResultsError(f"two results for {key[0]} on {key[1]} ({protocol}): {first_seen[key]} and {path}; keep one")
         first_seen[key] = path
-        sources = {s.lower() for s in t.get("source_datasets", [])}
-        trained_on = {s.lower() for s in b.get("training_data", [])}
-        main = res["main_score"]
-        board.cells[key] = Cell(main["mean"], main["std"], len(res["seeds"]), bool(sources & trained_on), path)
-        env = res.get("environment", {})
+        sources = {s.lower() for s in t.source_datasets}
+        trained_on = {s.lower() for s in b.training_data}
+        main = res.main_score
+        board.cells[key] = Cell(main.mean, main.std, len(res.seeds), bool(sources & trained_on), path)
+        env = res.environment
         environments.add(f"{env.get('device_name', '?')} (python {env.get('python', '?')}, torch {env.get('packages', {}).get('torch', '?')})")
     if not board.cells:
         raise ResultsError(

@@ -11,29 +11,43 @@ from radiobench.cli import main
 from radiobench.errors import ResultsError
 from radiobench.leaderboard import collect
 from radiobench.render import render
-from radiobench.results import SCHEMA_VERSION, result_path, write_json_atomic
+from radiobench.atomic import write_text_atomic
+from radiobench.results import SCHEMA_VERSION, ResultRecord, result_path
 
 from conftest import chromium_path, need
 
 
 def result(backbone, task, mean, std=0.01, higher=False, version="1.0", sha="a" * 64, weights="none",
            limit=None, protocol="linear", training=(), sources=("FIRST",)):
+    """A complete, valid result record (schema 2) of five seeds (the recorded std is taken as given)."""
+    values = [mean] * 5
+    name = "error" if not higher else "f1"
+    provided = {"plugin": "test", "distribution": "test-dist", "version": "0"}
     return {
         "schema_version": SCHEMA_VERSION,
-        "backbone": {"name": backbone, "family": "test", "weights": {"identity": weights}, "training_data": list(training)},
-        "task": {"name": task, "version": version, "data_sha256": sha, "source_datasets": list(sources)},
-        "protocol": {"name": protocol.split("-")[0], "id": protocol},
+        "radiobench": {"version": "0.1.0", "git_commit": None, "git_dirty": None},
+        "date": "2026-12-01T00:00:00+00:00",
+        "backbone": {"name": backbone, "provided_by": provided, "family": "test", "embed_dim": 8,
+                     "weights": {"kind": "none", "identity": weights}, "input": {}, "training_data": list(training),
+                     "code": {"spec_version": "1"}},
+        "task": {"name": task, "version": version, "kind": "classification", "provided_by": provided,
+                 "data_sha256": sha, "source_datasets": list(sources), "train_count": 10, "test_count": 5},
+        "protocol": {"name": protocol.split("-")[0], "version": "3", "id": protocol, "train_size_per_seed": [10] * 5,
+                     "sizes_per_seed": [{"train": 10, "test": 5}] * 5, "chosen_per_seed": [{}] * 5},
         "seeds": [0, 1, 2, 3, 4],
-        "metrics": {"error": {"mean": mean, "std": std, "per_seed": [mean] * 5}},
-        "main_score": {"name": "error" if not higher else "f1", "mean": mean, "std": std, "higher_is_better": higher},
+        "metrics": {name: {"mean": mean, "std": std, "per_seed": values}},
+        "main_score": {"name": name, "mean": mean, "std": std, "higher_is_better": higher},
         "limit": limit,
+        "precision": "fp32",
+        "batch_size": 64,
+        "timings": {"fit_seconds": 1.0, "fit_seconds_per_seed": [0.2] * 5},
         "environment": {"device_name": "AMD EPYC", "python": "3.11.7", "packages": {"torch": "2.14.1"}},
     }
 
 
 def write(folder, res):
     path = result_path(folder, res["backbone"]["name"], res["task"]["name"], res["protocol"]["id"], res["limit"])
-    write_json_atomic(path, res)
+    write_text_atomic(path, json.dumps(ResultRecord.model_validate(res).model_dump(mode="json"), indent=2))
     return path
 
 
@@ -165,8 +179,46 @@ def test_simulated_tasks_are_marked_and_left_out_of_mean_ranks(tmp_path):
 
 def test_results_of_different_protocol_versions_are_not_merged(tmp_path):
     old, new = result("a", "t", 0.1), result("b", "t", 0.2)
-    new["protocol"]["version"] = "2"  # `old` predates versioning: it counts as version 1
+    new["protocol"]["version"] = "2"
     write(tmp_path, old)
     write(tmp_path, new)
-    with pytest.raises(ResultsError, match=r"used protocol version 1 but .* used 2; .* cannot be merged"):
+    with pytest.raises(ResultsError, match=r"used protocol version 3 but .* used 2; .* cannot be merged"):
         collect(tmp_path)
+
+
+@pytest.mark.parametrize("damage, field", [
+    (lambda r: r["metrics"]["error"].pop("mean"), "metrics.error.mean"),
+    (lambda r: r["metrics"]["error"].update(per_seed=[0.2, 0.2]), "metrics.error.per_seed has 2 values for 5 seeds"),
+    (lambda r: r.update(seeds="01234"), "seeds"),
+    (lambda r: r["main_score"].update(name="f1"), "main_score 'f1' is not among metrics"),
+    (lambda r: r["task"].update(version=None), "task.version"),
+])
+def test_a_structurally_bad_result_is_named_with_its_field_not_a_traceback(tmp_path, capsys, damage, field):
+    write(tmp_path, result("a", "t", 0.1))
+    bad = result("b", "t", 0.2)
+    damage(bad)
+    path = result_path(tmp_path, "b", "t", "linear", None)
+    path.write_text(json.dumps(bad))
+    assert main(["leaderboard", "--results-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and field in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{" * 100000, '{"schema_version": 2, "seeds": ' + "[" * 5000 + "]" * 5000 + "}"])
+def test_json_that_is_not_a_result_is_one_line(tmp_path, capsys, text):
+    (tmp_path / "x__t__linear.json").write_text(text)
+    assert main(["leaderboard", "--results-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "x__t__linear.json" in err and "Traceback" not in err
+
+
+def test_committed_schema_1_results_migrate_and_render_the_committed_pages():
+    """Every committed result (schema 1) reads as a record and re-renders the committed page byte for byte."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "leaderboard"
+    board = collect(root / "results", protocol="linear")
+    assert render(board, "md") == (root / "leaderboard.md").read_text()
+    record = ResultRecord.read(root / "results" / "random_resnet18__mirabest__linear.json")
+    assert record.backbone.code is None and record.schema_version == 2  # code identity unknown before schema 2
