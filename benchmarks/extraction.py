@@ -23,7 +23,7 @@ from radiobench.datafiles import data_root
 from radiobench.extract import extract, host_batches, resolve_device, scales_on_device
 from radiobench.preprocess import prepare_batch
 from radiobench.registry import get_registry
-from radiobench.runner import build_backbone, build_task, limited
+from radiobench.run import build_backbone, build_task, limited
 
 
 def raw_throughput(backbone, batches, precision: str) -> float:

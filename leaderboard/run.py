@@ -41,7 +41,7 @@ def available_backbones(reg) -> tuple[list[str], dict[str, str]]:
 
 def available_tasks(reg, root: Path) -> tuple[list[str], dict[str, str]]:
     from radiobench.errors import RadiobenchError
-    from radiobench.runner import build_task
+    from radiobench.run import build_task
 
     ok, missing = [], {}
     for name in reg.list_tasks():

@@ -65,6 +65,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "check_backbone": ("radiobench.testing", "check_backbone"),
     # evaluation protocols (radiobench_register_protocols)
     "Protocol": ("radiobench.protocols.base", "Protocol"),
+    "MapProtocol": ("radiobench.protocols.base", "MapProtocol"),
+    "Kind": ("radiobench.kinds", "Kind"),
+    "Metric": ("radiobench.kinds", "Metric"),
+    "ResultRecord": ("radiobench.results.record", "ResultRecord"),
 }
 
 __all__ = sorted({

@@ -67,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="smoke test on N images per split (marked; never on the leaderboard)")
     p.add_argument("--weights", help="weights file: PATH (one backbone) or NAME=PATH[,NAME=PATH]")
     p.add_argument("--offline", action="store_true", help="never download weights (also: HF_HUB_OFFLINE=1)")
-    p.add_argument("--overwrite", action="store_true", help="recompute results that already exist")
+    p.add_argument("--overwrite", action="store_true",
+                   help="refit results that already exist (features still come from the cache)")
+    p.add_argument("--refresh-features", action="store_true",
+                   help="extract features again even where the cache has them (implies nothing about results: "
+                        "add --overwrite to refit finished ones)")
     p.add_argument("--beam", metavar="BMAJ,BMIN,BPA",
                    help="restoring beam in degrees for FITS fields without BMAJ/BMIN keywords (counting tasks)")
 
@@ -104,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except RadiobenchError as exc:
-        _console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        from rich.markup import escape  # a path like "[old]/x.fits" is text, not markup
+
+        _console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         return exc.exit_code
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
@@ -216,40 +222,29 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from radiobench.datafiles import data_root
     from radiobench.memory import keep_freed_memory
-    from radiobench.protocols import PROTOCOLS, LabelBudget
-    from radiobench.runner import RunOptions
+    from radiobench.protocols.base import LabelBudget
+    from radiobench.run.options import RunOptions, weights_argument
 
     reg = _registry()
     backbones = _split_names(args.backbone)
     tasks = select_tasks(reg, args.task)
-    protocols = list(PROTOCOLS) if args.protocol == "all" else _split_names(args.protocol)  # runner skips misfits
-    for name in backbones:  # unknown names fail before anything runs
-        reg.backbone(name)
-    for name in tasks:
-        reg.task(name)
-    for name in protocols:
-        if name not in PROTOCOLS and name != "main":
-            raise UnknownNameError("protocol", name, PROTOCOLS)
-    if args.seeds < 1:
-        raise RadiobenchError("--seeds must be at least 1")
-    if args.batch_size < 1:
-        raise RadiobenchError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if args.limit is not None and args.limit < 2:
-        raise RadiobenchError("--limit must be at least 2 images per split")
-    opts = RunOptions(
+    protocols = list(reg.protocols) if args.protocol == "all" else _split_names(args.protocol)  # misfits skipped per task
+    opts = RunOptions.validated(
+        reg, backbones, tasks,
         protocols=protocols,
         every_protocol=args.protocol == "all",
         seeds=args.seeds,
         data_root=data_root(args.data_root),
-        results_dir=Path(args.results_dir),
+        results_dir=args.results_dir,  # as typed: Path("") would be the current folder
         device=args.device,
         batch_size=args.batch_size,
         precision=args.precision,
         limit=args.limit,
         overwrite=args.overwrite,
+        refresh_features=args.refresh_features,
         download=args.download,
         budget=LabelBudget(fraction=args.train_fraction, count=args.train_labels),
-        weights=_weights_map(args.weights, backbones),
+        weights=weights_argument(args.weights, backbones),
         offline=args.offline,
         task_options=_task_options(reg, tasks, args.beam),
     )
@@ -285,26 +280,10 @@ def select_tasks(reg: Any, value: str) -> list[str]:
     return _split_names(value)
 
 
-def _weights_map(value: str | None, backbones: list[str]) -> dict[str, str]:
-    if not value:
-        return {}
-    if "=" not in value:
-        if len(backbones) != 1:
-            raise RadiobenchError("--weights PATH needs exactly one --backbone; use --weights NAME=PATH[,NAME=PATH]")
-        return {backbones[0]: value}
-    mapping = {}
-    for item in _split_names(value):
-        name, sep, path = item.partition("=")
-        if not sep or not path or name not in backbones:
-            raise RadiobenchError(f"--weights item {item!r}: expected NAME=PATH with NAME one of {', '.join(backbones)}")
-        mapping[name] = path
-    return mapping
-
-
 def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any) -> int:
     from rich.table import Table
 
-    from radiobench.runner import Outcome, run_pair
+    from radiobench.run import Outcome, run_pair
 
     console = _console()
     hooks = _ProgressHooks(console)
@@ -334,9 +313,9 @@ def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any) -> int
 
 
 class _ProgressHooks:
-    """Rich progress bars for extraction (images) and fitting (seeds); the shape of runner.Hooks.
+    """Rich progress bars for extraction (images) and fitting (seeds); the shape of run.Progress.
 
-    Not a subclass: importing the runner here would put numpy and friends on the start-up path.
+    Not a subclass: importing the run package here would put numpy and friends on the start-up path.
     """
 
     def __init__(self, console: Any):
@@ -427,7 +406,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_data(args: argparse.Namespace) -> int:
     from radiobench.datafiles import data_root
-    from radiobench.runner import build_task
+    from radiobench.run import build_task
 
     reg = _registry()
     registered = reg.task(args.task)

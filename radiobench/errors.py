@@ -28,6 +28,13 @@ class UnknownNameError(RadiobenchError, KeyError):
     def __str__(self) -> str:  # KeyError would repr() the message
         return self.args[0]
 
+    @classmethod
+    def many(cls, errors: list[UnknownNameError]) -> UnknownNameError:
+        """Every unknown name of one command in one message, so a user fixes them all in one go."""
+        combined = cls(errors[0].kind, errors[0].name, [])
+        combined.args = (" ".join(str(e) for e in errors),)
+        return combined
+
 
 class PluginError(RadiobenchError):
     """A plugin failed to import, register, or behave (the message names the distribution)."""

@@ -57,7 +57,7 @@ def check_backbone(
     return a finite (B, D, h, w) map; a source finder (``embed_dim`` 0) must have ``detect``.
     """
     if isinstance(backbone, str):
-        from radiobench.runner import build_backbone
+        from radiobench.run import build_backbone
 
         registered = get_registry().backbone(backbone)
         owner = registered.plugin.label
@@ -167,4 +167,7 @@ def registry_with(*specs: BackboneSpec | TaskSpec, plugin: plugins.PluginInfo | 
     for spec in (FAKE_BACKBONE, FAKE_TASK, *specs):
         table = reg.backbones if isinstance(spec, BackboneSpec) else reg.tasks
         table[spec.name] = Registered(spec, plugin)  # type: ignore[index]
+        reg.aliases.update({alias: spec.name for alias in getattr(spec, "aliases", ())})
+    builtin = get_registry().protocols  # the protocols every installation has, from radiobench_plugins.protocols
+    reg.protocols.update(builtin)
     return reg

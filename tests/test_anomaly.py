@@ -14,7 +14,7 @@ import pytest
 from radiobench.errors import RadiobenchError, UnsafeDataError
 from radiobench.protocols import Evaluation, IsolationForestScore, KNNDistance, LabelBudget, run_seeds
 from radiobench.registry import get_registry
-from radiobench.runner import RunOptions, build_task, run_pair
+from radiobench.run import RunOptions, build_task, run_pair
 from radiobench.task import ranking_scores
 from radiobench.testing import FAKE_TASK, FakeTask
 from radiobench_plugins.mgcls_anomaly.task import unpack_pngs

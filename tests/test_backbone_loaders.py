@@ -19,7 +19,7 @@ from radiobench.checkpoints import CheckpointError
 from radiobench.errors import UnsafeDataError
 from radiobench.preprocess import prepare_batch
 from radiobench.registry import get_registry
-from radiobench.runner import build_backbone
+from radiobench.run import build_backbone
 from radiobench.testing import check_backbone, radio_like_images
 from radiobench.timm_backbone import create
 from radiobench.weights import ResolvedWeights

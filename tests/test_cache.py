@@ -2,9 +2,12 @@ import numpy as np
 import pytest
 
 from radiobench.cache import CacheEntry, cache_key
-from radiobench.runner import RunOptions, cache_fields
+from radiobench.kinds import get_kind
+from radiobench.registry import Registered
+from radiobench.run import RunOptions
+from radiobench.run.pair import Pair
 from radiobench.specs import InputContract
-from radiobench.testing import FAKE_BACKBONE, FAKE_TASK, FakeTask
+from radiobench.testing import _TEST_PLUGIN, FAKE_BACKBONE, FAKE_TASK, FakeTask
 
 import dataclasses
 
@@ -14,12 +17,16 @@ def fields(**changes):
     task = FakeTask(changes.pop("task", FAKE_TASK), **changes.pop("task_options", {}))
     opts = RunOptions(**changes.pop("opts", {}))
     weights_id = changes.pop("weights_id", "none")
-    return cache_fields(backbone, task, changes.pop("split", "train"), changes.pop("channels", 1), opts, weights_id)
+    code = changes.pop("code", {"spec_version": "1", "module_sha256": "0" * 64})
+    pair = Pair(Registered(backbone, _TEST_PLUGIN), Registered(task.spec, _TEST_PLUGIN), opts, get_kind(task.spec.kind),
+                task, code, weights_id, None, None, channels=changes.pop("channels", 1))
+    return pair.cache_fields(changes.pop("split", "train"))
 
 
 @pytest.mark.parametrize("change", [
     {"backbone": dataclasses.replace(FAKE_BACKBONE, name="other")},
     {"weights_id": "sha256:" + "1" * 64},
+    {"code": {"spec_version": "1", "module_sha256": "1" * 64}},  # the backbone's code changed (ReLU -> GELU)
     {"backbone": dataclasses.replace(FAKE_BACKBONE, input=InputContract(channels=1, size=32, mean=(0.5,), std=(0.25,)))},
     {"backbone": dataclasses.replace(FAKE_BACKBONE, options={"arch": "x"})},
     {"task": dataclasses.replace(FAKE_TASK, version="2")},

@@ -54,7 +54,10 @@ def test_unknown_task_and_protocol_exit_2():
     assert done.returncode == 2 and "Unknown protocol 'linaer'. Did you mean 'linear'?" in done.stderr
 
 
-@pytest.mark.parametrize("args, message", [(["--seeds", "0"], "--seeds must be at least 1"),
+@pytest.mark.parametrize("args, message", [(["--seeds", "0"], "--seeds must be between 1 and 100, got 0"),
+                                           (["--seeds", "100000"], "--seeds must be between 1 and 100, got 100000"),
+                                           (["--device", "tpu"], "--device 'tpu' is not a device radiobench runs on; "
+                                                                 "use auto, cpu, cuda, cuda:N or mps"),
                                            (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
                                            (["--limit", "1"], "--limit must be at least 2 images per split")])
 def test_out_of_range_numbers_are_refused_before_anything_runs(tmp_path, args, message):
@@ -96,3 +99,33 @@ def test_too_small_a_limit_fails_the_probe_that_cannot_fit_and_spares_the_others
     assert "failed: linear probe, seed 0: 3 training labels (0: 1, 1: 2 per class)" in out and "larger --limit" in out
     assert "unexpected" not in out and "1 of 2 failed" in out
     assert [p.name for p in tmp_path.glob("*.json")] == ["pixels__mirabest__knn.limit3.json"]
+
+
+@pytest.mark.parametrize("where, message", [
+    ("", "--results-dir is empty; give a folder, e.g. --results-dir results"),
+    ("FILE/sub", "is a file, not a folder; pick another --results-dir"),
+    ("/proc/radiobench-results", "cannot write in /proc"),
+])
+def test_a_results_folder_that_cannot_take_results_is_refused_before_any_work(tmp_path, where, message):
+    blocker = tmp_path / "FILE"
+    blocker.write_text("not a folder")
+    target = where.replace("FILE", str(blocker)) if where else ""
+    done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--results-dir", target,
+                          "--data-root", str(tmp_path / "nodata"))
+    assert done.returncode == 1 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["FILE"]  # nothing written, no data root made
+
+
+def test_every_unknown_name_is_reported_at_once():
+    done = radiobench_cli("run", "--backbone", "pixles,random_resnet18", "--task", "mirabset")
+    assert done.returncode == 2
+    assert "Unknown backbone 'pixles'" in done.stderr and "Unknown task 'mirabset'" in done.stderr
+
+
+def test_weights_for_a_backbone_without_learned_weights_are_refused(tmp_path):
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"x")
+    done = radiobench_cli("run", "--backbone", "random_resnet18", "--task", "mirabest", "--weights", str(weights),
+                          "--results-dir", str(tmp_path / "res"))
+    assert done.returncode == 1 and "has no learned weights (random); --weights does not apply to it" in done.stderr
+    assert not (tmp_path / "res").exists()

@@ -57,7 +57,7 @@ def test_checker_catches_broken_backbones(cls, message):
 
 
 def test_random_init_is_reproducible_across_builds():
-    from radiobench.runner import build_backbone
+    from radiobench.run import build_backbone
 
     reg = get_registry().backbone("random_resnet18")
     a, b = build_backbone(reg), build_backbone(reg)

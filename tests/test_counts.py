@@ -20,7 +20,7 @@ from radiobench.errors import DatasetNotFoundError, RadiobenchError
 from radiobench.fitsimage import FitsImageError
 from radiobench.protocols import grouped_partition
 from radiobench.registry import get_registry
-from radiobench.runner import RunOptions, build_task, run_pair
+from radiobench.run import RunOptions, build_task, run_pair
 from radiobench.testing import registry_with
 
 SMALL_SIM = {"n_fields": 4, "size": 768, "n_sources": 220, "pb_radius": 1.0}

@@ -16,7 +16,7 @@ from radiobench import archives, safe_pickle
 from radiobench.download import sha256_file
 from radiobench.errors import ChecksumError, DatasetNotFoundError, UnsafeDataError
 from radiobench.registry import get_registry
-from radiobench.runner import build_task
+from radiobench.run import build_task
 from radiobench_plugins import mirabest
 
 ARCHIVE = mirabest.ARCHIVE

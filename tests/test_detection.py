@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from radiobench.detect_runner import feature_maps, input_frame_targets, to_image_frame, truth
+from radiobench.run.maps import feature_maps, input_frame_targets, to_image_frame, truth
 from radiobench.detection import detection_scores
 from radiobench.protocols.detect import Detect, anchor_points, matched_points, upsample_stages
 from radiobench.registry import get_registry
-from radiobench.runner import RunOptions, build_backbone, build_task, run_pair
+from radiobench.run import RunOptions, build_backbone, build_task, run_pair
 from radiobench.specs import TaskSpec
 from radiobench.testing import registry_with
 

@@ -10,7 +10,7 @@ from radiobench.backbone import Backbone
 from radiobench.errors import BackboneOutputError, RadiobenchError
 from radiobench.extract import extract
 from radiobench.preprocess import channel_adapt, prepare_batch
-from radiobench.runner import RunOptions, build_backbone, run_pair
+from radiobench.run import RunOptions, build_backbone, run_pair
 from radiobench.specs import BackboneSpec, InputContract
 from radiobench.testing import FAKE_TASK, FakeTask, registry_with
 from radiobench import plugins

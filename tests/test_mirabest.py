@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from radiobench.registry import get_registry
-from radiobench.runner import build_task
+from radiobench.run import build_task
 
 
 @pytest.fixture(scope="module")

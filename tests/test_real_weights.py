@@ -8,7 +8,7 @@ accuracy; the test asks for a margin of 0.08.
 import json
 
 from radiobench.registry import get_registry
-from radiobench.runner import RunOptions, run_pair
+from radiobench.run import RunOptions, run_pair
 
 
 def test_pretrained_efficientnet_lite0_beats_its_random_twin(shared_data, tmp_path):

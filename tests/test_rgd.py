@@ -9,7 +9,7 @@ import pytest
 
 from radiobench.errors import ChecksumError, RadiobenchError
 from radiobench.registry import get_registry
-from radiobench.runner import RunOptions, build_task, run_pair
+from radiobench.run import RunOptions, build_task, run_pair
 
 
 @pytest.fixture(scope="module")

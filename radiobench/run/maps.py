@@ -1,0 +1,144 @@
+"""Spatial feature maps for detection: maps cached per split, a head trained per seed, COCO scores.
+
+Feature maps are computed once per image with the backbone frozen and cached like
+embeddings (the same key, plus the map's role), so seeds and label budgets only retrain the
+head. A backbone without a spatial map is not applicable; a source finder (``embed_dim`` 0,
+a ``detect`` method instead of ``feature_map``) is run as is, once, with no training, and
+scored class-agnostically.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from radiobench.cache import CacheEntry
+from radiobench.detection import DetectionSplit
+from radiobench.errors import RadiobenchError
+from radiobench.protocols.base import MapProtocol, SeedResult
+from radiobench.run.pair import Pair
+from radiobench.run.progress import Progress
+from radiobench.run.strategy import Fit, NotApplicable, Strategy
+
+
+def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precision: str) -> np.ndarray:
+    """(N, D, h, w) float32 maps of every image, resized to the backbone's input (without its centre crop)."""
+    import torch
+
+    from radiobench.preprocess import prepare_batch
+
+    contract = replace(backbone.spec.input, crop_fraction=1.0)  # a detector must see the whole image
+    out = []
+    device = backbone.device
+    for first in range(0, len(split), batch_size):
+        images = split.images[first : first + batch_size]
+        if len({im.shape for im in images}) != 1:
+            raise RadiobenchError("images of one batch differ in size; detection tasks must serve equal-sized images")
+        batch = prepare_batch(torch.from_numpy(np.stack(images)).to(device), contract)
+        with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+            maps = backbone.feature_map(batch)
+        if not isinstance(maps, torch.Tensor) or maps.ndim != 4 or len(maps) != len(batch):
+            raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature_map must return (B, D, h, w), "
+                                  f"got {getattr(maps, 'shape', type(maps).__name__)}")
+        maps = maps.float().cpu().numpy()
+        if not np.isfinite(maps).all():
+            raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature_map returned NaN or infinite values")
+        out.append(maps)
+    # C order whatever layout the backbone's map had (a ViT's regridded tokens are strided): the head's
+    # convolutions pick kernels by layout, and a cached map (always C order) must train identically
+    return np.ascontiguousarray(np.concatenate(out))
+
+
+def input_frame_targets(split: DetectionSplit, size: int) -> list[dict[str, Any]]:
+    """Boxes rescaled from image pixels to the backbone's input pixels (what the head sees)."""
+    import torch
+
+    targets = []
+    for image, boxes, labels in zip(split.images, split.boxes, split.labels):
+        h, w = image.shape
+        factor = np.array([size / w, size / h, size / w, size / h], dtype=np.float32)
+        targets.append({"boxes": torch.from_numpy(boxes * factor), "labels": torch.from_numpy(labels.astype(np.int64))})
+    return targets
+
+
+def to_image_frame(predictions: list[dict[str, np.ndarray]], split: DetectionSplit, size: int) -> list[dict[str, np.ndarray]]:
+    out = []
+    for p, image in zip(predictions, split.images):
+        h, w = image.shape
+        factor = np.array([w / size, h / size, w / size, h / size], dtype=np.float32)
+        out.append({**p, "boxes": p["boxes"] * factor})
+    return out
+
+
+def truth(split: DetectionSplit) -> list[dict[str, np.ndarray]]:
+    return [{"boxes": b, "labels": lab} for b, lab in zip(split.boxes, split.labels)]
+
+
+class MapStrategy(Strategy):
+    def __init__(self, source_finder: bool):
+        self.source_finder = source_finder
+        self.maps: dict[str, np.ndarray] = {}
+
+    @property
+    def seeded(self) -> bool:
+        return not self.source_finder
+
+    def features(self, pair: Pair, progress: Progress) -> None:
+        pair.load_splits()
+        if not all(len(pair.splits[s]) for s in ("train", "test")):
+            raise RadiobenchError(f"task {pair.task_name!r}: the train and test splits both need images")
+        if self.source_finder:
+            return  # it reads the images itself, once, in fit()
+        for name, split in pair.splits.items():
+            entry = CacheEntry.for_fields(pair.cache_fields(name, output="feature_map"), pair.opts.cache_dir)
+            hit = None if pair.opts.refresh_features else entry.load(len(split))
+            if hit is None:
+                backbone = pair.backbone()
+                if not backbone.has_feature_map:
+                    raise NotApplicable(f"backbone {pair.name!r} has no spatial feature map (Backbone.feature_map); "
+                                        "detection does not apply to it")
+                began = time.perf_counter()
+                self.maps[name] = feature_maps(backbone, split, pair.opts.batch_size, pair.opts.precision)
+                pair.extraction_seconds[name] = time.perf_counter() - began
+                entry.save(self.maps[name], np.zeros(len(split), dtype=np.int64))
+            else:
+                self.maps[name] = hit[0]
+            pair.cache_info[name] = {"key": entry.key, "hit": hit is not None, "path": str(entry.path)}
+
+    def fit(self, pair: Pair, protocol: Any, seeds: list[int], progress: Progress) -> Fit:
+        test = pair.splits["test"]
+        if self.source_finder:
+            start = time.perf_counter()
+            found = pair.backbone().detect(test.raw if test.raw is not None else test.images, test.beams)
+            seconds = time.perf_counter() - start
+            metrics = pair.task.score(truth(test), found)
+            params = {"training": "none (classical source finder, class-agnostic)", "seconds": seconds}
+            return Fit([SeedResult(0, metrics, params, seconds, 0, {"train": 0, "test": len(test)})],
+                       "pyBDSF on each test image; islands as boxes, class-agnostic, peak S/N as score", seeded=False)
+        import torch
+
+        assert isinstance(protocol, MapProtocol)
+        size = pair.backbone_reg.spec.input.size
+        train = pair.splits["train"]
+        train_targets = input_frame_targets(train, size)
+        train_maps, test_maps = torch.from_numpy(self.maps["train"]), torch.from_numpy(self.maps["test"])
+        test_truth = truth(test)
+        tick = progress.fitting(f"{protocol.name} head, {len(seeds)} seeds", len(seeds))
+        per_seed = []
+        for seed in seeds:
+            rows = pair.opts.budget.select(np.zeros(len(train_targets)), seed, stratify=False)
+            began = time.perf_counter()
+            predicted, params = protocol.fit_predict(
+                train_maps[rows], [train_targets[i] for i in rows], test_maps, len(pair.task_reg.spec.classes), size,
+                seed, device=pair.torch_device())
+            seconds = time.perf_counter() - began
+            metrics = pair.task.score(test_truth, to_image_frame(predicted, test, size))
+            per_seed.append(SeedResult(seed, metrics, params, seconds, len(rows), {"train": len(rows), "test": len(test)}))
+            tick()
+        progress.done()
+        description = (f"frozen {pair.name} feature maps {tuple(self.maps['train'].shape[1:])}, FCOS head trained on "
+                       f"train ({len(train)} images), scored on test ({len(test)})")
+        return Fit(per_seed, description)

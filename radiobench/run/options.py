@@ -1,0 +1,144 @@
+"""What a run was asked to do, validated in one place before any work starts.
+
+Every value a user can get wrong (a device torch does not know, an unwritable results
+folder, weights for a backbone that takes none, ten thousand seeds) is refused here with
+one line saying what to do, so a mistake never surfaces after an hour of extraction.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from radiobench.errors import RadiobenchError
+from radiobench.protocols.base import LabelBudget
+from radiobench.registry import Registry
+
+MAX_SEEDS = 100  # a probe per seed; beyond this the spread is known far better than the test set allows
+PRECISIONS = ("fp32", "bf16")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass
+class RunOptions:
+    """One run's settings. Construct through :meth:`validated` (the CLI does) to get every check."""
+
+    protocols: list[str] = field(default_factory=lambda: ["main"])  # "main": the task kind's headline protocol
+    every_protocol: bool = False  # `--protocol all`: protocols that do not fit a task's kind are left out quietly
+    seeds: int = 5
+    data_root: Path = Path(".")
+    results_dir: Path = Path("results")
+    cache_dir: Path | None = None
+    device: str = "auto"
+    batch_size: int = 64
+    precision: str = "fp32"
+    limit: int | None = None
+    weights: dict[str, str] = field(default_factory=dict)  # backbone name (canonical) -> explicit weights file
+    offline: bool = False
+    overwrite: bool = False  # refit results that already exist (features still come from the cache)
+    # extract features again even where the cache has them (a cache one no longer trusts; code
+    # identity is already in the key, so a changed backbone never needs this)
+    refresh_features: bool = False
+    download: bool = False
+    budget: LabelBudget = field(default_factory=LabelBudget)
+    # per-task option overrides from the command line (e.g. --beam for FITS fields without beam keywords)
+    task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seeds, int) or not 1 <= self.seeds <= MAX_SEEDS:
+            raise RadiobenchError(f"--seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
+        if self.batch_size < 1:
+            raise RadiobenchError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.limit is not None and self.limit < 2:
+            raise RadiobenchError("--limit must be at least 2 images per split")
+        if self.precision not in PRECISIONS:
+            raise RadiobenchError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not _DEVICE.match(self.device):
+            raise RadiobenchError(f"--device {self.device!r} is not a device radiobench runs on; use auto, cpu, "
+                                  "cuda, cuda:N or mps")
+        if not str(self.results_dir).strip():
+            raise RadiobenchError("--results-dir is empty; give a folder, e.g. --results-dir results")
+        self.results_dir = Path(self.results_dir)
+
+    @classmethod
+    def validated(cls, registry: Registry, backbones: list[str], tasks: list[str], **settings: Any) -> RunOptions:
+        """Options checked against the registry and the file system: every name, weights and folder.
+
+        Unknown names are all reported at once (not one per attempt); ``weights`` keyed by
+        the names the user typed (aliases included) are re-keyed by the backbone they name.
+        """
+        _check_names(registry, backbones, tasks, settings.get("protocols", ["main"]))
+        settings["weights"] = _weights_by_backbone(registry, settings.get("weights") or {})
+        opts = cls(**settings)
+        check_results_dir(opts.results_dir)
+        return opts
+
+
+def _check_names(registry: Registry, backbones: list[str], tasks: list[str], protocols: list[str]) -> None:
+    from radiobench.errors import UnknownNameError
+
+    errors = []
+    for kind, names, lookup in (("backbone", backbones, registry.backbone), ("task", tasks, registry.task),
+                                ("protocol", [p for p in protocols if p != "main"], registry.protocol)):
+        for name in names:
+            try:
+                lookup(name)
+            except UnknownNameError as exc:
+                errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise UnknownNameError.many(errors)
+
+
+def _weights_by_backbone(registry: Registry, by_typed_name: dict[str, str]) -> dict[str, str]:
+    """``--weights`` re-keyed by canonical backbone name; refused for backbones that take no weights file."""
+    out: dict[str, str] = {}
+    for typed, path in by_typed_name.items():
+        spec = registry.backbone(typed).spec
+        if not spec.weights.learned:
+            raise RadiobenchError(f"backbone {spec.name!r} has no learned weights ({spec.weights.kind}); "
+                                  "--weights does not apply to it")
+        if not Path(path).expanduser().is_file():
+            raise RadiobenchError(f"--weights for {typed!r}: {path} is not a file")
+        out[spec.name] = path
+    return out
+
+
+def check_results_dir(folder: Path) -> None:
+    """Prove a result can be written under ``folder`` before any work, without creating anything.
+
+    The nearest existing folder on the way must be a folder we can create files in; the
+    results folder itself is made when the first result is written.
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == Path(p.anchor or "."))
+    if not existing.is_dir():
+        raise RadiobenchError(f"--results-dir {folder}: {existing} is a file, not a folder; pick another --results-dir")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".radiobench-write-check-"):
+            pass
+    except OSError as exc:
+        raise RadiobenchError(f"--results-dir {folder}: cannot write in {existing} ({exc.strerror or exc}); "
+                              "pick a folder you can write to") from None
+
+
+def weights_argument(value: str | None, backbones: list[str]) -> dict[str, str]:
+    """``--weights PATH`` (one backbone) or ``NAME=PATH[,NAME=PATH]``, keyed by the names as typed."""
+    if not value:
+        return {}
+    if "=" not in value:
+        if len(backbones) != 1:
+            raise RadiobenchError("--weights PATH needs exactly one --backbone; use --weights NAME=PATH[,NAME=PATH]")
+        return {backbones[0]: value}
+    mapping = {}
+    for item in (v.strip() for v in value.split(",") if v.strip()):
+        name, sep, path = item.partition("=")
+        if not sep or not path or name not in backbones:
+            raise RadiobenchError(f"--weights item {item!r}: expected NAME=PATH with NAME one of {', '.join(backbones)}")
+        mapping[name] = path
+    return mapping
+

@@ -1,0 +1,118 @@
+"""One chain for every (backbone, task) pair: plan, identify, skip or keep, features, fit, record.
+
+1. **Plan**: which protocols apply to the task's kind and to the backbone, and their result files.
+2. **Identify** (:class:`~radiobench.run.pair.Pair`): the task prepared (its data verified and
+   hashed), the weights' and the backbone code's identity, without building the backbone.
+3. **Re-run rules**: a finished result that answers the whole request is skipped; one that
+   differs only in its seeds lends the seeds it shares; anything else is replaced, saying why.
+4. **Features** and **fit** through the kind's :class:`~radiobench.run.strategy.Strategy`; the
+   backbone is built only when a cache entry is missing.
+5. **Record**: a validated :class:`~radiobench.results.ResultRecord`, written atomically.
+
+A protocol that refuses to fit fails alone; the pair's other protocols still run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+from radiobench import provenance
+from radiobench.errors import RadiobenchError, ResultsError
+from radiobench.registry import Registry
+from radiobench.results import ResultRecord, read_result, write_result
+from radiobench.run.options import RunOptions
+from radiobench.run.pair import Pair
+from radiobench.run.progress import Progress
+from radiobench.run.records import kept_seeds, make_record, request_for
+from radiobench.run.strategy import NotApplicable, strategy_for
+
+
+@dataclass
+class Outcome:
+    backbone: str
+    task: str
+    protocol: str
+    status: str  # "done", "skipped" (already finished or not applicable), "failed"
+    main_score: str = ""
+    path: Path | None = None
+    error: str = ""
+
+
+def run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunOptions,
+             progress: Progress | None = None) -> list[Outcome]:
+    progress = progress or Progress()
+    b_reg, t_reg = registry.backbone(backbone_name), registry.task(task_name)
+    name = b_reg.spec.name  # an alias runs, and is filed, as its backbone
+    kind_name = t_reg.spec.kind
+    from radiobench.kinds import get_kind
+
+    kind = get_kind(kind_name)
+    asked = list(dict.fromkeys(kind.main_protocol if p == "main" else p for p in opts.protocols))
+    applies = {p: kind_name in registry.protocol(p).spec.kinds for p in asked}
+    if b_reg.spec.kinds and kind_name not in b_reg.spec.kinds:
+        return [Outcome(name, task_name, p, "skipped",
+                        error=f"not applicable: {name} runs on {', '.join(b_reg.spec.kinds)} tasks only")
+                for p in asked if applies[p]]
+    outcomes = [Outcome(name, task_name, p, "skipped", error=f"protocol {p} does not apply to {kind_name} tasks")
+                for p in asked if not applies[p] and not opts.every_protocol]
+    applicable = [p for p in asked if applies[p]]
+    if not applicable:
+        return outcomes
+
+    pair = Pair.prepare(b_reg, t_reg, opts)
+    protocols = {p: registry.protocol(p).spec() for p in applicable}
+    ids = {p: p + opts.budget.suffix for p in applicable}
+    requests = {p: request_for(pair, protocols[p], ids[p]) for p in applicable}
+    earlier: dict[str, ResultRecord | None] = {}
+    for p in applicable:
+        path = pair.results_path(ids[p])
+        finished = None if opts.overwrite else _finished(path, progress)
+        why = finished.mismatch(requests[p]) if finished is not None else "missing"
+        if why is None:
+            outcomes.append(Outcome(name, task_name, ids[p], "skipped", finished.score_text(), path))
+            continue
+        if finished is not None:
+            progress.note(f"replacing {path.name}: it does not answer this run ({why})")
+        earlier[p] = finished
+    if not earlier:
+        return outcomes
+
+    strategy = strategy_for(pair)
+    try:
+        strategy.features(pair, progress)
+    except NotApplicable as exc:
+        progress.done()
+        return outcomes + [Outcome(name, task_name, ids[p], "skipped", error=f"not applicable: {exc}") for p in earlier]
+    env = provenance.environment(pair.torch_device())
+    for p, finished in earlier.items():
+        path = pair.results_path(ids[p])
+        try:
+            kept = kept_seeds(finished, requests[p], env, pair.cache_info) if strategy.seeded else {}
+            todo = [s for s in requests[p].seeds if s not in kept] if strategy.seeded else [0]
+            if kept:
+                progress.note(f"{ids[p]}: seeds {sorted(kept)} kept from the earlier result, fitting {todo}")
+            start = time.perf_counter()
+            fit = strategy.fit(pair, protocols[p], todo, progress)
+            fit.per_seed = [*kept.values(), *fit.per_seed]
+            record = make_record(pair, protocols[p], ids[p], fit, sorted(kept), env, time.perf_counter() - start)
+            write_result(path, record)
+            outcomes.append(Outcome(name, task_name, ids[p], "done", record.score_text(), path))
+        except RadiobenchError as exc:  # one protocol's refusal (e.g. too few labels to fit a probe) spares the rest
+            progress.done()
+            progress.note(f"{ids[p]} failed: {exc}")
+            outcomes.append(Outcome(name, task_name, ids[p], "failed", error=str(exc)))
+    return outcomes
+
+
+def _finished(path: Path, progress: Progress) -> ResultRecord | None:
+    """The result at ``path`` if there is a valid one; a damaged file is named and will be replaced."""
+    if not path.exists():
+        return None
+    try:
+        return read_result(path)
+    except ResultsError as exc:
+        progress.note(f"replacing {path.name}: {exc}")
+        return None
