@@ -4,7 +4,7 @@
         --task mirabest --data-root ../shared/data --images 256 --batch-size 64 [--device cpu] [--json out.json]
 
 "raw" runs ``backbone.embed`` on tensors already prepared (resized, normalised) and on the
-device; "harness" is ``radiobench.extract.extract`` from the task's stored pixels (scaling,
+device; "harness" is ``radiobench.models.extract.extract`` from the task's stored pixels (scaling,
 input contract, forward, output checks; on CUDA the scaling runs on the GPU for tasks that
 declare ``pixel_range``). Both use the same images, batch size and precision,
 in the same process, alternating, best of ``--repeat``; the ratio is harness / raw.
@@ -19,9 +19,9 @@ import time
 import numpy as np
 import torch
 
-from radiobench.datafiles import data_root
-from radiobench.extract import extract, host_batches, resolve_device, scales_on_device
-from radiobench.preprocess import prepare_batch
+from radiobench.io.datafiles import data_root
+from radiobench.models.extract import extract, host_batches, resolve_device, scales_on_device
+from radiobench.models.preprocess import prepare_batch
 from radiobench.registry import get_registry
 from radiobench.run import build_backbone, build_task, limited
 

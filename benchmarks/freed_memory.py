@@ -1,4 +1,4 @@
-"""Extraction with glibc's defaults against kept freed memory (``radiobench.memory``), in fresh processes.
+"""Extraction with glibc's defaults against kept freed memory (``radiobench.run.memory``), in fresh processes.
 
     python benchmarks/freed_memory.py [--backbone random_vits8] [--task mgcls_anomaly] [--limit 1280] [--repeat 1]
 

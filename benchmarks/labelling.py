@@ -3,7 +3,7 @@
     python benchmarks/labelling.py [--fields 8] [--size 2048] [--processes 1 2]
 
 Simulates the sim_counts fields (same recipe, seeds 0..fields-1), then catalogues them with
-``radiobench.sourcefinding.catalogue_fields`` once per process count, each time into an empty
+``radiobench.astro.sourcefinding.catalogue_fields`` once per process count, each time into an empty
 cache, and reports the wall time and its ratio to the first count. Completeness: the share of
 injected point sources above a peak signal-to-noise threshold that have a pyBDSF source
 (any S_Code) within one beam FWHM, pooled over fields; "compact" is the share recovered as
@@ -31,9 +31,9 @@ def main() -> None:
     from astropy.io import fits
     from astropy.wcs import WCS
 
-    from radiobench.download import sha256_file
-    from radiobench.simulate import FieldParams, simulate_field, write_field
-    from radiobench.sourcefinding import bdsf_version, catalogue_fields
+    from radiobench.io.download import sha256_file
+    from radiobench.astro.simulate import FieldParams, simulate_field, write_field
+    from radiobench.astro.sourcefinding import bdsf_version, catalogue_fields
     from radiobench_plugins.mgcls_counts import SIMULATION
 
     recipe = {**SIMULATION, "size": args.size, "n_sources": round(SIMULATION["n_sources"] * (args.size / 2048) ** 2)}

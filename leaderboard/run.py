@@ -25,7 +25,7 @@ PAGES = {"linear": ("md", "html"), "knn": ("md",), "knn-distance": ("md",), "det
 
 
 def available_backbones(reg) -> tuple[list[str], dict[str, str]]:
-    from radiobench import weights
+    from radiobench.models import weights
     from radiobench.errors import RadiobenchError
 
     ok, missing = [], {}

@@ -8,5 +8,8 @@ __version__ = "0.1.0"
 
 from radiobench.specs import BackboneSpec, InputContract, TaskSpec, WeightsSpec  # noqa: E402
 from radiobench.hookspecs import hookimpl  # noqa: E402
+from radiobench import old_paths  # noqa: E402
+
+old_paths.install()
 
 __all__ = ["BackboneSpec", "InputContract", "TaskSpec", "WeightsSpec", "hookimpl", "__version__"]

@@ -32,36 +32,36 @@ from radiobench.specs import BackboneSpec, InputContract, TaskSpec, WeightsSpec
 # name -> (module, attribute); attribute None: the module itself
 _LAZY: dict[str, tuple[str, str | None]] = {
     # tasks (numpy, no torch)
-    "Task": ("radiobench.task", "Task"),
-    "Split": ("radiobench.task", "Split"),
-    "LazyImages": ("radiobench.task", "LazyImages"),
-    "linear_scale": ("radiobench.task", "linear_scale"),
-    "CocoTask": ("radiobench.detection", "CocoTask"),
-    "DetectionTask": ("radiobench.detection", "DetectionTask"),
-    "DetectionSplit": ("radiobench.detection", "DetectionSplit"),
+    "Task": ("radiobench.tasks.base", "Task"),
+    "Split": ("radiobench.tasks.base", "Split"),
+    "LazyImages": ("radiobench.tasks.base", "LazyImages"),
+    "linear_scale": ("radiobench.tasks.base", "linear_scale"),
+    "CocoTask": ("radiobench.tasks.detection", "CocoTask"),
+    "DetectionTask": ("radiobench.tasks.detection", "DetectionTask"),
+    "DetectionSplit": ("radiobench.tasks.detection", "DetectionSplit"),
     # finding, fetching and reading data files without trusting them (no torch)
-    "data_root": ("radiobench.datafiles", "data_root"),
-    "cache_root": ("radiobench.datafiles", "cache_root"),
-    "read_verified": ("radiobench.datafiles", "read_verified"),
-    "require_file": ("radiobench.datafiles", "require_file"),
-    "verify_file": ("radiobench.datafiles", "verify_file"),
-    "download": ("radiobench.download", "download"),
-    "sha256_file": ("radiobench.download", "sha256_file"),
-    "read_tar_members": ("radiobench.archives", "read_tar_members"),
-    "check_member_name": ("radiobench.archives", "check_member_name"),
-    "safe_pickle": ("radiobench.safe_pickle", None),
+    "data_root": ("radiobench.io.datafiles", "data_root"),
+    "cache_root": ("radiobench.io.datafiles", "cache_root"),
+    "read_verified": ("radiobench.io.datafiles", "read_verified"),
+    "require_file": ("radiobench.io.datafiles", "require_file"),
+    "verify_file": ("radiobench.io.datafiles", "verify_file"),
+    "download": ("radiobench.io.download", "download"),
+    "sha256_file": ("radiobench.io.download", "sha256_file"),
+    "read_tar_members": ("radiobench.io.archives", "read_tar_members"),
+    "check_member_name": ("radiobench.io.archives", "check_member_name"),
+    "safe_pickle": ("radiobench.io.safe_pickle", None),
     # conformance of a task (no torch)
     "check_task": ("radiobench.conformance", "check_task"),
     "ConformanceError": ("radiobench.conformance", "ConformanceError"),
     # backbones and their weights (torch)
-    "Backbone": ("radiobench.backbone", "Backbone"),
-    "ModuleBackbone": ("radiobench.backbone", "ModuleBackbone"),
-    "seeded": ("radiobench.backbone", "seeded"),
-    "TimmBackbone": ("radiobench.timm_backbone", "TimmBackbone"),
-    "plain_state_dict": ("radiobench.timm_backbone", "plain_state_dict"),
-    "read_checkpoint": ("radiobench.checkpoints", "read_checkpoint"),
-    "load_into": ("radiobench.checkpoints", "load_into"),
-    "CheckpointError": ("radiobench.checkpoints", "CheckpointError"),
+    "Backbone": ("radiobench.models.backbone", "Backbone"),
+    "ModuleBackbone": ("radiobench.models.backbone", "ModuleBackbone"),
+    "seeded": ("radiobench.models.backbone", "seeded"),
+    "TimmBackbone": ("radiobench.models.timm_backbone", "TimmBackbone"),
+    "plain_state_dict": ("radiobench.models.timm_backbone", "plain_state_dict"),
+    "read_checkpoint": ("radiobench.models.checkpoints", "read_checkpoint"),
+    "load_into": ("radiobench.models.checkpoints", "load_into"),
+    "CheckpointError": ("radiobench.models.checkpoints", "CheckpointError"),
     "check_backbone": ("radiobench.testing", "check_backbone"),
     # evaluation protocols (radiobench_register_protocols)
     "Protocol": ("radiobench.protocols.base", "Protocol"),
@@ -98,15 +98,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what static checkers and IDEs see; at run time these come from __getattr__
-    from radiobench import safe_pickle
-    from radiobench.archives import check_member_name, read_tar_members
-    from radiobench.backbone import Backbone, ModuleBackbone, seeded
-    from radiobench.checkpoints import CheckpointError, load_into, read_checkpoint
+    from radiobench.io import safe_pickle
+    from radiobench.io.archives import check_member_name, read_tar_members
+    from radiobench.models.backbone import Backbone, ModuleBackbone, seeded
+    from radiobench.models.checkpoints import CheckpointError, load_into, read_checkpoint
     from radiobench.conformance import ConformanceError, check_task
-    from radiobench.datafiles import cache_root, data_root, read_verified, require_file, verify_file
-    from radiobench.detection import CocoTask, DetectionSplit, DetectionTask
-    from radiobench.download import download, sha256_file
+    from radiobench.io.datafiles import cache_root, data_root, read_verified, require_file, verify_file
+    from radiobench.tasks.detection import CocoTask, DetectionSplit, DetectionTask
+    from radiobench.io.download import download, sha256_file
     from radiobench.protocols.base import Protocol
-    from radiobench.task import LazyImages, Split, Task, linear_scale
+    from radiobench.tasks.base import LazyImages, Split, Task, linear_scale
     from radiobench.testing import check_backbone
-    from radiobench.timm_backbone import TimmBackbone, plain_state_dict
+    from radiobench.models.timm_backbone import TimmBackbone, plain_state_dict

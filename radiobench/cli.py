@@ -220,8 +220,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from radiobench.datafiles import data_root
-    from radiobench.memory import keep_freed_memory
+    from radiobench.io.datafiles import data_root
+    from radiobench.run.memory import keep_freed_memory
     from radiobench.protocols.base import LabelBudget
     from radiobench.run.options import RunOptions, weights_argument
 
@@ -351,9 +351,9 @@ class _ProgressHooks:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from radiobench.leaderboard import collect
-    from radiobench.render import render
-    from radiobench.atomic import write_text_atomic
+    from radiobench.board.collect import collect
+    from radiobench.board.render import render
+    from radiobench.io.atomic import write_text_atomic
 
     text = render(collect(Path(args.results_dir), protocol=args.protocol), args.format)
     if args.output:
@@ -365,7 +365,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    from radiobench import weights
+    from radiobench.models import weights
 
     spec = _registry().backbone(args.backbone).spec
     if not spec.weights.learned:
@@ -387,7 +387,7 @@ _SIMULATE_FLAGS = {"size": "--size", "pixel_arcsec": "--pixel-arcsec", "beam_arc
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from radiobench.simulate import FieldParams, simulate_field, write_field
+    from radiobench.astro.simulate import FieldParams, simulate_field, write_field
 
     try:
         params = FieldParams(size=args.size, pixel_arcsec=args.pixel_arcsec, beam_arcsec=args.beam_arcsec,
@@ -405,7 +405,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from radiobench.datafiles import data_root
+    from radiobench.io.datafiles import data_root
     from radiobench.run import build_task
 
     reg = _registry()

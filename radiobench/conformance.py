@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from radiobench.specs import TaskSpec
-from radiobench.task import LazyImages, Split, Task
+from radiobench.tasks.base import LazyImages, Split, Task
 
-RANGE_SLACK = 1e-6  # as radiobench.extract: rounding may overshoot [0, 1] by this fraction of the range
+RANGE_SLACK = 1e-6  # as radiobench.models.extract: rounding may overshoot [0, 1] by this fraction of the range
 CHUNK = 256  # images read (and scaled) at a time, so a large or lazy split is not held twice in memory
 
 
@@ -49,7 +49,7 @@ def check_task(
     labels finite or < 0 for unlabelled); groups present for a grouped partition. Finally
     ``score`` on a trivial prediction must return finite numbers including ``spec.main_score``.
     """
-    from radiobench.datafiles import data_root as default_data_root
+    from radiobench.io.datafiles import data_root as default_data_root
 
     task, where = _build(task)
     spec = task.spec
@@ -236,7 +236,7 @@ def _check_score(task: Task, split: Split, where: str) -> None:
 
 def _check_detection_split(split: Any, spec: TaskSpec, at: str) -> None:
     """Detection splits hold per-image arrays already scaled to [0, 1], boxes and class indices."""
-    from radiobench.detection import DetectionSplit
+    from radiobench.tasks.detection import DetectionSplit
 
     if not isinstance(split, DetectionSplit):
         raise ConformanceError(f"{at}: a detection task's load_split must return a DetectionSplit, got "

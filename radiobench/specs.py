@@ -127,7 +127,7 @@ class BackboneSpec:
     # The plugin bumps this whenever a change to its code (factory, forward, pooling, anything it
     # imports) changes the numbers, so cached features and results of the old code are not reused.
     # Editable/local installs are also identified by a hash of the factory's module file
-    # (radiobench.identity); a wheel is identified by its version plus this field.
+    # (radiobench.models.identity); a wheel is identified by its version plus this field.
     version: str = "1"
 
     def __post_init__(self) -> None:

@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from radiobench import plugins
-from radiobench.backbone import Backbone
+from radiobench.registry import loader as plugins
+from radiobench.models.backbone import Backbone
 from radiobench.conformance import ConformanceError, check_task  # noqa: F401 - check_task: beside check_backbone
-from radiobench.extract import check_output
-from radiobench.preprocess import prepare_batch
+from radiobench.models.extract import check_output
+from radiobench.models.preprocess import prepare_batch
 from radiobench.registry import Registered, Registry, get_registry
 from radiobench.specs import BackboneSpec, InputContract, TaskSpec, WeightsSpec
-from radiobench.task import Split, Task
+from radiobench.tasks.base import Split, Task
 
 
 def radio_like_images(n: int, side: int = 64, seed: int = 0) -> np.ndarray:

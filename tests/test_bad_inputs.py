@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from radiobench import datafiles
+from radiobench.io import datafiles
 from radiobench.cli import main
-from radiobench.download import NotRegularFileError, sha256_file
+from radiobench.io.download import NotRegularFileError, sha256_file
 from radiobench.errors import DatasetNotFoundError
-from radiobench.leaderboard import collect
-from radiobench.render import csv_cell, md_text, render
+from radiobench.board.collect import collect
+from radiobench.board.render import csv_cell, md_text, render
 
 from conftest import ROOT, radiobench_cli
 from test_leaderboard import result
@@ -98,8 +98,8 @@ def test_data_verify_refuses_a_named_pipe_instead_of_hanging(tmp_path):
 CHECK_IN_SUBPROCESS = """
 import sys
 from pathlib import Path
-from radiobench import datafiles
-from radiobench.download import sha256_file
+from radiobench.io import datafiles
+from radiobench.io.download import sha256_file
 from radiobench.errors import RadiobenchError
 path = Path(sys.argv[1])
 for check in (lambda: sha256_file(path), lambda: datafiles.require_file(path, "0" * 64, "t", "https://x/f.bin")):

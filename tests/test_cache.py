@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from radiobench.cache import CacheEntry, cache_key
+from radiobench.run.cache import CacheEntry, cache_key
 from radiobench.kinds import get_kind
 from radiobench.registry import Registered
 from radiobench.run import RunOptions

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from radiobench.datafiles import DEFAULT_HOME, cache_root
+from radiobench.io.datafiles import DEFAULT_HOME, cache_root
 
 
 @pytest.fixture(scope="module")

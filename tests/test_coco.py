@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from radiobench.coco import CocoError, CocoImage, read_coco, write_coco
+from radiobench.tasks.coco import CocoError, CocoImage, read_coco, write_coco
 from radiobench.errors import DatasetNotFoundError
 from radiobench_plugins.radiogalaxynet import data as rgn
 

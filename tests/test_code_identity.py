@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from radiobench.identity import backbone_code_identity, describe, identity_key, install_kind, module_file
-from radiobench.plugins import PluginInfo
+from radiobench.models.identity import backbone_code_identity, describe, identity_key, install_kind, module_file
+from radiobench.registry.loader import PluginInfo
 from radiobench.registry import get_registry
 from radiobench.specs import BackboneSpec
 
@@ -108,7 +108,7 @@ def test_a_wheel_installed_distribution_is_pinned_by_its_version():
 def test_identifying_every_registered_backbone_imports_no_torch():
     code = textwrap.dedent("""
         import sys
-        from radiobench.identity import backbone_code_identity
+        from radiobench.models.identity import backbone_code_identity
         from radiobench.registry import get_registry
         registry = get_registry()
         ids = [backbone_code_identity(r.spec, r.plugin) for r in registry.backbones.values()]

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from conftest import radiobench_cli
-from radiobench import crops
-from radiobench.catalogues import CatalogueError, read_positions
+from radiobench.astro import crops
+from radiobench.astro.catalogues import CatalogueError, read_positions
 from radiobench.errors import DatasetNotFoundError, RadiobenchError
-from radiobench.fitsimage import FitsImageError
+from radiobench.astro.fitsimage import FitsImageError
 from radiobench.protocols import grouped_partition
 from radiobench.registry import get_registry
 from radiobench.run import RunOptions, build_task, run_pair
@@ -265,7 +265,7 @@ def mgcls_like_cube(path: Path, seed: int) -> list[tuple[float, float]]:
     """A gzipped 5-plane cube shaped like an MGCLS enhanced product; returns its brightest source positions."""
     from astropy.io import fits
 
-    from radiobench.simulate import FieldParams, simulate_field
+    from radiobench.astro.simulate import FieldParams, simulate_field
 
     field = simulate_field(FieldParams(size=512, n_sources=60, seed=seed, ra_deg=10.0 * seed, pb_radius=1.0))
     header = fits.Header()
@@ -347,8 +347,8 @@ def test_mgcls_download_lists_the_release_and_labels_come_from_the_survey_catalo
 
 
 def test_pybdsf_recovers_the_bright_injected_point_sources(sim_task):
-    from radiobench import sourcefinding
-    from radiobench.download import sha256_file
+    from radiobench.astro import sourcefinding
+    from radiobench.io.download import sha256_file
 
     task, root = sim_task
     fields = sorted(task.fields_folder.glob("field_*.fits"))
@@ -383,7 +383,7 @@ def test_magpis_galactic_field_counts_beside_first_cutouts(shared_data, tmp_path
 
 
 def test_a_known_pybdsf_incompatibility_says_what_to_install():
-    from radiobench.sourcefinding import _known_fix
+    from radiobench.astro.sourcefinding import _known_fix
 
     seen = ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, but they are 2 and 2 dimensional instead.")
     assert "pip install 'numpy<2.5'" in _known_fix(seen)

@@ -12,8 +12,8 @@ import threading
 import numpy as np
 import pytest
 
-from radiobench import archives, safe_pickle
-from radiobench.download import sha256_file
+from radiobench.io import archives, safe_pickle
+from radiobench.io.download import sha256_file
 from radiobench.errors import ChecksumError, DatasetNotFoundError, UnsafeDataError
 from radiobench.registry import get_registry
 from radiobench.run import build_task

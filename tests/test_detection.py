@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from radiobench.run.maps import feature_maps, input_frame_targets, to_image_frame, truth
-from radiobench.detection import detection_scores
+from radiobench.tasks.detection import detection_scores
 from radiobench.protocols.detect import Detect, anchor_points, matched_points, upsample_stages
 from radiobench.registry import get_registry
 from radiobench.run import RunOptions, build_backbone, build_task, run_pair
@@ -152,7 +152,7 @@ def test_pybdsf_runs_once_whatever_the_seeds_and_is_not_rerun_for_more(sim, tmp_
 
 
 def test_more_seeds_train_only_the_new_heads(sim, tmp_path, monkeypatch):
-    from radiobench import provenance
+    from radiobench.results import provenance
 
     folder, _, _ = sim
     monkeypatch.setenv("RADIOBENCH_CACHE", str(folder.parents[2]))
@@ -219,7 +219,7 @@ def _coco_task(folder: Path, categories: list[dict]) -> TaskSpec:
             "images": [{"id": 1, "file_name": "a.png", "width": 32, "height": 32}],
             "annotations": [{"id": 1, "image_id": 1, "category_id": 7, "bbox": [4, 4, 8, 8]}],
             "categories": categories}))
-    return TaskSpec(name="my_coco", factory="radiobench.detection:CocoTask", version="1", kind="detection",
+    return TaskSpec(name="my_coco", factory="radiobench.tasks.detection:CocoTask", version="1", kind="detection",
                     main_score="map", higher_is_better=True, classes=("source",), data_folder=folder.name,
                     options={"annotations": "{split}.json", "images": "images", "reader": "png"})
 

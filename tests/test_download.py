@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from radiobench.download import download
+from radiobench.io.download import download
 from radiobench.errors import ChecksumError, DatasetNotFoundError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB

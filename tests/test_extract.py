@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from radiobench.backbone import Backbone
+from radiobench.models.backbone import Backbone
 from radiobench.errors import BackboneOutputError, RadiobenchError
-from radiobench.extract import extract
-from radiobench.preprocess import channel_adapt, prepare_batch
+from radiobench.models.extract import extract
+from radiobench.models.preprocess import channel_adapt, prepare_batch
 from radiobench.run import RunOptions, build_backbone, run_pair
 from radiobench.specs import BackboneSpec, InputContract
 from radiobench.testing import FAKE_TASK, FakeTask, registry_with
-from radiobench import plugins
+from radiobench.registry import loader as plugins
 
 
 class WrongShape(Backbone):
@@ -95,7 +95,7 @@ def test_scaling_on_the_device_gives_the_host_path_features_bit_for_bit(task, ba
 
 @pytest.mark.parametrize("dtype, low, high", [(np.uint8, 0, 255), (np.uint16, 0, 65535), (np.float32, -3.5, 17.25)])
 def test_linear_scale_is_the_same_float32_arithmetic_in_numpy_and_torch(dtype, low, high):
-    from radiobench.task import linear_scale
+    from radiobench.tasks.base import linear_scale
 
     rng = np.random.default_rng(0)
     pixels = rng.uniform(low, high, size=(3, 40, 40)).astype(dtype)
@@ -124,7 +124,7 @@ def test_nan_pixels_are_caught_on_the_device_path(task, monkeypatch):
     with pytest.raises(RadiobenchError, match=r"or to NaN \(batch starting at 'train-16'\)"):
         extract(backbone, task, type(split)(pixels, split.labels, split.ids), owner="x", batch_size=8, scale_on_device=True)
     # on CUDA the per-batch ranges are read back once, after the last batch: the first bad one is named
-    from radiobench.extract import check_ranges
+    from radiobench.models.extract import check_ranges
 
     with pytest.raises(RadiobenchError, match="batch starting at 'b'"):
         check_ranges(task, ["a", "b", "c"], torch.tensor([[0.0, 1.0], [0.0, float("nan")], [0.0, 2.0]]))
@@ -132,7 +132,7 @@ def test_nan_pixels_are_caught_on_the_device_path(task, monkeypatch):
 
 
 def test_a_task_must_declare_how_its_pixels_scale():
-    from radiobench.task import Task
+    from radiobench.tasks.base import Task
 
     class Unscaled(Task):
         def prepare(self, root, download=False): ...
@@ -162,7 +162,7 @@ def test_prepare_batch_resizes_repeats_and_normalises():
 
 def test_normalisation_constants_are_made_once_per_device():
     # on CUDA a per-batch copy of them stalled the host until the previous forward pass finished
-    from radiobench.preprocess import normalisation
+    from radiobench.models.preprocess import normalisation
 
     contract = InputContract(channels=3, size=8)
     first = normalisation(contract, torch.float32, torch.device("cpu"))
@@ -179,7 +179,7 @@ def test_area_downsampling_preserves_the_mean():
 @pytest.mark.parametrize("batch_size, prefetch", [(7, 1), (7, 3), (64, 2)])
 def test_prefetched_extraction_matches_embedding_batch_by_batch_in_order(task, batch_size, prefetch):
     from radiobench.testing import FAKE_BACKBONE, FakeBackbone
-    from radiobench.task import LazyImages
+    from radiobench.tasks.base import LazyImages
 
     split = task.load_split("train")
     decoded = []

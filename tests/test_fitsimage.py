@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from radiobench.fitsimage import FitsImageError, read_radio_image
-from radiobench.simulate import FieldParams, simulate_field, write_field
+from radiobench.astro.fitsimage import FitsImageError, read_radio_image
+from radiobench.astro.simulate import FieldParams, simulate_field, write_field
 
 FIRST_BEAM = (5.4 / 3600, 5.4 / 3600, 0.0)
 
@@ -156,7 +156,7 @@ def test_named_pipe_is_refused_without_blocking(tmp_path):
 
     fifo = tmp_path / "field.fits"
     os.mkfifo(fifo)
-    code = ("import sys; from radiobench.fitsimage import read_radio_image; from radiobench.errors import RadiobenchError\n"
+    code = ("import sys; from radiobench.astro.fitsimage import read_radio_image; from radiobench.errors import RadiobenchError\n"
             "try: read_radio_image(sys.argv[1])\nexcept RadiobenchError as e: print(e)")
     done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == f"{fifo} is not a regular file (a named pipe); delete it and put the real file there"

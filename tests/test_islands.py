@@ -1,4 +1,4 @@
-"""pyBDSF islands as detection boxes (radiobench.sourcefinding.find_islands)."""
+"""pyBDSF islands as detection boxes (radiobench.astro.sourcefinding.find_islands)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from radiobench.errors import RadiobenchError
-from radiobench.simulate import FWHM_TO_SIGMA, FieldParams, simulate_field
-from radiobench.sourcefinding import PARAMS, find_islands
+from radiobench.astro.simulate import FWHM_TO_SIGMA, FieldParams, simulate_field
+from radiobench.astro.sourcefinding import PARAMS, find_islands
 
 BEAM = 5.0  # FWHM in pixels
 

@@ -9,9 +9,9 @@ import pytest
 
 from radiobench.cli import main
 from radiobench.errors import ResultsError
-from radiobench.leaderboard import collect
-from radiobench.render import render
-from radiobench.atomic import write_text_atomic
+from radiobench.board.collect import collect
+from radiobench.board.render import render
+from radiobench.io.atomic import write_text_atomic
 from radiobench.results import SCHEMA_VERSION, ResultRecord, result_path
 
 from conftest import chromium_path, need

@@ -23,8 +23,8 @@ def test_only_backbones_with_weights_at_hand_are_run(monkeypatch, tmp_path):
                                             ("knn-distance", "leaderboard-knn-distance.md"),
                                             ("detect", "leaderboard-detect.md")])
 def test_committed_pages_are_rendered_from_the_committed_results(protocol, page):
-    from radiobench.leaderboard import collect
-    from radiobench.render import render
+    from radiobench.board.collect import collect
+    from radiobench.board.render import render
 
     board = collect(ROOT / "leaderboard" / "results", protocol=protocol)
     assert render(board, "md") == (ROOT / "leaderboard" / page).read_text()

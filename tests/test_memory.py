@@ -11,7 +11,7 @@ PROBE = """
 import resource, sys
 import torch
 if sys.argv[1] == "keep":
-    from radiobench.memory import keep_freed_memory
+    from radiobench.run.memory import keep_freed_memory
     assert keep_freed_memory()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(40):
@@ -35,7 +35,7 @@ def test_a_freed_large_block_is_reused_not_faulted_in_again():
 
 
 def test_the_users_own_allocator_settings_win(monkeypatch):
-    from radiobench.memory import keep_freed_memory
+    from radiobench.run.memory import keep_freed_memory
 
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
     assert keep_freed_memory() is False

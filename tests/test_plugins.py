@@ -7,7 +7,7 @@ from importlib import metadata
 
 import pytest
 
-from radiobench import plugins
+from radiobench.registry import loader as plugins
 from radiobench.errors import PluginError
 from radiobench.registry import build_registry
 

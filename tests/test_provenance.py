@@ -2,7 +2,7 @@
 
 import subprocess
 
-from radiobench.provenance import git_state
+from radiobench.results.provenance import git_state
 
 
 def test_rendered_pages_and_results_do_not_make_a_checkout_dirty_but_code_edits_do(tmp_path):

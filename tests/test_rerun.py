@@ -21,7 +21,7 @@ class Notes(Hooks):
 @pytest.fixture(autouse=True)
 def clean_checkout(monkeypatch):
     """Seeds are only kept across runs of the same clean code; pin what git says either way."""
-    from radiobench import provenance
+    from radiobench.results import provenance
 
     state = {"git_commit": "0" * 40, "git_dirty": False}
     monkeypatch.setattr(provenance, "git_state", lambda *a: dict(state))

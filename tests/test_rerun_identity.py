@@ -14,7 +14,7 @@ import pytest
 
 from radiobench.run import Progress, RunOptions, run_pair
 from radiobench.specs import BackboneSpec, InputContract, TaskSpec, WeightsSpec
-from radiobench.task import Split, Task
+from radiobench.tasks.base import Split, Task
 from radiobench.testing import registry_with
 
 
@@ -28,7 +28,7 @@ class Notes(Progress):
 
 @pytest.fixture(autouse=True)
 def clean_checkout(monkeypatch):
-    from radiobench import provenance
+    from radiobench.results import provenance
 
     monkeypatch.setattr(provenance, "git_state", lambda *a: {"git_commit": "0" * 40, "git_dirty": False})
 
@@ -44,7 +44,7 @@ def opts(tmp_path):
 
 PLUGIN_MODULE = '''
 import torch
-from radiobench.backbone import Backbone
+from radiobench.models.backbone import Backbone
 
 
 class Net(Backbone):

@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from radiobench.simulate import FieldParams, power_law_fluxes, simulate_field, write_field
+from radiobench.astro.simulate import FieldParams, power_law_fluxes, simulate_field, write_field
 
 from conftest import radiobench_cli
 

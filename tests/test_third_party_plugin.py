@@ -43,7 +43,7 @@ def radiobench_register_backbones(register):
 
 MODEL = """
 import torch.nn.functional as F
-from radiobench.backbone import Backbone
+from radiobench.models.backbone import Backbone
 
 
 class DemoPool(Backbone):

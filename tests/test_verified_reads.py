@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
-from radiobench import archives, datafiles, safe_pickle
+from radiobench.io import archives, datafiles, safe_pickle
 from radiobench.errors import ChecksumError, DatasetNotFoundError
 from radiobench.registry import get_registry
 from radiobench.specs import resolve_factory
@@ -228,3 +228,18 @@ def test_counts_field_swapped_after_its_hash_is_refused(shared_data, tmp_path, m
     with pytest.raises(ChecksumError, match="changed"):
         task.prepare(tmp_path)
     assert swapped == [fields[0].name]
+
+
+def test_a_field_rewritten_after_its_hash_never_caches_a_catalogue_under_the_old_sha(shared_data, tmp_path):
+    """pyBDSF reads the field by path in a worker: if it is no longer the hashed version, nothing is cached."""
+    from radiobench.astro import sourcefinding
+    from radiobench.io.datafiles import sha256_and_stamp
+
+    field = tmp_path / "field.fits"
+    field.write_bytes((shared_data / "fits" / "magpis_20cm.fits").read_bytes())
+    sha, stamp = sha256_and_stamp(field)
+    field.write_bytes(field.read_bytes())  # rewritten in place: same bytes, but no longer provably the hashed file
+    cache = tmp_path / "catalogues"
+    with pytest.raises(ChecksumError, match="changed since it was hashed"):
+        sourcefinding.catalogue_fields([(field, sha, stamp)], cache, processes=1)
+    assert not cache.exists() or not any(cache.iterdir())

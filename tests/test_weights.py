@@ -6,7 +6,7 @@ import pytest
 
 from radiobench.errors import ChecksumError
 from radiobench.registry import get_registry
-from radiobench.weights import WeightsNotFoundError, resolve
+from radiobench.models.weights import WeightsNotFoundError, resolve
 
 from conftest import radiobench_cli
 

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from radiobench.registry import get_registry
-from radiobench.weights import resolve
+from radiobench.models.weights import resolve
 
 SPEC = get_registry().backbone("dino_mgcls_resnet50").spec
 
@@ -55,7 +55,7 @@ def test_note_stays_human_readable_and_is_reused_while_the_file_is_unchanged(wei
     text = note_of(weights).read_text()
     assert text.split()[0] == digest and weights.name in text.splitlines()[0]
     assert f"size={weights.stat().st_size}" in text and f"inode={weights.stat().st_ino}" in text
-    monkeypatch.setattr("radiobench.weights.sha256_file", lambda *a: pytest.fail("rehashed an unchanged file"))
-    monkeypatch.setattr("radiobench.weights.sha256_and_stamp", lambda *a: pytest.fail("rehashed an unchanged file"))
+    monkeypatch.setattr("radiobench.models.weights.sha256_file", lambda *a: pytest.fail("rehashed an unchanged file"))
+    monkeypatch.setattr("radiobench.models.weights.sha256_and_stamp", lambda *a: pytest.fail("rehashed an unchanged file"))
     assert resolve(SPEC, offline=True).sha256 == digest
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT
 
 POOLS = {
-    "pybdsf_pool": "import time; from radiobench.sourcefinding import in_processes\n"
+    "pybdsf_pool": "import time; from radiobench.astro.sourcefinding import in_processes\n"
                    "list(in_processes(time.sleep, [600, 600], processes=2))",
     "linear_probe_pool": "import time; from joblib import delayed; from radiobench.protocols.linear import in_workers\n"
                          "in_workers(delayed(time.sleep)(600) for _ in range(2))",

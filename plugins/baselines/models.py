@@ -34,7 +34,7 @@ class SourceFinder(Backbone):
         raise RadiobenchError("pybdsf is a source finder with no embedding; it runs on detection tasks only")
 
     def detect(self, images: Sequence[np.ndarray], beams: Sequence[tuple[float, float, float] | None]) -> list[dict[str, np.ndarray]]:
-        from radiobench.sourcefinding import PARAMS, find_islands
+        from radiobench.astro.sourcefinding import PARAMS, find_islands
 
         if any(beam is None for beam in beams):
             raise RadiobenchError("pybdsf needs each image's restoring beam: the task has none for these images; "

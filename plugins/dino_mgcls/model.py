@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from radiobench.api import BackboneSpec, CheckpointError, TimmBackbone
-from radiobench.checkpoints import select, strip_prefixes
+from radiobench.models.checkpoints import select, strip_prefixes
 
 PREFIXES = ("module.", "backbone.")
 

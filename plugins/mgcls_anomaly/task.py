@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from radiobench import datafiles
-from radiobench import download as downloads
+from radiobench.io import datafiles
+from radiobench.io import download as downloads
 from radiobench.api import LazyImages, RadiobenchError, Split, Task, UnsafeDataError, check_member_name
 from radiobench_plugins.mgcls_anomaly import CATALOGUE_SHA256, FILES, RECORD
 from radiobench_plugins.mgcls_anomaly.images import read_cutout

@@ -68,7 +68,7 @@ def radiobench_register_tasks(register):
             "field` (made on first use), pyBDSF labels; shows the pipeline, not real-sky performance"
         ),
         data_folder="sim_counts",
-        download_hint="generated locally by radiobench.simulate (no download)",
+        download_hint="generated locally by radiobench.astro.simulate (no download)",
         options={"crop": 256, "simulate": SIMULATION},
         simulated=True,
         **COMMON,

@@ -16,7 +16,7 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from radiobench import download as downloads
+from radiobench.io import download as downloads
 from radiobench.api import DatasetNotFoundError
 
 ARCHIVE = "https://archive-gw-1.kat.ac.za"

@@ -1,12 +1,12 @@
 """Compact-source counts per crop of radio fields: MGCLS fields, or simulated ones.
 
 The pipeline (Lastufka et al. 2024's counting task, as a feature): read plane 0 of each
-field (``radiobench.fitsimage``), tile it into minimal-overlap crops, drop crops touching
+field (``radiobench.astro.fitsimage``), tile it into minimal-overlap crops, drop crops touching
 NaN, scale each field to its own 2nd-98th percentile range, and label each crop with the
 number of compact sources whose position falls inside it. Positions come from a catalogue
 beside the field (``<field stem>.catalogue.csv`` or ``.fits``), else from the MGCLS DR1
 compact-source catalogue ``Table2_MGCLS_compactcat_DR1.fits`` in the folder (every row counts:
-it holds compact sources only), else from pyBDSF run on the field (``radiobench.sourcefinding``,
+it holds compact sources only), else from pyBDSF run on the field (``radiobench.astro.sourcefinding``,
 fields in parallel processes, cached; single-Gaussian ``S`` sources count). The crops of a field share a group, so the seeded
 70/20/10 partition never puts one field on both sides.
 
@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from radiobench import crops, sourcefinding
+from radiobench.astro import crops, sourcefinding
 from radiobench.api import DatasetNotFoundError, RadiobenchError, Split, Task, TaskSpec, cache_root
-from radiobench.datafiles import check_unchanged, sha256_and_stamp
+from radiobench.io.datafiles import check_unchanged, sha256_and_stamp
 from radiobench_plugins.mgcls_counts import FIELD_SUFFIXES, SURVEY_CATALOGUE
 from radiobench_plugins.mgcls_counts.download import fetch
 
@@ -87,7 +87,7 @@ class FieldCounts(Task):
         self._build(fields, folder)
 
     def _simulate(self, folder: Path) -> None:
-        from radiobench.simulate import FieldParams, simulate_field, write_field
+        from radiobench.astro.simulate import FieldParams, simulate_field, write_field
 
         recipe = dict(self.options["simulate"])
         n_fields = int(recipe.pop("n_fields"))
@@ -97,7 +97,7 @@ class FieldCounts(Task):
                 write_field(simulate_field(FieldParams(**recipe, seed=i)), path)
 
     def _build(self, fields: list[Path], folder: Path) -> None:
-        from radiobench.fitsimage import read_radio_image
+        from radiobench.astro.fitsimage import read_radio_image
 
         images, labels, ids, groups, per_field = [], [], [], [], []
         hashed = {path: sha256_and_stamp(path) for path in fields}
@@ -113,7 +113,7 @@ class FieldCounts(Task):
             for path in needs_finder:  # fail on a bad field before spending minutes on pyBDSF
                 read_radio_image(path, beam_deg=self.beam_deg)
             found = sourcefinding.catalogue_fields(
-                [(p, shas[p]) for p in needs_finder], cache_root() / "sourcefinding", beam_deg=self.beam_deg,
+                [(p, *hashed[p]) for p in needs_finder], cache_root() / "sourcefinding", beam_deg=self.beam_deg,
                 frequency_hz=self.options.get("frequency_hz"), processes=self.options.get("processes"),
             )
         labelling_seconds = time.perf_counter() - start
@@ -172,7 +172,7 @@ class FieldCounts(Task):
 
     def _positions(self, catalogue: Path) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
         """A catalogue's sha256 and its positions, refused if the file changed between the two."""
-        from radiobench.catalogues import read_positions
+        from radiobench.astro.catalogues import read_positions
 
         sha, stamp = sha256_and_stamp(catalogue)
         positions = read_positions(catalogue)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from radiobench import archives, datafiles, safe_pickle
-from radiobench import download as downloads
+from radiobench.io import archives, datafiles, safe_pickle
+from radiobench.io import download as downloads
 from radiobench.api import ChecksumError, DatasetNotFoundError, RadiobenchError, Split, Task
 from radiobench_plugins.mirabest import ARCHIVE, URLS
 

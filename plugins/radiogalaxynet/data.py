@@ -53,8 +53,8 @@ from pathlib import Path
 import numpy as np
 
 from radiobench.api import DatasetNotFoundError
-from radiobench.coco import CocoError, CocoSet, read_coco
-from radiobench.detection import read_png_channel
+from radiobench.tasks.coco import CocoError, CocoSet, read_coco
+from radiobench.tasks.detection import read_png_channel
 
 DATA_FOLDER = "radiogalaxynet"  # under the data root
 DOI_URL = "https://doi.org/10.25919/btk3-vx79"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from radiobench import datafiles
-from radiobench import download as downloads
+from radiobench.io import datafiles
+from radiobench.io import download as downloads
 from radiobench.api import RadiobenchError, Split, Task, UnsafeDataError
 from radiobench_plugins.rgd import CLASSES, SHA256, ZENODO, fold_files
 

@@ -16,8 +16,8 @@ from typing import Any
 import torch
 
 from radiobench.api import BackboneSpec, ModuleBackbone, load_into, read_checkpoint, seeded
-from radiobench.checkpoints import select
-from radiobench.timm_backbone import create
+from radiobench.models.checkpoints import select
+from radiobench.models.timm_backbone import create
 
 STEM = {"encoder.layers.0.0.": "conv1.", "encoder.layers.0.1.": "bn1."}
 BLOCKS = {f"encoder.layers.{1 + i}.": f"layer{1 + i // 2}.{i % 2}." for i in range(8)}

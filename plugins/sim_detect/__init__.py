@@ -1,6 +1,6 @@
 """``sim_detect``: compact and extended sources in crops of simulated MeerKAT-like fields, as a COCO set.
 
-A detection task whose truth is known exactly: fields from ``radiobench.simulate`` are cut into
+A detection task whose truth is known exactly: fields from ``radiobench.astro.simulate`` are cut into
 128x128 crops, and every source bright enough to see (peak signal-to-noise >= 5 at its place
 under the primary beam) gets a box. It is a generic ``CocoTask``: the builder only writes FITS
 crops and ``annotations/{train,test}.json``, then the same reader as any COCO set takes over.
@@ -33,7 +33,7 @@ def radiobench_register_tasks(register):
             "fields (6 fields train, 2 test); COCO mAP; shows the detection pipeline, not real-sky performance"
         ),
         data_folder="sim_detect",
-        download_hint="generated locally by radiobench.simulate (no download)",
+        download_hint="generated locally by radiobench.astro.simulate (no download)",
         options={"annotations": "annotations/{split}.json", "images": "images", "reader": "fits", "simulate": RECIPE},
         simulated=True,
     ))

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from radiobench.api import CocoTask, cache_root
-from radiobench.coco import CocoImage, write_coco
-from radiobench.simulate import FieldParams, simulate_field
+from radiobench.tasks.coco import CocoImage, write_coco
+from radiobench.astro.simulate import FieldParams, simulate_field
 
 
 class SimDetect(CocoTask):
@@ -38,7 +38,7 @@ def build(folder: Path, recipe: dict[str, Any]) -> None:
     """Crops and annotation files; the JSON files are written last, so their presence means complete."""
     from astropy.io import fits
 
-    from radiobench.atomic import open_atomic
+    from radiobench.io.atomic import open_atomic
 
     crop, n_fields = int(recipe["crop"]), int(recipe["n_fields"])
     per_split: dict[str, tuple[list[CocoImage], dict[int, np.ndarray], dict[int, np.ndarray]]] = {

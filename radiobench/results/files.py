@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from radiobench.atomic import write_text_atomic
+from radiobench.io.atomic import write_text_atomic
 from radiobench.errors import ResultsError
 from radiobench.results.record import ResultRecord
 

@@ -14,4 +14,6 @@ from radiobench.run.pair import build_backbone, build_task, limited
 from radiobench.run.pipeline import Outcome, run_pair
 from radiobench.run.progress import Progress
 
-__all__ = ["Outcome", "Progress", "RunOptions", "build_backbone", "build_task", "limited", "run_pair"]
+Hooks = Progress  # its name in radiobench 0.1 (runner.Hooks); removed in 0.3
+
+__all__ = ["Hooks", "Outcome", "Progress", "RunOptions", "build_backbone", "build_task", "limited", "run_pair"]

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.cache import CacheEntry
-from radiobench.detection import DetectionSplit
+from radiobench.run.cache import CacheEntry
+from radiobench.tasks.detection import DetectionSplit
 from radiobench.errors import RadiobenchError
 from radiobench.protocols.base import MapProtocol, SeedResult
 from radiobench.run.pair import Pair
@@ -28,7 +28,7 @@ def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precisio
     """(N, D, h, w) float32 maps of every image, resized to the backbone's input (without its centre crop)."""
     import torch
 
-    from radiobench.preprocess import prepare_batch
+    from radiobench.models.preprocess import prepare_batch
 
     contract = replace(backbone.spec.input, crop_fraction=1.0)  # a detector must see the whole image
     out = []

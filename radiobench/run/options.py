@@ -62,6 +62,8 @@ class RunOptions:
         if not str(self.results_dir).strip():
             raise RadiobenchError("--results-dir is empty; give a folder, e.g. --results-dir results")
         self.results_dir = Path(self.results_dir)
+        self.data_root = Path(self.data_root)
+        self.cache_dir = None if self.cache_dir is None else Path(self.cache_dir)
 
     @classmethod
     def validated(cls, registry: Registry, backbones: list[str], tasks: list[str], **settings: Any) -> RunOptions:

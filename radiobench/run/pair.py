@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from radiobench import weights
+from radiobench.models import weights
 from radiobench.errors import PluginError, RadiobenchError
 from radiobench.kinds import Kind, get_kind
 from radiobench.registry import Registered
 from radiobench.specs import BackboneSpec, TaskSpec, resolve_factory
-from radiobench.task import Split, Task
-from radiobench.weights import ResolvedWeights, WeightsNotFoundError
+from radiobench.tasks.base import Split, Task
+from radiobench.models.weights import ResolvedWeights, WeightsNotFoundError
 
 if TYPE_CHECKING:
     import torch
 
-    from radiobench.backbone import Backbone
-    from radiobench.detection import DetectionSplit
+    from radiobench.models.backbone import Backbone
+    from radiobench.tasks.detection import DetectionSplit
     from radiobench.run.options import RunOptions
 
 S = TypeVar("S", Split, "DetectionSplit")
@@ -103,7 +103,7 @@ class Pair:
     def prepare(cls, backbone_reg: Registered[BackboneSpec], task_reg: Registered[TaskSpec], opts: RunOptions) -> Pair:
         """Build and verify the task's data, then settle the weights' identity (without downloading
         when a published checksum already names them), then the backbone's code identity."""
-        from radiobench.identity import backbone_code_identity
+        from radiobench.models.identity import backbone_code_identity
 
         spec = backbone_reg.spec
         task = build_task(task_reg, opts.task_options.get(task_reg.spec.name))
@@ -125,7 +125,7 @@ class Pair:
 
     def torch_device(self) -> torch.device:
         if self.device is None:
-            from radiobench.extract import resolve_device
+            from radiobench.models.extract import resolve_device
 
             self.device = resolve_device(self.opts.device)
         return self.device
@@ -147,13 +147,20 @@ class Pair:
                 if self.resolved.identity != self.weights_id:
                     raise RadiobenchError(f"weights for {spec.name!r}: {self.resolved.path} has {self.resolved.identity}, "
                                           f"not the {self.weights_id} this run was identified by; delete it and re-run")
-            self._backbone = build_backbone(self.backbone_reg, self.resolved).to(self.torch_device())
+            backbone = build_backbone(self.backbone_reg, self.resolved)
+            if self.resolved is not None and self.resolved.path is not None:
+                # the loader opened the file by path after it was hashed: prove it read that version
+                after = _resolve_if_present(spec, self.explicit_weights)
+                if after is None or after.identity != self.resolved.identity:
+                    raise RadiobenchError(f"weights for {spec.name!r}: {self.resolved.path} changed while it was being "
+                                          "loaded; nothing was computed with it, run again once it is no longer written")
+            self._backbone = backbone.to(self.torch_device())
         return self._backbone
 
     def cache_fields(self, split: str, **extra: Any) -> dict[str, Any]:
         """Everything that changes a split's features: the feature-cache key."""
-        from radiobench import provenance
-        from radiobench.preprocess import describe
+        from radiobench.results import provenance
+        from radiobench.models.preprocess import describe
 
         b, t = self.backbone_reg.spec, self.task
         return {

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from radiobench import provenance
+from radiobench.results import provenance
 from radiobench.errors import RadiobenchError, ResultsError
 from radiobench.registry import Registry
 from radiobench.results import ResultRecord, read_result, write_result

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 import radiobench
-from radiobench import provenance
+from radiobench.results import provenance
 from radiobench.errors import PluginError
 from radiobench.protocols.base import SeedResult
 from radiobench.results import Request, ResultRecord, Summary
@@ -59,7 +59,7 @@ def kept_seeds(earlier: ResultRecord | None, request: Request, env: dict[str, An
 def make_record(pair: Pair, protocol: Any, protocol_id: str, fit: Fit, kept: list[int], env: dict[str, Any],
                 fit_seconds: float) -> ResultRecord:
     """The result of one protocol on the pair; refuses a task score that is not finite or lacks the main score."""
-    from radiobench.preprocess import describe
+    from radiobench.models.preprocess import describe
 
     b, t, task = pair.backbone_reg.spec, pair.task_reg.spec, pair.task
     per_seed = sorted(fit.per_seed, key=lambda r: r.seed)

@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.cache import CacheEntry
+from radiobench.run.cache import CacheEntry
 from radiobench.errors import PluginError
 from radiobench.protocols.base import Evaluation, Protocol, run_seeds
 from radiobench.run.pair import Pair
 from radiobench.run.progress import Progress
 from radiobench.run.strategy import Fit, Strategy
 from radiobench.specs import TaskSpec
-from radiobench.task import Split
+from radiobench.tasks.base import Split
 
 
 def evaluation_for(spec: TaskSpec, features: dict[str, np.ndarray], splits: dict[str, Split]) -> Evaluation:
@@ -35,7 +35,7 @@ class VectorStrategy(Strategy):
         self.evaluation: Evaluation | None = None
 
     def features(self, pair: Pair, progress: Progress) -> None:
-        from radiobench.extract import extract
+        from radiobench.models.extract import extract
 
         pair.load_splits()
         features: dict[str, np.ndarray] = {}

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from radiobench.backbone import Backbone
+from radiobench.models.backbone import Backbone
 from radiobench.errors import BackboneOutputError, RadiobenchError
-from radiobench.preprocess import prepare_batch
-from radiobench.task import Split, Task, linear_scale
+from radiobench.models.preprocess import prepare_batch
+from radiobench.tasks.base import Split, Task, linear_scale
 
 PRECISIONS = ("fp32", "bf16")
 

@@ -2,7 +2,7 @@
 
 Order: an explicit path (``--weights``), then ``$RADIOBENCH_WEIGHTS/<backbone>/<file>``,
 then the cache (``$RADIOBENCH_CACHE/weights/<backbone>/<file>``), then a download
-(Hugging Face hub through ``huggingface_hub``, URLs through ``radiobench.download``;
+(Hugging Face hub through ``huggingface_hub``, URLs through ``radiobench.io.download``;
 both resume). ``--offline`` or ``HF_HUB_OFFLINE=1`` stops before the download with one
 line naming the file, where to put it, and the command that fetches it.
 
@@ -22,8 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from radiobench.datafiles import STAMP_FIELDS, Stamp, cache_root, file_stamp, sha256_and_stamp
-from radiobench.download import download, sha256_file
+from radiobench.io.datafiles import STAMP_FIELDS, Stamp, cache_root, file_stamp, sha256_and_stamp
+from radiobench.io.download import download, sha256_file
 from radiobench.errors import ChecksumError, RadiobenchError
 from radiobench.specs import BackboneSpec
 

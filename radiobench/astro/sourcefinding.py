@@ -3,7 +3,7 @@
 pyBDSF (``bdsf.process_image``) is the source finder MGCLS used for its catalogues. It is
 never handed a user's file: ``process_image`` unpickles whatever file it is given when it
 can (its parameter-save format), so each field's plane is read and checked by
-``radiobench.fitsimage`` and written as a fresh 2-D FITS in a temporary folder, and that
+``radiobench.astro.fitsimage`` and written as a fresh 2-D FITS in a temporary folder, and that
 path goes in as an options dictionary. Fields are independent, so they run in parallel
 processes (spawned, not forked: the parent may hold torch's thread pools). A catalogue
 is cached under the field's sha256 and a hash of the parameters and pyBDSF version, so
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.atomic import open_atomic
+from radiobench.io.atomic import open_atomic
 from radiobench.errors import RadiobenchError
 
 # pyBDSF's own detection thresholds, written out so a change of pyBDSF defaults cannot move labels
@@ -54,6 +54,9 @@ class Job:
     plane: int
     params: tuple[tuple[str, Any], ...]
     cache_file: str
+    # the stat stamp taken with field_sha256 (datafiles.sha256_and_stamp), as items: the catalogue is cached
+    # under that sha only if the file pyBDSF read is still that version
+    field_stamp: tuple[tuple[str, int], ...] | None = None
 
 
 def bdsf_version() -> str:
@@ -68,7 +71,7 @@ def params_id(params: dict[str, Any], frequency_hz: float | None = None) -> str:
 
 
 def catalogue_fields(
-    fields: Sequence[tuple[Path, str]],
+    fields: Sequence[tuple[Path, str] | tuple[Path, str, dict[str, int]]],
     cache_dir: Path,
     beam_deg: tuple[float, float, float] | None = None,
     frequency_hz: float | None = None,
@@ -77,14 +80,18 @@ def catalogue_fields(
     plane: int = 0,
     on_field: Callable[[], None] | None = None,
 ) -> dict[Path, tuple[list[dict[str, Any]], float | None]]:
-    """Catalogue ``(fits path, sha256)`` fields: path -> (source rows, seconds or None when cached).
+    """Catalogue ``(fits path, sha256[, stamp])`` fields: path -> (source rows, seconds or None when cached).
+
+    With a stamp, a field rewritten after it was hashed is refused before its catalogue is cached
+    under the old sha256 (where the next run would otherwise find it).
 
     ``processes`` defaults to ``$RADIOBENCH_PROCESSES`` or the CPU count; 1 runs in this process.
     """
     params = dict(PARAMS if params is None else params)
     tag = params_id(params, frequency_hz)
     jobs = [Job(str(path), sha, beam_deg, frequency_hz, plane, tuple(sorted(params.items())),
-                str(Path(cache_dir) / f"{sha[:24]}-{tag}.csv")) for path, sha in fields]
+                str(Path(cache_dir) / f"{sha[:24]}-{tag}.csv"), tuple(sorted(rest[0].items())) if rest else None)
+            for path, sha, *rest in fields]
     out: dict[Path, tuple[list[dict[str, Any]], float | None]] = {}
     todo = []
     for job in jobs:
@@ -161,7 +168,7 @@ def _exit_when_orphaned(parent_pid: int) -> None:
 
 def run_job(job: Job) -> tuple[list[dict[str, Any]], float]:
     """Catalogue one field with pyBDSF and cache the rows (runs in a worker process)."""
-    from radiobench.fitsimage import read_radio_image
+    from radiobench.astro.fitsimage import read_radio_image
 
     image = read_radio_image(job.fits_path, beam_deg=job.beam_deg, plane=job.plane)
     header = image.wcs.to_header()
@@ -175,6 +182,10 @@ def run_job(job: Job) -> tuple[list[dict[str, Any]], float]:
     except Exception as exc:  # pyBDSF raises bare RuntimeErrors with its own words
         raise RadiobenchError(f"{job.fits_path}: pyBDSF failed ({type(exc).__name__}: {exc}){_known_fix(exc)}") from None
     seconds = time.perf_counter() - start
+    if job.field_stamp is not None:
+        from radiobench.io.datafiles import check_unchanged
+
+        check_unchanged(Path(job.fits_path), dict(job.field_stamp), "source finding")
     write_catalogue_cache(Path(job.cache_file), rows)
     return rows, seconds
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.atomic import open_atomic
+from radiobench.io.atomic import open_atomic
 from radiobench.errors import RadiobenchError
 
 # Keys write_coco owns: extra annotation fields must not replace them, or the file would
@@ -148,7 +148,7 @@ def write_coco(json_path: Path, images: Sequence[CocoImage], boxes: Mapping[int,
             })
 
     doc = {
-        "info": {"description": "written by radiobench.coco.write_coco"},
+        "info": {"description": "written by radiobench.tasks.coco.write_coco"},
         "licenses": [],
         "images": [{"id": i.id, "file_name": i.file_name, "width": i.width, "height": i.height} for i in images],
         "annotations": annotations,

@@ -4,7 +4,7 @@ A detection task serves whole images (already scaled to [0, 1]) with their boxes
 one label per image, so it is its own ``Task`` flavour. Any COCO-format set becomes a task
 by registering ``CocoTask`` with where its files are::
 
-    register(TaskSpec(name="my_survey", factory="radiobench.detection:CocoTask", kind="detection",
+    register(TaskSpec(name="my_survey", factory="radiobench.tasks.detection:CocoTask", kind="detection",
                       main_score="map", higher_is_better=True, version="1.0", data_folder="my_survey",
                       classes=("source",), splits=("train", "test"),
                       options={"annotations": "annotations/{split}.json", "images": "{split}",
@@ -27,7 +27,7 @@ import numpy as np
 
 from radiobench.errors import DatasetNotFoundError, RadiobenchError
 from radiobench.specs import TaskSpec
-from radiobench.task import Task
+from radiobench.tasks.base import Task
 
 PERCENTILES = (1.0, 99.5)  # per-image stretch of FITS cutouts: the bright tail of a few sources saturates
 
@@ -125,7 +125,7 @@ class CocoTask(DetectionTask):
                 "reader": self.options.get("reader", "fits")}
 
     def read_split(self, folder: Path, split: str) -> Any:
-        from radiobench.coco import read_coco
+        from radiobench.tasks.coco import read_coco
 
         return read_coco(folder / self.options["annotations"].format(split=split),
                          folder / self.options["images"].format(split=split),
@@ -136,8 +136,8 @@ class CocoTask(DetectionTask):
         beam = self.beam_option()
         if self.options.get("reader", "fits") == "png":
             return read_png_channel(path, int(self.options.get("channel", 0))), beam, None
-        from radiobench.crops import percentile_range, scale
-        from radiobench.fitsimage import read_radio_image
+        from radiobench.astro.crops import percentile_range, scale
+        from radiobench.astro.fitsimage import read_radio_image
 
         radio = read_radio_image(path)
         if beam is None and radio.pixel_deg:
@@ -195,7 +195,7 @@ def read_png_channel(path: Path, channel: int, *, size: tuple[int, int] | None =
     """
     from PIL import Image
 
-    from radiobench.coco import CocoError
+    from radiobench.tasks.coco import CocoError
 
     path = Path(path)
     try:

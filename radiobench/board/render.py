@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from radiobench.leaderboard import Board
+from radiobench.board.collect import Board
 
 FORMATS = ("md", "csv", "html", "json")
 IN_DOMAIN_MARK = "†"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from radiobench.atomic import open_atomic
+from radiobench.io.atomic import open_atomic
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 # FITS keywords (8 characters at most) recording every simulation parameter

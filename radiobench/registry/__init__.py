@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from radiobench import plugins
+from radiobench.registry import loader as plugins
 from radiobench.errors import PluginError, UnknownNameError
 from radiobench.specs import BackboneSpec, TaskSpec
 

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from radiobench.download import CHUNK, NotRegularFileError, open_regular, sha256_file
+from radiobench.io.download import CHUNK, NotRegularFileError, open_regular, sha256_file
 from radiobench.errors import ChecksumError, DatasetNotFoundError
 
 DEFAULT_HOME = Path("~/.cache/radiobench")

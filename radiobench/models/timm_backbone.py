@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from radiobench.backbone import ModuleBackbone, seeded
-from radiobench.checkpoints import CheckpointError, load_into, read_checkpoint
+from radiobench.models.backbone import ModuleBackbone, seeded
+from radiobench.models.checkpoints import CheckpointError, load_into, read_checkpoint
 from radiobench.errors import RadiobenchError
 from radiobench.specs import BackboneSpec
 

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from radiobench.plugins import PluginInfo
+from radiobench.registry.loader import PluginInfo
 from radiobench.specs import BackboneSpec
 
 #: What ``backbone_code_identity`` records. Keys of ``describe``: those that name the code.

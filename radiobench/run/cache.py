@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.atomic import open_atomic
-from radiobench.datafiles import cache_root
+from radiobench.io.atomic import open_atomic
+from radiobench.io.datafiles import cache_root
 
 FORMAT_VERSION = 1
 

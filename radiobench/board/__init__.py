@@ -1,0 +1,1 @@
+"""The leaderboard: collecting result records into a board, and rendering it."""

@@ -1,0 +1,1 @@
+"""Tasks: the interface (Task, Split), detection tasks and COCO files."""
