@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "add --overwrite to refit finished ones)")
     p.add_argument("--beam", metavar="BMAJ,BMIN,BPA",
                    help="restoring beam in degrees for FITS fields without BMAJ/BMIN keywords (counting tasks)")
+    p.add_argument("--verbose", action="store_true",
+                   help="print the full traceback of every failure (always written to a radiobench-run-*.log in the "
+                        "results folder when the error is unexpected)")
 
     p = sub.add_parser("leaderboard", help="render the comparison from result files")
     p.add_argument("--results-dir", default="results")
@@ -249,7 +253,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task_options=_task_options(reg, tasks, args.beam),
     )
     keep_freed_memory()
-    return _run_all(reg, backbones, tasks, opts)
+    return _run_all(reg, backbones, tasks, opts, verbose=args.verbose)
 
 
 def _task_options(reg: Any, tasks: list[str], beam: str | None) -> dict[str, dict[str, Any]]:
@@ -280,36 +284,120 @@ def select_tasks(reg: Any, value: str) -> list[str]:
     return _split_names(value)
 
 
-def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any) -> int:
-    from rich.table import Table
-
-    from radiobench.run import Outcome, run_pair
+def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, verbose: bool = False) -> int:
+    """Pre-flight (every pair's weights and data, each missing thing named once), then the pairs that can run."""
+    from radiobench.run.preflight import preflight
+    from radiobench.run.runlog import RunLog
 
     console = _console()
     hooks = _ProgressHooks(console)
-    outcomes: list[Outcome] = []
-    for backbone in backbones:
-        for task in tasks:
-            console.print(f"[bold]{backbone}[/] on [bold]{task}[/]")
-            try:
-                outcomes += run_pair(reg, backbone, task, opts, hooks)
-            except RadiobenchError as exc:
-                hooks.done()
-                console.print(f"  [red]failed:[/] {exc}")
-                outcomes.append(Outcome(backbone, task, "+".join(opts.protocols), "failed", error=str(exc)))
-            except Exception as exc:  # noqa: BLE001 - one pair's bug must not stop the others
-                hooks.done()
-                console.print(f"  [red]failed with an unexpected {type(exc).__name__}:[/] {exc}")
-                outcomes.append(Outcome(backbone, task, "+".join(opts.protocols), "failed", error=f"{type(exc).__name__}: {exc}"))
-    table = Table("backbone", "task", "protocol", "status", "main score", "result / error", title="Summary")
-    for o in outcomes:
-        colour = {"done": "green", "skipped": "cyan", "failed": "red"}[o.status]
-        table.add_row(o.backbone, o.task, o.protocol, f"[{colour}]{o.status}[/]", o.main_score, o.error or str(o.path))
-    console.print(table)
+    checked = preflight(reg, backbones, tasks, opts, hooks)
+    _print_preflight(console, checked, opts)
+    if checked.problems() and not checked.runnable:
+        console.print(f"[red]nothing ran: fix the {_plural(len(checked.problems()), 'missing item')} above and "
+                      "run the same command again[/]")
+        return 1
+    log = RunLog(opts.results_dir)
+    outcomes: list[Any] = []
+    started, runnable = time.monotonic(), checked.runnable
+    for plan in checked.pairs:
+        if not plan.runnable:
+            outcomes += plan.skipped + (plan.blocked() if plan.protocols else [])
+            continue
+        position = runnable.index(plan)
+        console.print(f"[bold]{plan.backbone}[/] on [bold]{plan.task}[/]  "
+                      f"[dim]{_eta(position, len(runnable), time.monotonic() - started)}[/]")
+        outcomes += _run_one(reg, plan, opts, hooks, log, verbose)
+    _print_summary(console, outcomes)
     failed = sum(o.status == "failed" for o in outcomes)
     if failed:
         console.print(f"[red]{failed} of {len(outcomes)} failed[/]")
     return 1 if failed else 0
+
+
+def _run_one(reg: Any, plan: Any, opts: Any, hooks: Any, log: Any, verbose: bool) -> list[Any]:
+    """One pair's outcomes; its failure is reported in one line (the traceback to the log, or here with --verbose)."""
+    from rich.markup import escape
+
+    from radiobench.run import Outcome, run_pair
+
+    console = hooks.console
+    try:
+        return run_pair(reg, plan.backbone, plan.task, opts, hooks)
+    except RadiobenchError as exc:
+        hooks.done()
+        console.print(f"  [red]failed:[/] {escape(str(exc))}")
+        if verbose:
+            _print_traceback(exc)
+        return [Outcome(plan.backbone, plan.task, "+".join(plan.protocols), "failed", error=str(exc))]
+    except Exception as exc:  # noqa: BLE001 - one pair's bug must not stop the others
+        hooks.done()
+        where = log.exception(f"{plan.backbone} on {plan.task}", exc)
+        see = "traceback above" if verbose else (f"traceback in {where}" if where else "run with --verbose for the traceback")
+        console.print(f"  [red]failed with an unexpected {type(exc).__name__}:[/] {escape(str(exc))} ({escape(see)})")
+        if verbose:
+            _print_traceback(exc)
+        return [Outcome(plan.backbone, plan.task, "+".join(plan.protocols), "failed",
+                        error=f"{type(exc).__name__}: {exc} ({see})")]
+
+
+def _print_traceback(exc: BaseException) -> None:
+    import traceback
+
+    sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+
+
+def _eta(done: int, total: int, elapsed: float) -> str:
+    """``pair 3 of 7, 4m10s so far, about 5m left``: the average pair so far times the pairs left (rough:
+    pairs differ, and finished ones are skipped in seconds)."""
+    text = f"pair {done + 1} of {total}"
+    if done:
+        text += f", {_duration(elapsed)} so far, about {_duration(elapsed / done * (total - done))} left"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _print_preflight(console: Any, checked: Any, opts: Any) -> None:
+    """One table, one row per pair; each missing thing gets a number there and one line below with its fix."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    problems = [c for c in (*checked.weights.values(), *checked.data.values()) if not c.ok]
+    number = {id(c): i for i, c in enumerate(problems, 1)}
+
+    def cell(check: Any) -> str:
+        return escape(check.status) if check.ok else f"[red]{escape(check.status)} {escape(f'[{number[id(check)]}]')}[/]"
+
+    table = Table("backbone", "task", "weights", "data", "results", "will run",
+                  title=f"Pre-flight (data root {escape(str(opts.data_root))}, results in {escape(str(opts.results_dir))})")
+    for plan in checked.pairs:
+        existing = f"{plan.existing} of {len(plan.protocols)} exist" if plan.existing else ("none yet" if plan.protocols else "–")
+        run = escape(plan.will_run())
+        table.add_row(plan.backbone, plan.task, cell(plan.weights) if plan.protocols else "–",
+                      cell(plan.data) if plan.protocols else "–", existing, run if plan.runnable else f"[yellow]{run}[/]")
+    console.print(table)
+    for i, check in enumerate(problems, 1):
+        console.print(f"[red]\\[{i}][/] {escape(check.fix)}")
+
+
+def _print_summary(console: Any, outcomes: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table("backbone", "task", "protocol", "status", "main score", "result / error", title="Summary")
+    table.columns[-1].overflow = "fold"  # a result path must be whole, never cut with an ellipsis
+    for o in outcomes:
+        colour = {"done": "green", "skipped": "cyan", "failed": "red"}[o.status]
+        table.add_row(o.backbone, o.task, o.protocol, f"[{colour}]{o.status}[/]", o.main_score, o.error or str(o.path))
+    console.print(table)
 
 
 class _ProgressHooks:
@@ -321,6 +409,7 @@ class _ProgressHooks:
     def __init__(self, console: Any):
         self.console = console
         self.progress: Any = None
+        self._stages: dict[str, Any] = {}
 
     def _bar(self, label: str, total: int, unit: str) -> Any:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -341,10 +430,21 @@ class _ProgressHooks:
         bar = self._bar(f"fit {label}", total, "seeds")
         return lambda: self.progress.advance(bar, 1)
 
+    def stage(self, label: str, total: int, unit: str) -> Any:
+        """A bar for any other long step; asked again under the same label (a head's epochs, seed after
+        seed) it starts over on the same line instead of stacking a bar per seed."""
+        if self.progress is not None and label in self._stages:
+            bar = self._stages[label]
+            self.progress.reset(bar, total=total)
+        else:
+            bar = self._stages[label] = self._bar(label, total, unit)
+        return lambda n=1: self.progress.advance(bar, n)
+
     def done(self) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+        self._stages.clear()
 
     def note(self, text: str) -> None:
         self.console.print(f"  [yellow]{text}[/]")

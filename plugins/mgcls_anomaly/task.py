@@ -36,6 +36,9 @@ EXPECTED = {"sources": 6161, "scored": 1031}
 class ProtegeAnomaly(Task):
     pixel_range = (0, 255)  # colour-map indices
 
+    def data_present(self, root: Path) -> bool:
+        return (self.folder(root) / CATALOGUE).is_file()
+
     def prepare(self, root: Path, download: bool = False) -> None:
         folder = self.folder(root)
         if download and not (folder / CATALOGUE).exists():

@@ -64,6 +64,15 @@ class FieldCounts(Task):
             return cache_root() / "simulated" / self.spec.name / hashlib.sha256(recipe.encode()).hexdigest()[:12]
         return super().folder(root)
 
+    @property
+    def generated(self) -> bool:
+        return "simulate" in self.options
+
+    def data_present(self, root: Path) -> bool:
+        """Real fields: any FITS field in the folder. Simulated ones: all of them already made (in the cache)."""
+        fields = self.field_files(self.folder(root))
+        return len(fields) >= int(self.options["simulate"]["n_fields"]) if self.generated else bool(fields)
+
     def field_files(self, folder: Path) -> list[Path]:
         """FITS images in ``folder``, leaving out catalogues (which are FITS tables too)."""
         if not folder.is_dir():

@@ -27,6 +27,9 @@ SIDE = 150
 class MiraBest(Task):
     pixel_range = (0, 255)
 
+    def data_present(self, root: Path) -> bool:
+        return (self.folder(root) / ARCHIVE).is_file()
+
     def prepare(self, root: Path, download: bool = False) -> None:
         archive = self.folder(root) / ARCHIVE
         if download and not archive.exists():

@@ -43,6 +43,11 @@ class RadioGalaxyDataset(Task):
 
     pixel_range = (0, 255)
 
+    def data_present(self, root: Path) -> bool:
+        """Every archive of this variant is in the data folder or in the ``firstgalaxydata`` wheel."""
+        return all((self.folder(root) / name).is_file() or wheel_copy(name) is not None
+                   for name in fold_files(self.options.get("fold")))
+
     def prepare(self, root: Path, download: bool = False) -> None:
         self.archives: list[tuple[Path, bytes]] = []  # (where it came from, its verified bytes)
         for name in fold_files(self.options.get("fold")):

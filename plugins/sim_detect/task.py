@@ -23,14 +23,22 @@ from radiobench.astro.simulate import FieldParams, simulate_field
 
 
 class SimDetect(CocoTask):
+    @property
+    def generated(self) -> bool:
+        return True
+
     def folder(self, root: Path) -> Path:
         recipe = json.dumps(self.options["simulate"], sort_keys=True)
         return cache_root() / "simulated" / self.spec.name / hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
-    def prepare(self, root: Path, download: bool = False) -> None:
+    def data_present(self, root: Path) -> bool:
+        """Already built: the annotation files are written last, so their presence means complete."""
         folder = self.folder(root)
-        if not all((folder / self.options["annotations"].format(split=s)).is_file() for s in self.spec.splits):
-            build(folder, self.options["simulate"])
+        return all((folder / self.options["annotations"].format(split=s)).is_file() for s in self.spec.splits)
+
+    def prepare(self, root: Path, download: bool = False) -> None:
+        if not self.data_present(root):
+            build(self.folder(root), self.options["simulate"])
         super().prepare(root, download)
 
 

@@ -65,8 +65,14 @@ def cache_dir(spec: BackboneSpec) -> Path:
     return cache_root() / "weights" / spec.name
 
 
-def resolve(spec: BackboneSpec, explicit: str | os.PathLike[str] | None = None, offline: bool = False) -> ResolvedWeights | None:
-    """The weights file for ``spec`` (None for random-init and weight-free backbones)."""
+def resolve(spec: BackboneSpec, explicit: str | os.PathLike[str] | None = None, offline: bool = False,
+            fetch_missing: bool = True) -> ResolvedWeights | None:
+    """The weights file for ``spec`` (None for random-init and weight-free backbones).
+
+    ``offline`` is the user's ``--offline``; ``fetch_missing=False`` only looks (``weights verify``,
+    the run's pre-flight), and its message says the file is not here without blaming an offline
+    mode nobody asked for.
+    """
     w = spec.weights
     if explicit:
         path = Path(explicit).expanduser()
@@ -81,13 +87,20 @@ def resolve(spec: BackboneSpec, explicit: str | os.PathLike[str] | None = None, 
     for source, path in candidates(spec):
         if path.is_file():
             return _identified(spec, path, source)
-    if offline_requested(offline):
-        places = " or ".join(str(p.parent) + "/" for _, p in candidates(spec))
-        raise WeightsNotFoundError(
-            f"weights for {spec.name!r} not found and offline mode is on: put {w.filename} in {places} "
-            f"(from {w.download_source}), or run `radiobench weights download {spec.name}` on a networked machine"
-        )
+    if offline_requested(offline) or not fetch_missing:
+        raise not_here(spec, "offline mode is on" if offline_requested(offline) else "")
     return fetch(spec)
+
+
+def not_here(spec: BackboneSpec, why: str = "") -> WeightsNotFoundError:
+    """The file is on none of the paths searched: say where it may go and the commands that put it there."""
+    w = spec.weights
+    places = " or ".join(str(p.parent) + "/" for _, p in candidates(spec))
+    return WeightsNotFoundError(
+        f"weights for {spec.name!r} not found {f'and {why}' if why else 'on this machine'}: put {w.filename} in "
+        f"{places} (from {w.download_source}), pass --weights PATH, or run `radiobench weights download {spec.name}`"
+        f"{' on a networked machine' if why else ''}"
+    )
 
 
 def fetch(spec: BackboneSpec) -> ResolvedWeights:

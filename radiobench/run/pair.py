@@ -194,7 +194,7 @@ def _resolve_if_present(spec: BackboneSpec, explicit: str | None) -> ResolvedWei
     if not spec.weights.learned:
         return None
     try:
-        return weights.resolve(spec, offline=True)
+        return weights.resolve(spec, fetch_missing=False)
     except WeightsNotFoundError:
         return None
 

@@ -25,7 +25,7 @@ from radiobench.registry import Registry
 from radiobench.results import ResultRecord, read_result, write_result
 from radiobench.run.options import RunOptions
 from radiobench.run.pair import Pair
-from radiobench.run.progress import Progress
+from radiobench.run.progress import Progress, reporting
 from radiobench.run.records import kept_seeds, make_record, request_for
 from radiobench.run.strategy import NotApplicable, strategy_for
 
@@ -41,26 +41,40 @@ class Outcome:
     error: str = ""
 
 
+def plan(registry: Registry, backbone_name: str, task_name: str, opts: RunOptions) -> tuple[list[str], list[Outcome]]:
+    """The protocols that will run on the pair, and an outcome for each asked one that will not (and why).
+
+    Cheap (specs only), so the pre-flight can say what each pair will run before anything runs.
+    """
+    from radiobench.kinds import get_kind
+
+    b_reg, t_reg = registry.backbone(backbone_name), registry.task(task_name)
+    name, kind_name = b_reg.spec.name, t_reg.spec.kind  # an alias runs, and is filed, as its backbone
+    asked = list(dict.fromkeys(get_kind(kind_name).main_protocol if p == "main" else p for p in opts.protocols))
+    applies = {p: kind_name in registry.protocol(p).spec.kinds for p in asked}
+    if b_reg.spec.kinds and kind_name not in b_reg.spec.kinds:
+        return [], [Outcome(name, task_name, p, "skipped",
+                            error=f"not applicable: {name} runs on {', '.join(b_reg.spec.kinds)} tasks only")
+                    for p in asked if applies[p]]
+    outcomes = [Outcome(name, task_name, p, "skipped", error=f"protocol {p} does not apply to {kind_name} tasks")
+                for p in asked if not applies[p] and not opts.every_protocol]
+    return [p for p in asked if applies[p]], outcomes
+
+
 def run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunOptions,
              progress: Progress | None = None) -> list[Outcome]:
     progress = progress or Progress()
-    b_reg, t_reg = registry.backbone(backbone_name), registry.task(task_name)
-    name = b_reg.spec.name  # an alias runs, and is filed, as its backbone
-    kind_name = t_reg.spec.kind
-    from radiobench.kinds import get_kind
+    with reporting(progress):  # long steps inside task and protocol code (simulations, pyBDSF) draw bars too
+        return _run_pair(registry, backbone_name, task_name, opts, progress)
 
-    kind = get_kind(kind_name)
-    asked = list(dict.fromkeys(kind.main_protocol if p == "main" else p for p in opts.protocols))
-    applies = {p: kind_name in registry.protocol(p).spec.kinds for p in asked}
-    if b_reg.spec.kinds and kind_name not in b_reg.spec.kinds:
-        return [Outcome(name, task_name, p, "skipped",
-                        error=f"not applicable: {name} runs on {', '.join(b_reg.spec.kinds)} tasks only")
-                for p in asked if applies[p]]
-    outcomes = [Outcome(name, task_name, p, "skipped", error=f"protocol {p} does not apply to {kind_name} tasks")
-                for p in asked if not applies[p] and not opts.every_protocol]
-    applicable = [p for p in asked if applies[p]]
+
+def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunOptions,
+              progress: Progress) -> list[Outcome]:
+    applicable, outcomes = plan(registry, backbone_name, task_name, opts)
     if not applicable:
         return outcomes
+    b_reg, t_reg = registry.backbone(backbone_name), registry.task(task_name)
+    name = b_reg.spec.name
 
     pair = Pair.prepare(b_reg, t_reg, opts)
     protocols = {p: registry.protocol(p).spec() for p in applicable}

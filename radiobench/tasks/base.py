@@ -134,6 +134,23 @@ class Task(abc.ABC):
     def folder(self, root: Path) -> Path:
         return Path(root) / (self.spec.data_folder or self.spec.name)
 
+    #: ``prepare(root, download=True)`` can fetch the data; False: it is got by hand, as ``spec.download_hint`` says
+    can_download: bool = True
+
+    @property
+    def generated(self) -> bool:
+        """True when ``prepare`` makes the data itself (a simulation), so nothing is ever missing."""
+        return False
+
+    def data_present(self, root: Path) -> bool | None:
+        """A cheap look, without reading or hashing, whether ``prepare`` will find the data under ``root``.
+
+        The run's pre-flight asks this of every task so that all missing data sets are named at
+        once, before an hour of work on the others; ``prepare`` still verifies what it reads.
+        None (the default): this task cannot tell without preparing, and its pairs are run to find out.
+        """
+        return None
+
     @abc.abstractmethod
     def prepare(self, root: Path, download: bool = False) -> None:
         """Make the data available under ``root`` and verify it, or raise DatasetNotFoundError."""

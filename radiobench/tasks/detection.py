@@ -110,6 +110,11 @@ class CocoTask(DetectionTask):
     layout override ``read_split`` and ``read_image``.
     """
 
+    can_download = False  # COCO sets are unpacked by hand where the data folder says (spec.download_hint)
+
+    def data_present(self, root: Path) -> bool | None:
+        return self.folder(root).is_dir()
+
     def __init__(self, spec: TaskSpec, **options: Any):
         super().__init__(spec, **options)
         self._sets: dict[str, Any] = {}
