@@ -412,15 +412,16 @@ class _ProgressHooks:
         self._stages: dict[str, Any] = {}
 
     def _bar(self, label: str, total: int, unit: str) -> Any:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
 
         if self.progress is None:
             self.progress = Progress(
-                TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-                TimeElapsedColumn(), console=self.console, transient=False,
+                TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
+                TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=False,
             )
             self.progress.start()
-        return self.progress.add_task(label, total=total)
+        return self.progress.add_task(label, total=total, unit=unit)  # each bar its own unit (images, seeds, fields)
 
     def extraction(self, label: str, total: int) -> Any:
         bar = self._bar(f"extract {label}", total, "images")
@@ -433,6 +434,8 @@ class _ProgressHooks:
     def stage(self, label: str, total: int, unit: str) -> Any:
         """A bar for any other long step; asked again under the same label (a head's epochs, seed after
         seed) it starts over on the same line instead of stacking a bar per seed."""
+        if total <= 0:  # nothing to do (every simulated field already made): no empty bar
+            return lambda n=1: None
         if self.progress is not None and label in self._stages:
             bar = self._stages[label]
             self.progress.reset(bar, total=total)

@@ -98,12 +98,15 @@ class FieldCounts(Task):
     def _simulate(self, folder: Path) -> None:
         from radiobench.astro.simulate import FieldParams, simulate_field, write_field
 
+        from radiobench.run.progress import stage
+
         recipe = dict(self.options["simulate"])
         n_fields = int(recipe.pop("n_fields"))
-        for i in range(n_fields):
-            path = folder / f"field_{i:03d}.fits"
-            if not path.exists():
-                write_field(simulate_field(FieldParams(**recipe, seed=i)), path)
+        todo = [i for i in range(n_fields) if not (folder / f"field_{i:03d}.fits").exists()]
+        made = stage(f"{self.spec.name}: simulate {len(todo)} fields (first run only)", len(todo), "fields")
+        for i in todo:
+            write_field(simulate_field(FieldParams(**recipe, seed=i)), folder / f"field_{i:03d}.fits")
+            made(1)
 
     def _build(self, fields: list[Path], folder: Path) -> None:
         from radiobench.astro.fitsimage import read_radio_image
@@ -119,11 +122,15 @@ class FieldCounts(Task):
         found: dict[Path, tuple[list[dict[str, Any]], float | None]] = {}
         start = time.perf_counter()
         if needs_finder:
+            from radiobench.run.progress import stage
+
             for path in needs_finder:  # fail on a bad field before spending minutes on pyBDSF
                 read_radio_image(path, beam_deg=self.beam_deg)
             found = sourcefinding.catalogue_fields(
                 [(p, *hashed[p]) for p in needs_finder], cache_root() / "sourcefinding", beam_deg=self.beam_deg,
                 frequency_hz=self.options.get("frequency_hz"), processes=self.options.get("processes"),
+                on_field=stage(f"{self.spec.name}: pyBDSF labels, {len(needs_finder)} fields (cached after)",
+                               len(needs_finder), "fields"),
             )
         labelling_seconds = time.perf_counter() - start
         catalogue_shas = {}

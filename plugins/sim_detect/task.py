@@ -47,8 +47,10 @@ def build(folder: Path, recipe: dict[str, Any]) -> None:
     from astropy.io import fits
 
     from radiobench.io.atomic import open_atomic
+    from radiobench.run.progress import stage
 
     crop, n_fields = int(recipe["crop"]), int(recipe["n_fields"])
+    made = stage(f"sim_detect: simulate {n_fields} fields (first run only)", n_fields, "fields")
     per_split: dict[str, tuple[list[CocoImage], dict[int, np.ndarray], dict[int, np.ndarray]]] = {
         "train": ([], {}, {}), "test": ([], {}, {})}
     for f in range(n_fields):
@@ -78,6 +80,7 @@ def build(folder: Path, recipe: dict[str, Any]) -> None:
                 images.append(CocoImage(image_id, name, crop, crop))
                 boxes[image_id] = b
                 labels[image_id] = np.zeros(len(b), dtype=np.int64)
+        made(1)
     for split, (images, boxes, labels) in per_split.items():
         write_coco(folder / "annotations" / f"{split}.json", images, boxes, labels, ["source"])
 

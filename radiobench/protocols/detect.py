@@ -126,6 +126,9 @@ class Detect(MapProtocol):
         def forward(features: Any) -> dict[str, Any]:
             return model.head([model.backbone(features.to(device))])
 
+        from radiobench.run.progress import stage
+
+        epoch_done = stage("detect head: this seed's epochs", o["epochs"], "epochs")  # minutes per seed on a CPU
         start = time.perf_counter()
         model.train()
         losses: list[float] = []
@@ -147,6 +150,7 @@ class Detect(MapProtocol):
                 scheduler.step()
                 epoch_loss += float(loss.detach()) * len(rows)
             losses.append(epoch_loss / max(1, n))
+            epoch_done(1)
         train_seconds = time.perf_counter() - start
 
         model.eval()
