@@ -114,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RadiobenchError as exc:
         from rich.markup import escape  # a path like "[old]/x.fits" is text, not markup
 
+        if getattr(args, "verbose", False):
+            _print_traceback(exc)
         _console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         return exc.exit_code
     except BrokenPipeError:  # output piped into `head` and the like
