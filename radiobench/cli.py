@@ -32,12 +32,35 @@ def _split_names(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+RUN_EXAMPLES = """\
+examples:
+  # the two baselines on MiraBest, downloading the data if it is missing
+  radiobench run --backbone pixels,random_resnet18 --task mirabest --data-root ../shared/data --download
+
+  # a quick smoke test: 20 images per split, 2 seeds (results marked .limit20, never on the leaderboard)
+  radiobench run --backbone imagenet_efficientnet_lite0 --task mirabest --limit 20 --seeds 2
+
+  # every task's main protocol for one backbone, with a weights file you already have
+  radiobench run --backbone dino_mgcls --task all --weights ~/Downloads/mgcls_vits8_pretrain_325_teacher.pth
+
+  # kNN and linear probes with the 145-label budget of the radio literature
+  radiobench run --backbone dino_imagenet_vits16 --task mirabest --protocol linear,knn --train-labels 145
+
+  # FIRST cutouts without beam keywords in the counting task's folder
+  radiobench run --backbone pixels --task mgcls_counts --beam 0.0015,0.0015,0
+
+then: `radiobench leaderboard` (or --format html --output board.html). Names: `radiobench list`.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="radiobench",
         description="Which vision backbone gives the best representations for radio images?",
         epilog="Environment: RADIOBENCH_DATA (data root), RADIOBENCH_CACHE (feature cache, default "
-        "~/.cache/radiobench), RADIOBENCH_STRICT_PLUGINS=1, RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD=1.",
+        "~/.cache/radiobench), RADIOBENCH_WEIGHTS (weights folder), RADIOBENCH_STRICT_PLUGINS=1, "
+        "RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD=1. `radiobench COMMAND --help` explains each command; `radiobench run "
+        "--help` has examples.",
     )
     parser.add_argument("--version", action="version", version=f"radiobench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -47,26 +70,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("plugins", help="list loaded plugins with versions and hooks")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("run", help="evaluate backbones on tasks and write result files")
+    p = sub.add_parser("run", help="evaluate backbones on tasks and write result files",
+                       description="Evaluate frozen backbones on tasks. A pre-flight table first says, for every\n"
+                                   "pair, whether its weights and data are here and what will run (each missing thing\n"
+                                   "once, with the command that fixes it); then each pair's features are extracted\n"
+                                   "(cached) and its protocols fitted over seeds: one result JSON per (backbone, task,\n"
+                                   "protocol).",
+                       epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backbone", required=True, help="backbone name(s), comma-separated")
     p.add_argument("--task", required=True, help="task name(s), comma-separated, or 'all' (main variant of each)")
     p.add_argument("--protocol", default="main",
                    help="linear, knn, knn-distance, iforest, detect, all (those that apply to each task's kind), or "
                         "main (default: linear, or detect on detection tasks)")
-    p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default: 5)")
+    p.add_argument("--seeds", type=int, default=5, metavar="N", help="number of seeds, 0..N-1 (default: 5)")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--train-fraction", type=float, help="label budget: stratified fraction of training labels per seed")
-    budget.add_argument("--train-labels", type=int, help="label budget: stratified count of training labels per seed")
-    p.add_argument("--data-root", help="data folder (default: $RADIOBENCH_DATA or ~/.cache/radiobench/data)")
+    budget.add_argument("--train-fraction", type=float, metavar="F", help="label budget: stratified fraction of training labels per seed")
+    budget.add_argument("--train-labels", type=int, metavar="N", help="label budget: stratified count of training labels per seed")
+    p.add_argument("--data-root", metavar="DIR", help="data folder (default: $RADIOBENCH_DATA or ~/.cache/radiobench/data)")
     p.add_argument("--download", action="store_true", help="download missing data (checksum verified)")
-    p.add_argument("--results-dir", default="results", help="where result JSON files go (default: ./results)")
+    p.add_argument("--results-dir", default="results", metavar="DIR", help="where result JSON files go (default: ./results)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
-    p.add_argument("--limit", type=int, help="smoke test on N images per split (marked; never on the leaderboard)")
-    p.add_argument("--weights", help="weights file: PATH (one backbone) or NAME=PATH[,NAME=PATH]")
+    p.add_argument("--batch-size", type=int, default=64,
+                   metavar="N", help="images per forward pass during feature extraction (default: 64); lower it if "
+                                     "the device runs out of memory")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                   help="extraction arithmetic: fp32 (default) or bf16 autocast (faster on recent GPUs); recorded in "
+                        "each result and in the feature-cache key")
+    p.add_argument("--limit", type=int, metavar="N", help="smoke test on N images per split (marked; never on the leaderboard)")
+    p.add_argument("--weights", metavar="PATH|NAME=PATH,...",
+                   help="weights file: PATH (one backbone) or NAME=PATH[,NAME=PATH]; `radiobench weights path NAME` "
+                        "shows where they are looked for otherwise")
     p.add_argument("--offline", action="store_true", help="never download weights (also: HF_HUB_OFFLINE=1)")
     p.add_argument("--overwrite", action="store_true",
                    help="refit results that already exist (features still come from the cache)")
@@ -76,33 +111,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam", metavar="BMAJ,BMIN,BPA",
                    help="restoring beam in degrees for FITS fields without BMAJ/BMIN keywords (counting tasks)")
     p.add_argument("--verbose", action="store_true",
-                   help="print the full traceback of every failure (always written to a radiobench-run-*.log in the "
-                        "results folder when the error is unexpected)")
+                   help="print the full traceback of every failure (an unexpected error's traceback always goes to "
+                        "<results-dir>/radiobench-run-<time>.log)")
 
     p = sub.add_parser("leaderboard", help="render the comparison from result files")
-    p.add_argument("--results-dir", default="results")
-    p.add_argument("--format", default="md", choices=("md", "csv", "html", "json"))
+    p.add_argument("--results-dir", default="results",
+                   help="folder of result JSON files (default: ./results, where `radiobench run` writes; the "
+                        "repository's committed board: leaderboard/results)")
+    p.add_argument("--format", default="md", choices=("md", "csv", "html", "json"),
+                   help="md (default), csv, html (one self-contained page) or json")
     p.add_argument("--output", help="write here (atomically) instead of standard output")
     p.add_argument("--protocol", default="linear", help="protocol id to compare, e.g. linear, knn, linear-n145")
 
     p = sub.add_parser("simulate", help="write a simulated MeerKAT-like FITS field with its truth catalogue")
-    p.add_argument("what", choices=("field",))
+    p.add_argument("what", choices=("field",), help="what to simulate: field (the only kind so far)")
     p.add_argument("--output", required=True, help="FITS path; the truth catalogue goes to <stem>.truth.csv beside it")
     p.add_argument("--size", type=int, default=1024, help="pixels per side (default 1024)")
-    p.add_argument("--pixel-arcsec", type=float, default=1.5)
+    p.add_argument("--pixel-arcsec", type=float, default=1.5, help="pixel size in arcsec (default 1.5)")
     p.add_argument("--beam-arcsec", type=float, default=7.5, help="restoring beam FWHM (default 7.5)")
     p.add_argument("--rms", type=float, default=5e-6, help="thermal noise at the centre, Jy/beam (default 5e-6)")
-    p.add_argument("--n-sources", type=int, default=400)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-sources", type=int, default=400, help="sources injected (default 400)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same field (default 0)")
 
     p = sub.add_parser("weights", help="where a backbone's weights file is; verify or download it")
-    p.add_argument("action", choices=("path", "verify", "download"))
-    p.add_argument("backbone")
+    p.add_argument("action", choices=("path", "verify", "download"),
+                   help="path: where the file is looked for and where it comes from; verify: check it (never "
+                        "downloads); download: fetch it into the cache")
+    p.add_argument("backbone", help="backbone name or alias (`radiobench list backbones`)")
 
     p = sub.add_parser("data", help="where a task's data lives; verify or download it")
-    p.add_argument("action", choices=("path", "verify", "download"))
-    p.add_argument("task")
-    p.add_argument("--data-root")
+    p.add_argument("action", choices=("path", "verify", "download"),
+                   help="path: the folder in use, whether the data are there and where they come from; verify: "
+                        "check the sha256; download: fetch and check")
+    p.add_argument("task", help="task name (`radiobench list tasks`)")
+    p.add_argument("--data-root", help="data folder (default: $RADIOBENCH_DATA or ~/.cache/radiobench/data)")
     return parser
 
 

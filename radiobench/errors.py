@@ -60,7 +60,42 @@ class ResultsError(RadiobenchError):
     """Result files that cannot be read or cannot be merged into one leaderboard."""
 
 
+MAX_SUGGESTIONS = 6
+
+
 def did_you_mean(name: str, available: Iterable[str]) -> str:
-    """``"Did you mean 'x', 'y'? "`` for the nearest names, nearest first; empty when none is near."""
-    close = difflib.get_close_matches(name, sorted(available), n=3, cutoff=0.5)
+    """``"Did you mean 'x', 'y'? "`` for the nearest names, nearest first; empty when none is near.
+
+    Spelling distance alone misses what people type: a part of a name (``lite0``, ``dino``) or a
+    shortening (``imagenet_effnet`` for ``imagenet_efficientnet_lite0``). Names that contain what
+    was typed, or abbreviate to it word by word, come first, then the close misspellings.
+    """
+    names = sorted(available)
+    typed = name.lower()
+    spelled = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    ratio = {n: difflib.SequenceMatcher(None, typed, n.lower()).ratio() for n in names}
+    shaped = sorted((n for n in names if len(typed) >= 3 and (typed in n.lower() or _abbreviates(typed, n.lower()))),
+                    key=lambda n: -ratio[n])
+    close = list(dict.fromkeys([*shaped, *spelled]))[:MAX_SUGGESTIONS]
     return f"Did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+
+
+def _abbreviates(typed: str, name: str) -> bool:
+    """Each ``_``/``-`` separated word of ``typed`` shortens a later word of ``name`` (same first letter, then
+    its letters in order): ``imagenet_effnet`` -> ``imagenet_efficientnet_lite0``."""
+    words = name.replace("-", "_").split("_")
+    at = 0
+    for part in (p for p in typed.replace("-", "_").split("_") if p):
+        while at < len(words) and not _shortens(part, words[at]):
+            at += 1
+        if at == len(words):
+            return False
+        at += 1
+    return True
+
+
+def _shortens(part: str, word: str) -> bool:
+    if not word or part[0] != word[0]:
+        return False
+    letters = iter(word)
+    return all(c in letters for c in part)  # a subsequence: each letter found after the previous one

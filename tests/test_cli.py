@@ -163,3 +163,34 @@ def test_weights_for_a_backbone_without_learned_weights_are_refused(tmp_path):
                           "--results-dir", str(tmp_path / "res"))
     assert done.returncode == 1 and "has no learned weights (random); --weights does not apply to it" in done.stderr
     assert not (tmp_path / "res").exists()
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from radiobench.cli import build_parser
+
+    [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    silent = [f"{name} {'/'.join(action.option_strings) or action.dest}"
+              for name, parser in commands.choices.items() if name != "compare"  # compare: issue 18's command
+              for action in parser._actions if not isinstance(action, argparse._HelpAction) and not action.help]
+    assert silent == []
+
+
+def test_run_help_teaches_with_examples():
+    done = radiobench_cli("run", "--help")
+    assert done.returncode == 0 and "\nexamples:\n" in done.stdout
+    assert "  radiobench run --backbone pixels,random_resnet18 --task mirabest" in done.stdout  # not re-wrapped
+    assert "--batch-size N" in done.stdout and "images per forward pass" in done.stdout and "bf16 autocast" in done.stdout
+
+
+def test_unknown_names_are_suggested_by_part_and_by_shortening():
+    from radiobench.errors import did_you_mean
+
+    done = radiobench_cli("run", "--backbone", "imagenet_effnet,lite0", "--task", "mirabest")
+    assert done.returncode == 2
+    assert ("Unknown backbone 'imagenet_effnet'. Did you mean 'imagenet_efficientnet_lite0', "
+            "'imagenet_efficientnet_lite1', 'imagenet_efficientnet_lite2'") in done.stderr
+    assert "Unknown backbone 'lite0'. Did you mean 'random_efficientnet_lite0', 'imagenet_efficientnet_lite0'?" in done.stderr
+    assert did_you_mean("rgd_cv", ["rgd", "rgd_cv0", "rgd_cv1", "mirabest"]) == "Did you mean 'rgd_cv0', 'rgd_cv1', 'rgd'? "
+    assert did_you_mean("x", ["rgd", "mirabest"]) == ""  # too short to be a part of anything
