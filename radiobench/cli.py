@@ -502,13 +502,31 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from radiobench.board.render import render
     from radiobench.io.atomic import write_text_atomic
 
-    text = render(collect(Path(args.results_dir), protocol=args.protocol), args.format)
+    results = Path(args.results_dir)
+    if not results.is_dir() or not any(results.glob("*.json")):
+        state = "does not exist" if not results.exists() else "holds no result files"
+        raise RadiobenchError(f"results folder {results} {state} (`radiobench run` writes results there); "
+                              f"{_committed_board()}")
+    text = render(collect(results, protocol=args.protocol), args.format)
     if args.output:
         write_text_atomic(Path(args.output), text)
         _console(stderr=True).print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _committed_board() -> str:
+    """Where the leaderboard committed with radiobench is, for a user who has no results of their own yet."""
+    import os
+
+    folder = Path(__file__).resolve().parent.parent / "leaderboard"  # a checkout or an editable install
+    if not (folder / "results").is_dir():
+        return ("the committed board is leaderboard/leaderboard.md in the radiobench repository; from a clone, "
+                "`radiobench leaderboard --results-dir leaderboard/results` renders it")
+    shown = Path(os.path.relpath(folder)) if folder.is_relative_to(Path.cwd()) else folder
+    return (f"the committed board is {shown / 'leaderboard.md'} (HTML: {shown / 'leaderboard.html'}); "
+            f"`radiobench leaderboard --results-dir {shown / 'results'}` renders it from its results")
 
 
 def cmd_weights(args: argparse.Namespace) -> int:

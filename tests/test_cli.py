@@ -194,3 +194,17 @@ def test_unknown_names_are_suggested_by_part_and_by_shortening():
     assert "Unknown backbone 'lite0'. Did you mean 'random_efficientnet_lite0', 'imagenet_efficientnet_lite0'?" in done.stderr
     assert did_you_mean("rgd_cv", ["rgd", "rgd_cv0", "rgd_cv1", "mirabest"]) == "Did you mean 'rgd_cv0', 'rgd_cv1', 'rgd'? "
     assert did_you_mean("x", ["rgd", "mirabest"]) == ""  # too short to be a part of anything
+
+
+def test_leaderboard_without_results_points_to_the_committed_board(tmp_path):
+    from conftest import ROOT
+
+    done = radiobench_cli("leaderboard", cwd=tmp_path)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("error: results folder results does not exist (`radiobench run` writes results there)")
+    assert f"the committed board is {ROOT}/leaderboard/leaderboard.md" in done.stderr
+    assert f"`radiobench leaderboard --results-dir {ROOT}/leaderboard/results` renders it" in done.stderr
+    (tmp_path / "results").mkdir()
+    assert "results folder results holds no result files" in radiobench_cli("leaderboard", cwd=tmp_path).stderr
+    done = radiobench_cli("leaderboard", "--results-dir", "leaderboard/results", cwd=ROOT)  # as the hint says
+    assert done.returncode == 0 and done.stdout.startswith("| backbone |")
