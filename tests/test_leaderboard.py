@@ -221,4 +221,5 @@ def test_committed_schema_1_results_migrate_and_render_the_committed_pages():
     board = collect(root / "results", protocol="linear")
     assert render(board, "md") == (root / "leaderboard.md").read_text()
     record = ResultRecord.read(root / "results" / "random_resnet18__mirabest__linear.json")
-    assert record.backbone.code is None and record.schema_version == 2  # code identity unknown before schema 2
+    assert record.backbone.code is None and record.schema_version == 3  # code identity unknown before schema 2
+    assert record.predictions is None and record.intervals is None  # no per-item predictions before schema 3

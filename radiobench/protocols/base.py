@@ -12,6 +12,7 @@ import numpy as np
 
 from radiobench.errors import RadiobenchError
 from radiobench.kinds import get_kind
+from radiobench.results.predictions import ItemPredictions
 from radiobench.specs import TaskSpec
 
 
@@ -78,6 +79,43 @@ class SeedResult:
     fit_seconds: float  # the seconds its fits took, wherever they ran (pooled seeds run side by side: no wall time)
     train_size: int
     sizes: dict[str, int] = field(default_factory=dict)  # rows per part (train/valid/test) in this seed
+    items: ItemPredictions | None = None  # what was predicted for each test item (the result's sidecar)
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """A fit's test predictions with the class probabilities behind them.
+
+    ``fit_predict`` may return this instead of a bare array when its estimator has
+    ``predict_proba``. ``values`` (the labels) are what is scored, so adding probabilities
+    moves no number; they are kept per item for reliability plots and later analysis.
+    ``classes`` are the class indices of ``proba``'s columns (scikit-learn's ``classes_``:
+    a fit whose training labels lack a class has no column for it).
+    """
+
+    values: np.ndarray
+    proba: np.ndarray | None = None
+    classes: np.ndarray | None = None
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """The labels: code that took ``fit_predict``'s first value as an array still gets one."""
+        return np.asarray(self.values, dtype=dtype)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @classmethod
+    def of(cls, model: Any, x: np.ndarray) -> Predicted:
+        """Labels and, where the fitted estimator has them, probabilities of ``x``."""
+        if not hasattr(model, "predict_proba"):
+            return cls(model.predict(x))
+        return cls(model.predict(x), np.asarray(model.predict_proba(x), dtype=np.float32), np.asarray(model.classes_))
+
+
+def _unpack(predicted: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    if isinstance(predicted, Predicted):
+        return np.asarray(predicted.values), predicted.proba, predicted.classes
+    return np.asarray(predicted), None, None
 
 
 @dataclass
@@ -102,6 +140,8 @@ class Protocol(abc.ABC):
         validation: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Return test predictions (or per-item scores) and the hyper-parameters chosen for this seed.
+
+        Predictions are an array, or a :class:`Predicted` that adds class probabilities.
 
         ``validation`` is a held-out part for model selection when the task's split has one.
         """
@@ -215,6 +255,8 @@ class Evaluation:
     y: np.ndarray
     folds: Callable[[int, bool], list[Fold]]  # (seed, supervised) -> folds
     description: dict[str, Any] = field(default_factory=dict)
+    ids: np.ndarray | None = None  # (N,) item ids, for per-item predictions (None: row numbers)
+    groups: np.ndarray | None = None  # (N,) what a partition keeps together (the bootstrap's strata)
 
     @classmethod
     def fixed(cls, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> Evaluation:
@@ -313,14 +355,22 @@ def run_seeds(
         plans.append(plan)
     fitted = iter(protocol.fit_predict_all(task_spec, jobs))
     results = []
+    classes = get_kind(task_spec.kind).target == "class"
+    n_classes = max(len(task_spec.classes), int(y.max()) + 1 if classes and len(y) else 0)
     for seed, plan in zip(seeds, plans):
         predictions = np.full(len(y), np.nan)
+        probabilities = None
         tested, chosen, sizes = [], [], {"train": 0, "valid": 0, "test": 0}
         seconds = 0.0
         for fold, train in plan:
             predicted, params, took = next(fitted)
+            values, proba, columns = _unpack(predicted)
             seconds += took
-            predictions[fold.test] = predicted
+            predictions[fold.test] = values
+            if proba is not None and classes:
+                if probabilities is None:
+                    probabilities = np.zeros((len(y), n_classes), dtype=np.float32)
+                probabilities[np.ix_(fold.test, np.asarray(columns, dtype=np.int64))] = proba
             tested.append(fold.test)
             chosen.append(params)
             sizes["train"] += len(train)
@@ -330,7 +380,20 @@ def run_seeds(
         params = chosen[0] if len(chosen) == 1 else {"folds": chosen}
         if len(chosen) > 1:  # cross-validated: every item is tested once; report a typical fold's training size
             sizes = {"train": round(sizes["train"] / len(chosen)), "valid": 0, "test": sizes["test"], "folds": len(chosen)}
-        results.append(SeedResult(seed, score(y[rows], predictions[rows]), params, seconds, sizes["train"], sizes))
+        items = _items(evaluation, rows, predictions, probabilities, classes)
+        results.append(SeedResult(seed, score(y[rows], predictions[rows]), params, seconds, sizes["train"], sizes, items))
         if on_seed is not None:
             on_seed()
     return results
+
+
+def _items(evaluation: Evaluation, rows: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray | None,
+           classes: bool) -> ItemPredictions:
+    """One seed's tested rows in evaluation order (cross-validated seeds test every item, in another order each)."""
+    rows = np.sort(rows)
+    ids = evaluation.ids[rows] if evaluation.ids is not None else rows.astype(str)
+    predicted = predictions[rows]
+    if classes and np.isfinite(predicted).all():
+        predicted = predicted.astype(np.int64)
+    return ItemPredictions(ids, evaluation.y[rows], predicted, None if probabilities is None else probabilities[rows],
+                           None if evaluation.groups is None else evaluation.groups[rows])

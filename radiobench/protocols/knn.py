@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from radiobench.kinds import get_kind
-from radiobench.protocols.base import Protocol
+from radiobench.protocols.base import Predicted, Protocol
 from radiobench.specs import TaskSpec
 
 DEFAULT_K = 20
@@ -39,4 +39,4 @@ class KNN(Protocol):
         cls = KNeighborsClassifier if get_kind(task.kind).target == "class" else KNeighborsRegressor
         model = cls(n_neighbors=k, metric=self.options["metric"], weights=self.options["weights"], n_jobs=-1)
         model.fit(x_train, y_train)
-        return model.predict(x_test), {"k": k}
+        return Predicted.of(model, x_test), {"k": k}  # a classifier's neighbour vote shares come with its labels

@@ -21,7 +21,7 @@ import numpy as np
 
 from radiobench.errors import RadiobenchError
 from radiobench.kinds import get_kind
-from radiobench.protocols.base import FitJob, Protocol
+from radiobench.protocols.base import FitJob, Predicted, Protocol
 from radiobench.specs import TaskSpec
 
 C_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
@@ -201,7 +201,8 @@ def _final_fit(classification: bool, grid: list[float], scoring: str, max_iter: 
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     ill_conditioned = any(issubclass(w.category, LinAlgWarning) for w in caught)  # weak penalties on collinear features
     param = "C" if classification else "alpha"
-    return model.predict(x_test), {param: value, **selection, "converged": converged, "ill_conditioned": ill_conditioned}
+    predicted = Predicted.of(model, x_test) if classification else model.predict(x_test)  # labels as before, + proba
+    return predicted, {param: value, **selection, "converged": converged, "ill_conditioned": ill_conditioned}
 
 
 def _select_on_validation(grid: list[float], scoring: str, max_iter: int, x: np.ndarray, y: np.ndarray,

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from radiobench.io.atomic import write_text_atomic
+from radiobench.io.atomic import open_atomic, write_text_atomic
 from radiobench.errors import ResultsError
+from radiobench.results.predictions import sha256, sidecar_name
 from radiobench.results.record import ResultRecord
 
 
@@ -20,7 +21,21 @@ def result_path(results_dir: Path, backbone: str, task: str, protocol_id: str, l
     return Path(results_dir) / f"{backbone}__{task}__{protocol_id}{suffix}.json"
 
 
-def write_result(path: Path, record: ResultRecord) -> None:
+def write_result(path: Path, record: ResultRecord, sidecar: bytes | None = None) -> None:
+    """The per-item sidecar first, then the JSON that names it, each atomically.
+
+    In that order a reader never meets a JSON whose sidecar is missing: a run killed between
+    the two leaves the old JSON, whose recorded sha256 no longer matches the new sidecar, and
+    the sidecar is refused as another run's (the re-run rules then replace both).
+    """
+    ref = record.predictions
+    if (ref is None) != (sidecar is None):
+        raise ValueError("write_result: a record names a predictions sidecar exactly when one is given")
+    if ref is not None and sidecar is not None:
+        if ref.file != sidecar_name(Path(path).name) or ref.sha256 != sha256(sidecar):
+            raise ValueError(f"write_result: the record names {ref.file} ({ref.sha256[:12]}), not this sidecar of {path}")
+        with open_atomic(Path(path).with_name(ref.file), "wb") as handle:
+            handle.write(sidecar)
     write_text_atomic(path, record.to_json())
 
 

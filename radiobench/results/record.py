@@ -23,10 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from radiobench.errors import ResultsError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # 1: no backbone code identity. 2: ``backbone.code`` (spec version, providing distribution,
 #    factory module hash); a v1 file migrates with ``code: null`` ("unknown"), so it renders but
 #    never answers a new request and never lends seeds.
+# 3: ``predictions`` (the per-item sidecar's file name and sha256) and ``intervals`` (bootstrap
+#    confidence intervals over test items); v1 and v2 files migrate with both null ("unknown"):
+#    they render with mean ± std, answer no new request and lend no seeds.
 
 
 class _Model(BaseModel):
@@ -144,6 +147,39 @@ class CacheUse(_Model):
     path: str
 
 
+class PredictionsRef(_Model):
+    """The per-item sidecar (:mod:`radiobench.results.predictions`): a file beside the JSON, and its sha256."""
+
+    file: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    format: str
+    rows: int = Field(ge=0)  # (seed, item) rows over every seed
+
+
+class Intervals(_Model):
+    """Confidence intervals of each metric's mean over seeds (how: :mod:`radiobench.results.bootstrap`).
+
+    ``method``, ``n_resamples``, ``random_seed``, ``strata`` and ``seeds`` say how they were
+    made, so a reader can reproduce them from the sidecar; a metric whose resamples could not
+    be scored has no entry.
+    """
+
+    method: str
+    confidence: float = Field(gt=0, lt=1)
+    n_resamples: int = Field(ge=1)
+    random_seed: int
+    strata: str
+    seeds: str
+    metrics: dict[str, tuple[float, float]]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Intervals:
+        for name, (low, high) in self.metrics.items():
+            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+                raise ValueError(f"interval of {name} must be finite with low <= high, got [{low}, {high}]")
+        return self
+
+
 class CodeVersion(_Model):
     """The radiobench that wrote the file: release and, from a checkout, its commit and dirtiness."""
 
@@ -176,7 +212,7 @@ class Request:
 class ResultRecord(_Model):
     """A finished measurement as written to ``<backbone>__<task>__<protocol>[.limitN].json``."""
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     radiobench: CodeVersion
     date: str
     backbone: BackboneRecord
@@ -193,6 +229,8 @@ class ResultRecord(_Model):
     timings: Timings
     environment: dict[str, Any]
     cache: dict[str, CacheUse] = Field(default_factory=dict)
+    predictions: PredictionsRef | None = None  # None: not recorded (schema 1 and 2)
+    intervals: Intervals | None = None  # None: unknown (no per-item predictions to resample)
 
     @model_validator(mode="after")
     def _per_seed_lists_line_up(self) -> ResultRecord:
@@ -214,6 +252,9 @@ class ResultRecord(_Model):
         if not (math.isclose(main.mean, self.main_score.mean, rel_tol=1e-12, abs_tol=1e-15)
                 and math.isclose(main.std, self.main_score.std, rel_tol=1e-12, abs_tol=1e-15)):
             raise ValueError(f"main_score differs from metrics.{self.main_score.name}")
+        if self.intervals is not None and not set(self.intervals.metrics) <= set(self.metrics):
+            unknown = sorted(set(self.intervals.metrics) - set(self.metrics))
+            raise ValueError(f"intervals of {unknown} name no metric of this result")
         return self
 
     # -- reading and writing -------------------------------------------------------------------------
@@ -257,7 +298,17 @@ class ResultRecord(_Model):
         return self.protocol.id
 
     def score_text(self) -> str:
+        interval = self.interval()
+        if interval is not None:
+            return f"{self.main_score.name} {self.main_score.mean:.4f} [{interval[0]:.4f}, {interval[1]:.4f}]"
         return f"{self.main_score.name} {self.main_score.mean:.4f} ± {self.main_score.std:.4f}"
+
+    def interval(self, metric: str | None = None) -> tuple[float, float] | None:
+        """The confidence interval of ``metric`` (default: the main score), None where unknown."""
+        if self.intervals is None:
+            return None
+        found = self.intervals.metrics.get(metric or self.main_score.name)
+        return None if found is None else (float(found[0]), float(found[1]))
 
     def mismatch(self, request: Request, *, seeds: bool = True) -> str | None:
         """The first recorded setting that differs from ``request``, as ``"what recorded -> asked"``;
@@ -282,6 +333,8 @@ class ResultRecord(_Model):
         ]
         if seeds and self.seeded:
             recorded.append(("seeds", self.seeds, list(request.seeds)))
+        # a result without per-item predictions cannot give intervals or paired tests: refit it
+        recorded.append(("per-item predictions", "recorded" if self.predictions else "none", "recorded"))
         for what, have, want in recorded:
             if _canonical(have) != _canonical(want):
                 return f"{what} {_short(have)} -> {_short(want)}"
@@ -312,6 +365,9 @@ def migrate(payload: Any, source: str | Path = "<result>") -> dict[str, Any]:
         payload = {**payload, "schema_version": 2,
                    "backbone": {**backbone, "code": None} if isinstance(backbone, dict) else backbone}
         version = 2
+    if version == 2:
+        payload = {**payload, "schema_version": 3, "predictions": None, "intervals": None}
+        version = 3
     if version != SCHEMA_VERSION:
         raise ResultsError(f"{source}: result schema version {version!r}, this radiobench reads 1 to {SCHEMA_VERSION}; "
                            "re-run it with this version or render it with the version that wrote it")

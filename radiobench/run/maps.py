@@ -19,6 +19,7 @@ from radiobench.run.cache import CacheEntry
 from radiobench.tasks.detection import DetectionSplit
 from radiobench.errors import RadiobenchError
 from radiobench.protocols.base import MapProtocol, SeedResult
+from radiobench.results.predictions import ItemPredictions
 from radiobench.run.pair import Pair
 from radiobench.run.progress import Progress
 from radiobench.run.strategy import Fit, NotApplicable, Strategy
@@ -77,6 +78,12 @@ def truth(split: DetectionSplit) -> list[dict[str, np.ndarray]]:
     return [{"boxes": b, "labels": lab} for b, lab in zip(split.boxes, split.labels)]
 
 
+def detected_items(split: DetectionSplit, found: list[dict[str, Any]]) -> ItemPredictions:
+    """Per test image: its id, true boxes and the detections scored (image pixels), for the result's sidecar."""
+    detections = [{k: np.asarray(d[k]) for k in ("boxes", "scores", "labels")} for d in found]
+    return ItemPredictions(np.asarray(split.ids, dtype=str), targets=truth(split), detections=detections)
+
+
 class MapStrategy(Strategy):
     def __init__(self, source_finder: bool):
         self.source_finder = source_finder
@@ -116,7 +123,8 @@ class MapStrategy(Strategy):
             seconds = time.perf_counter() - start
             metrics = pair.task.score(truth(test), found)
             params = {"training": "none (classical source finder, class-agnostic)", "seconds": seconds}
-            return Fit([SeedResult(0, metrics, params, seconds, 0, {"train": 0, "test": len(test)})],
+            items = detected_items(test, found)
+            return Fit([SeedResult(0, metrics, params, seconds, 0, {"train": 0, "test": len(test)}, items)],
                        "pyBDSF on each test image; islands as boxes, class-agnostic, peak S/N as score", seeded=False)
         import torch
 
@@ -135,8 +143,10 @@ class MapStrategy(Strategy):
                 train_maps[rows], [train_targets[i] for i in rows], test_maps, len(pair.task_reg.spec.classes), size,
                 seed, device=pair.torch_device())
             seconds = time.perf_counter() - began
-            metrics = pair.task.score(test_truth, to_image_frame(predicted, test, size))
-            per_seed.append(SeedResult(seed, metrics, params, seconds, len(rows), {"train": len(rows), "test": len(test)}))
+            found = to_image_frame(predicted, test, size)
+            metrics = pair.task.score(test_truth, found)
+            per_seed.append(SeedResult(seed, metrics, params, seconds, len(rows), {"train": len(rows), "test": len(test)},
+                                       detected_items(test, found)))
             tick()
         progress.done()
         description = (f"frozen {pair.name} feature maps {tuple(self.maps['train'].shape[1:])}, FCOS head trained on "

@@ -104,15 +104,15 @@ def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunO
     for p, finished in earlier.items():
         path = pair.results_path(ids[p])
         try:
-            kept = kept_seeds(finished, requests[p], env, pair.cache_info) if strategy.seeded else {}
+            kept = kept_seeds(finished, requests[p], env, pair.cache_info, path) if strategy.seeded else {}
             todo = [s for s in requests[p].seeds if s not in kept] if strategy.seeded else [0]
             if kept:
                 progress.note(f"{ids[p]}: seeds {sorted(kept)} kept from the earlier result, fitting {todo}")
             start = time.perf_counter()
             fit = strategy.fit(pair, protocols[p], todo, progress)
             fit.per_seed = [*kept.values(), *fit.per_seed]
-            record = make_record(pair, protocols[p], ids[p], fit, sorted(kept), env, time.perf_counter() - start)
-            write_result(path, record)
+            record, sidecar = make_record(pair, protocols[p], ids[p], fit, sorted(kept), env, time.perf_counter() - start)
+            write_result(path, record, sidecar)
             outcomes.append(Outcome(name, task_name, ids[p], "done", record.score_text(), path))
         except RadiobenchError as exc:  # one protocol's refusal (e.g. too few labels to fit a probe) spares the rest
             progress.done()

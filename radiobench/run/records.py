@@ -1,17 +1,21 @@
-"""How a fitted pair becomes a :class:`~radiobench.results.ResultRecord`, and which earlier seeds it may keep."""
+"""How a fitted pair becomes a :class:`~radiobench.results.ResultRecord` (with its per-item sidecar and
+intervals), and which earlier seeds it may keep."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import radiobench
 from radiobench.results import provenance
-from radiobench.errors import PluginError
+from radiobench.errors import PluginError, ResultsError
 from radiobench.protocols.base import SeedResult
 from radiobench.results import Request, ResultRecord, Summary
+from radiobench.results import bootstrap, predictions
+from radiobench.results.scoring import scorer_for
 from radiobench.run.pair import Pair
 from radiobench.run.strategy import Fit
 
@@ -26,25 +30,29 @@ def request_for(pair: Pair, protocol: Any, protocol_id: str) -> Request:
     )
 
 
-def seed_results(record: ResultRecord) -> list[SeedResult]:
-    """The per-seed records of a result, as the protocols returned them."""
+def seed_results(record: ResultRecord, items: dict[int, Any] | None = None) -> list[SeedResult]:
+    """The per-seed records of a result, as the protocols returned them (with ``items``: its sidecar's seeds)."""
     p = record.protocol
+    items = items or {}
     return [SeedResult(seed, {m: s.per_seed[i] for m, s in record.metrics.items()}, p.chosen_per_seed[i],
-                       record.timings.fit_seconds_per_seed[i], p.train_size_per_seed[i], p.sizes_per_seed[i])
+                       record.timings.fit_seconds_per_seed[i], p.train_size_per_seed[i], p.sizes_per_seed[i],
+                       items.get(seed))
             for i, seed in enumerate(record.seeds)]
 
 
 def kept_seeds(earlier: ResultRecord | None, request: Request, env: dict[str, Any],
-               cache_info: dict[str, Any]) -> dict[int, SeedResult]:
+               cache_info: dict[str, Any], path: Path | None = None) -> dict[int, SeedResult]:
     """The seeds this run asks for that an earlier run of the very same measurement already fitted.
 
     The earlier file must match the whole request but its seeds (data, task options, backbone
     code, weights, protocol version, precision), come from the same features (cache keys),
     environment and radiobench code (a release, or a clean checkout of the same commit), and
     have passed the record's validation: refitting would reproduce its seeds, so they are kept;
-    e.g. ``--seeds 10`` after ``--seeds 5`` fits seeds 5-9 only. Anything else: none kept.
+    e.g. ``--seeds 10`` after ``--seeds 5`` fits seeds 5-9 only. The kept seeds' per-item
+    predictions come from the earlier result's sidecar at ``path``'s side; one that is missing
+    or changed keeps nothing. Anything else: none kept.
     """
-    if earlier is None or not earlier.seeded or earlier.mismatch(request, seeds=False) is not None:
+    if earlier is None or not earlier.seeded or earlier.mismatch(request, seeds=False) is not None or path is None:
         return {}
     code = {"version": radiobench.__version__, **provenance.git_state()}
     same = (
@@ -53,12 +61,23 @@ def kept_seeds(earlier: ResultRecord | None, request: Request, env: dict[str, An
         and code.get("git_dirty") is False
         and {k: v.key for k, v in earlier.cache.items()} == {k: v["key"] for k, v in cache_info.items()}
     )
-    return {r.seed: r for r in seed_results(earlier) if r.seed in request.seeds} if same else {}
+    if not same:
+        return {}
+    try:
+        items = predictions.read_predictions(path, earlier)
+    except ResultsError:
+        return {}
+    return {r.seed: r for r in seed_results(earlier, items) if r.seed in request.seeds and r.items is not None}
 
 
 def make_record(pair: Pair, protocol: Any, protocol_id: str, fit: Fit, kept: list[int], env: dict[str, Any],
-                fit_seconds: float) -> ResultRecord:
-    """The result of one protocol on the pair; refuses a task score that is not finite or lacks the main score."""
+                fit_seconds: float) -> tuple[ResultRecord, bytes | None]:
+    """The result of one protocol on the pair, and its per-item sidecar (None when a strategy kept no items).
+
+    Refuses a task score that is not finite or lacks the main score. The sidecar's name and
+    sha256 go into the record with the bootstrap intervals resampled from it (see
+    :mod:`radiobench.results.bootstrap`); :func:`~radiobench.results.write_result` writes both.
+    """
     from radiobench.models.preprocess import describe
 
     b, t, task = pair.backbone_reg.spec, pair.task_reg.spec, pair.task
@@ -76,7 +95,14 @@ def make_record(pair: Pair, protocol: Any, protocol_id: str, fit: Fit, kept: lis
     seconds = sum(pair.extraction_seconds.values())
     w = b.weights
     main = metrics[t.main_score]
-    return ResultRecord.model_validate({
+    sidecar, ref, intervals = None, None, None
+    if all(r.items is not None for r in per_seed):
+        items = {r.seed: r.items for r in per_seed}
+        sidecar = predictions.to_bytes(items)
+        ref = {"file": predictions.sidecar_name(pair.results_path(protocol_id).name), "sha256": predictions.sha256(sidecar),
+               "format": predictions.FORMAT, "rows": sum(len(i) for i in items.values())}
+        intervals = bootstrap.intervals([items[r.seed] for r in per_seed], scorer_for(task), pair.kind.target, list(metrics))
+    record = ResultRecord.model_validate({
         "radiobench": {"version": radiobench.__version__, **provenance.git_state()},
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "backbone": {
@@ -117,4 +143,7 @@ def make_record(pair: Pair, protocol: Any, protocol_id: str, fit: Fit, kept: lis
         },
         "environment": env,
         "cache": pair.cache_info,
+        "predictions": ref,
+        "intervals": intervals,
     })
+    return record, sidecar

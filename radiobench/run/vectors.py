@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,13 +22,21 @@ def evaluation_for(spec: TaskSpec, features: dict[str, np.ndarray], splits: dict
     from radiobench.kinds import get_kind
 
     if get_kind(spec.kind).pooled:
-        return Evaluation.ranking(features["all"], splits["all"].labels)
+        return _with_items(Evaluation.ranking(features["all"], splits["all"].labels), [splits["all"]])
     if spec.partition is not None:
         split = splits["all"]
         if split.groups is None:
             raise PluginError(f"task {spec.name!r} declares a grouped partition but its split has no groups")
-        return Evaluation.partitioned(features["all"], split.labels, split.groups, spec.partition)
-    return Evaluation.fixed((features["train"], splits["train"].labels), (features["test"], splits["test"].labels))
+        return _with_items(Evaluation.partitioned(features["all"], split.labels, split.groups, spec.partition), [split])
+    fixed = Evaluation.fixed((features["train"], splits["train"].labels), (features["test"], splits["test"].labels))
+    return _with_items(fixed, [splits["train"], splits["test"]])
+
+
+def _with_items(evaluation: Evaluation, parts: list[Split]) -> Evaluation:
+    """The pooled rows' item ids and groups (in pooling order), for per-item predictions and their strata."""
+    ids = np.asarray([i for part in parts for i in part.ids], dtype=str)
+    groups = None if any(p.groups is None for p in parts) else np.concatenate([np.asarray(p.groups) for p in parts])
+    return replace(evaluation, ids=ids, groups=groups)
 
 
 class VectorStrategy(Strategy):
