@@ -150,6 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "check the sha256; download: fetch and check")
     p.add_argument("task", help="task name (`radiobench list tasks`)")
     p.add_argument("--data-root", help="data folder (default: $RADIOBENCH_DATA or ~/.cache/radiobench/data)")
+
+    p = sub.add_parser("compare", help="paired test of two results on the test items both scored",
+                       description="Paired bootstrap of the main-metric difference A - B (95% interval and p-value) "
+                                   "and, for classification, McNemar's exact test, on the items both results tested. "
+                                   "Needs each result's per-item predictions (the .predictions.npz beside its JSON).")
+    p.add_argument("a", help="backbone name, or a result JSON file")
+    p.add_argument("b", help="backbone name, or a result JSON file")
+    p.add_argument("--task", help="task name (needed unless A and B are result files)")
+    p.add_argument("--protocol", help="protocol id, e.g. linear, knn, linear-n145 (default: the task kind's main protocol)")
+    p.add_argument("--results-dir", default="results", help="where to find the results (default: ./results)")
+    p.add_argument("--metric", help="metric to compare (default: the task's main score)")
+    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default: 2000)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -686,11 +699,54 @@ def _data_place(spec: Any, task: Any, root: Path, flag: str | None) -> list[str]
             f"  source: {(spec.download_hint or 'not named by the task').replace('<data root>', str(root))}; {fetch}"]
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from radiobench.board.stats import compare, describe
+
+    if args.resamples < 100:
+        raise RadiobenchError(f"--resamples {args.resamples}: use at least 100 (2000 is the default)")
+    a, b = (_find_result(name, args) for name in (args.a, args.b))
+    comparison = compare(a, b, metric=args.metric, n_resamples=args.resamples)
+    if args.json:
+        print(json.dumps({"a": str(a), "b": str(b), **comparison.to_dict()}, indent=2))
+    else:
+        print("\n".join([f"A: {a}", f"B: {b}", *describe(comparison)]))
+    return 0
+
+
+def _find_result(name: str, args: argparse.Namespace) -> Path:
+    """A result file given as a path, or found by backbone, --task and --protocol in --results-dir (--limit runs last)."""
+    from radiobench.kinds import get_kind
+    from radiobench.results import iter_results
+
+    if name.endswith(".json") or Path(name).is_file():
+        if not Path(name).is_file():
+            raise RadiobenchError(f"result file {name} does not exist")
+        return Path(name)
+    if not args.task:
+        raise RadiobenchError(f"give --task to find {name!r}'s result in {args.results_dir} (or pass result files)")
+    found = []
+    for path, record in iter_results(Path(args.results_dir)):
+        if record.backbone.name != name or record.task.name != args.task:
+            continue
+        wanted = args.protocol or get_kind(record.task.kind).main_protocol
+        if record.protocol.id == wanted:
+            found.append((record.limit is not None, path))
+    if not found:
+        raise RadiobenchError(f"no {args.protocol or 'main-protocol'} result of {name} on {args.task} in "
+                              f"{args.results_dir}; run `radiobench run --backbone {name} --task {args.task}` first")
+    found.sort()
+    if len(found) > 1 and found[0][0] == found[1][0]:
+        raise RadiobenchError(f"several results of {name} on {args.task} in {args.results_dir} "
+                              f"({found[0][1]}, {found[1][1]}); pass the result files instead")
+    return found[0][1]
+
+
 COMMANDS = {
     "list": cmd_list,
     "plugins": cmd_plugins,
     "run": cmd_run,
     "leaderboard": cmd_leaderboard,
+    "compare": cmd_compare,
     "simulate": cmd_simulate,
     "weights": cmd_weights,
     "data": cmd_data,
