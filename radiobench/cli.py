@@ -574,10 +574,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         state = "does not exist" if not results.exists() else "holds no result files"
         raise RadiobenchError(f"results folder {results} {state} (`radiobench run` writes results there); "
                               f"{_committed_board()}")
-    text = render(collect(results, protocol=args.protocol), args.format)
+    board = collect(results, protocol=args.protocol)
+    text = render(board, args.format)
     if args.output:
         write_text_atomic(Path(args.output), text)
         _console(stderr=True).print(f"wrote {args.output}")
+        if args.format == "html":  # the page embeds its charts; PNG/SVG files beside it are for papers
+            from radiobench.board.plots import write_plots
+
+            out = Path(args.output)
+            written = write_plots(board, out.parent, out.stem)
+            _console(stderr=True).print(f"wrote {len(written)} charts beside it ({written[0].name}, ...)")
     else:
         sys.stdout.write(text)
     return 0

@@ -16,7 +16,8 @@ from test_leaderboard import result as payload_of
 N = 200
 
 
-def synthetic(folder, backbone, error_rate, seeds=(0, 1, 2), task="t", ids=None, sidecar=True, same_as=None, seed=0):
+def synthetic(folder, backbone, error_rate, seeds=(0, 1, 2), task="t", ids=None, sidecar=True, same_as=None, seed=0,
+              intervals=False):
     """A classification result of ``N`` items whose predictions miss ``error_rate`` of them (drawn per seed)."""
     truth = np.arange(N) % 2
     rng = np.random.default_rng(seed)
@@ -42,6 +43,11 @@ def synthetic(folder, backbone, error_rate, seeds=(0, 1, 2), task="t", ids=None,
         content = to_bytes(items)
         payload["predictions"] = {"file": sidecar_name(path.name), "sha256": sha256(content), "format": FORMAT,
                                   "rows": N * n}
+    if intervals:
+        from radiobench.results import bootstrap, scoring
+
+        payload["intervals"] = bootstrap.intervals([items[s] for s in seeds], scoring.classification, "class", ["error"],
+                                                   n_resamples=500)
     write_result(path, ResultRecord.model_validate(payload), content)
     return path, items
 

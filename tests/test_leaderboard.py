@@ -75,8 +75,9 @@ def test_ranks_respect_each_tasks_direction(board_dir):
 def test_markdown_has_spread_rank_and_in_domain_mark(board_dir):
     md = render(collect(board_dir), "md")
     assert "| backbone | training data | t_err (error ↓) | t_f1 (f1 ↑) | mean rank | tasks |" in md
-    assert "| alpha | – | 0.1000 ± 0.0100 | 0.5000 ± 0.0100 | 1.50 | 2/2 |" in md
-    assert "| gamma | FIRST | 0.2000 ± 0.0100 † | – | 2.00 | 1/2 |" in md
+    assert "| alpha | – | **0.1000 ± 0.0100 ‡** | 0.5000 ± 0.0100 ‡ | 1.50 | 2/2 |" in md  # bold: the task's best
+    assert "| gamma | FIRST | 0.2000 ± 0.0100 ‡ † | – | 2.00 | 1/2 |" in md
+    assert "‡: no interval known" in md and "≈: not significantly worse than the best" in md
     assert "1 `--limit` result(s) left out" in md
 
 
@@ -155,9 +156,70 @@ def test_html_renders_sorts_and_plots_in_headless_chromium(board_dir, tmp_path):
     body = dom.split("<tbody>")[1]
     # ascending by t_f1: alpha (0.5), beta (0.9), then gamma (no score) last
     assert body.index(">alpha<") < body.index(">beta<") < body.index(">gamma<")
-    assert dom.count('class="bar"') == 5  # one bar per (backbone, task) score
+    assert dom.count('<figure class="plot"') == 2  # one chart per task (matplotlib SVG, text kept as text)
+    plots = dom.split('<section id="plots">')[1]
+    assert plots.count(">alpha<") == 2 and plots.count(">gamma<") == 1
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=900,700", f"file://{page}"],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 5000
+
+
+@pytest.fixture
+def interval_dir(tmp_path):
+    """Schema-3 results with sidecars and intervals: alpha best, beta clearly worse, gamma close to alpha, delta
+    with an interval but no sidecar (ties by overlap), and epsilon of schema 2 (no interval)."""
+    from test_compare import synthetic
+
+    folder = tmp_path / "results"
+    synthetic(folder, "alpha", 0.05, seed=1, intervals=True)
+    synthetic(folder, "beta", 0.30, seed=2, intervals=True)
+    synthetic(folder, "gamma", 0.06, seed=4, intervals=True)
+    delta, _ = synthetic(folder, "delta", 0.07, seed=5, intervals=True)
+    delta.with_name(delta.name.replace(".json", ".predictions.npz")).unlink()
+    write(folder, result("epsilon", "t", 0.2, std=0.0))
+    return folder
+
+
+def test_intervals_and_ties_show_in_every_format(interval_dir):
+    board = collect(interval_dir)
+    cells = {b: board.cells[(b, "t")] for b in ("alpha", "beta", "gamma", "delta", "epsilon")}
+    assert cells["alpha"].tie_rule == "best" and cells["beta"].tied is False and cells["beta"].p_vs_best < 0.01
+    assert cells["gamma"].tied and cells["gamma"].tie_rule == "paired" and cells["gamma"].p_vs_best >= 0.05
+    assert cells["delta"].tie_rule == "overlap" and cells["epsilon"].tied is None
+    md = render(board, "md")
+    low, high = cells["alpha"].low, cells["alpha"].high
+    assert f"| alpha | – | **{cells['alpha'].mean:.4f} [{low:.3f}, {high:.3f}]** |" in md
+    assert f"| gamma | – | {cells['gamma'].mean:.4f} [{cells['gamma'].low:.3f}, {cells['gamma'].high:.3f}] ≈ |" in md
+    assert "] ~ |" in md.split("| delta |")[1].splitlines()[0] and "0.2000 ± 0.0000 ‡" in md
+    beta = md.split("| beta |")[1].splitlines()[0]
+    assert "≈" not in beta and "~" not in beta
+    rows = {r["backbone"]: r for r in csv.DictReader(io.StringIO(render(board, "csv")))}
+    assert float(rows["alpha"]["t_ci_low"]) == low and rows["epsilon"]["t_ci_low"] == ""
+    assert rows["gamma"]["t_not_worse_than_best"] == "True" and rows["beta"]["t_not_worse_than_best"] == "False"
+    payload = json.loads(render(board, "json"))
+    alpha = next(r for r in payload["rows"] if r["backbone"] == "alpha")
+    assert (alpha["t_ci_low"], alpha["t_ci_high"]) == (low, high) and any("≈" in n for n in payload["notes"])
+
+
+def test_html_page_shows_intervals_and_charts_in_headless_chromium(interval_dir, tmp_path):
+    chromium = chromium_path()
+    need(chromium is not None, "headless Chromium not installed (Debian package 'chromium')")
+    page = tmp_path / "page" / "board.html"
+    assert main(["leaderboard", "--results-dir", str(interval_dir), "--format", "html", "--output", str(page)]) == 0
+    assert sorted(p.name for p in page.parent.iterdir()) == ["board-t.png", "board-t.svg", "board.html"]
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", f"file://{page}"], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert 'data-ready="1"' in dom
+    cell = collect(interval_dir).cells[("alpha", "t")]
+    assert f"<strong>{cell.mean:.4f} [{cell.low:.3f}, {cell.high:.3f}]</strong>" in dom
+    chart = dom.split('<figure class="plot" data-task="t">')[1].split("</figure>")[0]
+    assert "<svg" in chart and all(f">{b}<" in chart for b in ("alpha", "beta", "gamma", "delta", "epsilon"))
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=900,900", f"file://{page}"],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 5000
 
@@ -173,7 +235,7 @@ def test_simulated_tasks_are_marked_and_left_out_of_mean_ranks(tmp_path):
     assert board.ranks["c"] != board.ranks["c"]  # NaN: only a simulated result
     md = render(board, "md")
     assert "t_sim [SIMULATED] (error ↓)" in md and "left out of mean ranks" in md
-    assert "| c | – | – | 0.0500 ± 0.0100 | – | 1/2 |" in md
+    assert "| c | – | – | **0.0500 ± 0.0100 ‡** | – | 1/2 |" in md
     assert json.loads(render(board, "json"))["rows"][-1]["mean_rank"] is None
 
 

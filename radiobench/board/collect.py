@@ -4,6 +4,10 @@ Results merge only when they measure the same thing: for each task, one task ver
 and one data sha256; for each backbone, one weights identity; one file per
 (backbone, task). Anything else is refused with the files named, never averaged.
 ``--limit`` smoke runs are left out.
+
+Each cell keeps its recorded confidence interval, and, per task, whether it is not
+significantly worse than the task's best (:func:`radiobench.board.stats.tied_with_best`:
+a paired test where both results' per-item predictions are beside them).
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ class Cell:
     n_seeds: int
     in_domain: bool
     path: Path
+    low: float | None = None  # the recorded 95 % interval of the mean; None: unknown (schema < 3)
+    high: float | None = None
+    tied: bool | None = None  # not significantly worse than the task's best; None: unknown
+    p_vs_best: float | None = None  # the paired test's p-value against the best
+    tie_rule: str = "unknown"  # "best", "paired", "overlap" (intervals only) or "unknown"
 
 
 @dataclass
@@ -47,8 +56,10 @@ class Board:
         return sorted(self.backbones, key=lambda b: (-self.coverage(b), rank(b), b))
 
 
-def collect(results_dir: Path, protocol: str = "linear") -> Board:
+def collect(results_dir: Path, protocol: str = "linear", ties: bool = True) -> Board:
+    """The board of ``protocol``'s results under ``results_dir``; ``ties=False`` skips the paired tests against each best."""
     board = Board(protocol, {}, {}, {})
+    records = {}
     first_seen: dict[tuple[str, str], Path] = {}
     task_origin: dict[str, Path] = {}
     backbone_origin: dict[str, Path] = {}
@@ -100,7 +111,10 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
         sources = {s.lower() for s in t.source_datasets}
         trained_on = {s.lower() for s in b.training_data}
         main = res.main_score
-        board.cells[key] = Cell(main.mean, main.std, len(res.seeds), bool(sources & trained_on), path)
+        interval = res.interval()
+        board.cells[key] = Cell(main.mean, main.std, len(res.seeds), bool(sources & trained_on), path,
+                                *(interval or (None, None)))
+        records[key] = res
         env = res.environment
         environments.add(f"{env.get('device_name', '?')} (python {env.get('python', '?')}, torch {env.get('packages', {}).get('torch', '?')})")
     if not board.cells:
@@ -112,7 +126,29 @@ def collect(results_dir: Path, protocol: str = "linear") -> Board:
         )
     board.environments = sorted(environments)
     board.ranks = mean_ranks(board)
+    if ties:
+        mark_ties(board, records)
     return board
+
+
+def best_of(board: Board, task: str) -> str:
+    """The backbone with the task's best mean (the first by name on an exact tie)."""
+    sign = -1 if board.tasks[task]["higher_is_better"] else 1
+    return min((sign * c.mean, b) for (b, t), c in board.cells.items() if t == task)[1]
+
+
+def mark_ties(board: Board, records: dict[tuple[str, str], Any]) -> None:
+    """Per task, which cells are not significantly worse than the best (nothing to do where no cell has an interval)."""
+    from radiobench.board.stats import tied_with_best
+
+    for task in board.tasks:
+        cells = {b: c for (b, t), c in board.cells.items() if t == task}
+        if not any(c.low is not None for c in cells.values()):
+            continue
+        decided = tied_with_best({b: c.path for b, c in cells.items()}, {b: records[(b, task)] for b in cells},
+                                 best_of(board, task))
+        for b, (tied, p_value, rule) in decided.items():
+            cells[b].tied, cells[b].p_vs_best, cells[b].tie_rule = tied, p_value, rule
 
 
 def mean_ranks(board: Board) -> dict[str, float]:

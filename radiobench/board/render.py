@@ -12,6 +12,9 @@ from radiobench.board.collect import Board
 
 FORMATS = ("md", "csv", "html", "json")
 IN_DOMAIN_MARK = "†"
+NO_INTERVAL_MARK = "‡"  # a result without per-item predictions: mean ± std over seeds, no test-set interval
+TIED_MARK = "≈"  # not significantly worse than the task's best (paired bootstrap on the shared test items)
+OVERLAP_MARK = "~"  # no per-item predictions to pair: the 95 % intervals overlap the best's
 # A cell starting with one of these is a formula to Excel/LibreOffice (OWASP "CSV injection"); tab and CR too
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Markdown/HTML specials in names: & first, so the entities written for the others are not escaped again.
@@ -52,7 +55,11 @@ def rows(board: Board) -> list[dict[str, Any]]:
             cell = board.cells.get((b, t))
             row[f"{t}_mean"] = cell.mean if cell else None
             row[f"{t}_std"] = cell.std if cell else None
+            row[f"{t}_ci_low"] = cell.low if cell else None
+            row[f"{t}_ci_high"] = cell.high if cell else None
             row[f"{t}_in_domain"] = cell.in_domain if cell else None
+            row[f"{t}_not_worse_than_best"] = cell.tied if cell else None
+            row[f"{t}_p_vs_best"] = cell.p_vs_best if cell else None
         rank = board.ranks.get(b)
         row["mean_rank"] = rank if rank == rank else None  # NaN (simulated results only) -> null
         row["tasks"] = board.coverage(b)
@@ -65,10 +72,23 @@ def _arrow(meta: dict[str, Any]) -> str:
 
 
 def _cell_text(board: Board, b: str, t: str) -> str:
+    """``mean [low, high]`` where the interval is known, else ``mean ± std ‡``; then the tie and in-domain marks."""
     cell = board.cells.get((b, t))
     if cell is None:
         return "–"
-    return f"{cell.mean:.4f} ± {cell.std:.4f}" + (f" {IN_DOMAIN_MARK}" if cell.in_domain else "")
+    if cell.low is not None and cell.high is not None:
+        text = f"{cell.mean:.4f} [{cell.low:.3f}, {cell.high:.3f}]"
+    else:
+        text = f"{cell.mean:.4f} ± {cell.std:.4f} {NO_INTERVAL_MARK}"
+    if cell.tied and cell.tie_rule != "best":
+        text += f" {TIED_MARK if cell.tie_rule == 'paired' else OVERLAP_MARK}"
+    return text + (f" {IN_DOMAIN_MARK}" if cell.in_domain else "")
+
+
+def _is_best(board: Board, b: str, t: str) -> bool:
+    from radiobench.board.collect import best_of
+
+    return (b, t) in board.cells and best_of(board, t) == b
 
 
 def _title(task: str, meta: dict[str, Any]) -> str:
@@ -84,8 +104,18 @@ def _rank(board: Board, backbone: str) -> str:
 def _footer(board: Board, text: Callable[[str], str] = str) -> list[str]:
     """The notes under the table; ``text`` escapes what comes from result files (the hardware strings)."""
     lines = [
-        f"Protocol `{board.protocol.replace('`', '')}`; mean ± sample std over seeds; mean rank across the tasks a "
-        "backbone has (1 = best); rows with more tasks come first.",
+        f"Protocol `{board.protocol.replace('`', '')}`; each cell is the mean over seeds with its 95 % confidence "
+        "interval [low, high]: a two-stage BCa bootstrap over seeds and test items (stratified by class, by field "
+        "for the counting tasks, whole images for detection; 2000 resamples, recorded in each result).",
+        f"{NO_INTERVAL_MARK}: no interval known (a result without per-item predictions, written before result "
+        "schema 3): mean ± sample std over seeds instead, which on a fixed test split leaves out the test set's "
+        "own uncertainty.",
+        f"Bold: the task's best mean. {TIED_MARK}: not significantly worse than the best (paired bootstrap of the "
+        f"difference on the test items both scored, p >= 0.05; `radiobench compare` shows it). {OVERLAP_MARK}: no "
+        "per-item predictions to pair, but the 95 % intervals overlap the best's (a looser rule). No correction "
+        "for multiple comparisons.",
+        "Mean rank: ranks of the means across the tasks a backbone has (1 = best), ignoring intervals and ties; "
+        "rows with more tasks come first.",
         f"{IN_DOMAIN_MARK}: in-domain (the backbone's training data includes the task's source data).",
         "Hardware: " + text("; ".join(board.environments)),
     ]
@@ -102,7 +132,8 @@ def to_markdown(board: Board) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for b in board.ordered_backbones():
         cells = [md_text(b), md_text(", ".join(board.backbones[b]["training_data"])) or "–"]
-        cells += [_cell_text(board, b, t) for t in board.tasks]
+        cells += [f"**{_cell_text(board, b, t)}**" if _is_best(board, b, t) else _cell_text(board, b, t)
+                  for t in board.tasks]
         cells += [_rank(board, b), f"{board.coverage(b)}/{len(board.tasks)}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in _footer(board, md_text)) + "\n"
@@ -123,46 +154,25 @@ def to_csv(board: Board) -> str:
 
 
 def to_json(board: Board) -> str:
-    payload = {"protocol": board.protocol, "tasks": board.tasks, "rows": rows(board), "hardware": board.environments}
+    payload = {"protocol": board.protocol, "tasks": board.tasks, "rows": rows(board), "hardware": board.environments,
+               "notes": _footer(board)}
     return json.dumps(payload, indent=2) + "\n"
 
 
-def _svg_task_plot(board: Board, task: str) -> str:
-    """One horizontal bar per backbone, best first, with a ±std whisker; inline SVG, no plotting library."""
-    meta = board.tasks[task]
-    entries = sorted(
-        ((b, c) for (b, t), c in board.cells.items() if t == task),
-        key=lambda e: -e[1].mean if meta["higher_is_better"] else e[1].mean,
-    )  # best first
-    top = max(c.mean + c.std for _, c in entries) or 1.0
-    label_w, bar_w, row_h = 170, 360, 22
-    height = row_h * len(entries) + 40
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="plot" role="img" width="{label_w + bar_w + 80}" '
-        f'height="{height}" aria-label="{html.escape(task)} scores">',
-        f'<text x="0" y="14" class="ptitle">{html.escape(task)}: {html.escape(meta["main_score"])} {_arrow(meta)}</text>',
-    ]
-    for i, (b, c) in enumerate(entries):
-        y = 24 + i * row_h
-        w = bar_w * c.mean / top
-        lo, hi = bar_w * max(c.mean - c.std, 0) / top, bar_w * (c.mean + c.std) / top
-        parts += [
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{html.escape(b)}</text>',
-            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" class="bar"><title>{html.escape(b)}: '
-            f"{c.mean:.4f} ± {c.std:.4f}</title></rect>",
-            f'<line x1="{label_w + lo:.1f}" x2="{label_w + hi:.1f}" y1="{y + 11}" y2="{y + 11}" class="err"/>',
-            f'<text x="{label_w + hi + 6:.1f}" y="{y + 14}">{c.mean:.3f}</text>',
-        ]
-    parts.append("</svg>")
-    return "".join(parts)
+def _plot(board: Board, task: str) -> str:
+    """The task's bar chart with its intervals (matplotlib, :mod:`radiobench.board.plots`) as inline SVG."""
+    from radiobench.board.plots import inline_svg
+
+    return f'<figure class="plot" data-task="{html.escape(task)}">{inline_svg(board, task)}</figure>'
 
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 10px;text-align:right}
+td{white-space:nowrap}
 th{cursor:pointer;background:#f3f3f3;user-select:none}td:first-child,th:first-child{text-align:left}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
-.plot text{font-size:12px}.plot .ptitle{font-weight:bold}.bar{fill:#4a78b5}.err{stroke:#111;stroke-width:1.5}
+figure.plot{margin:1em 0}figure.plot svg{max-width:100%;height:auto}
 footer{color:#555;font-size:90%}
 """
 
@@ -206,11 +216,14 @@ def to_html(board: Board) -> str:
         for t in board.tasks:
             cell = board.cells.get((b, t))
             value = "" if cell is None else repr(cell.mean)
-            tds.append(f'<td data-value="{value}">{esc(_cell_text(board, b, t))}</td>')
+            shown = esc(_cell_text(board, b, t))
+            best = _is_best(board, b, t)
+            tds.append(f'<td data-value="{value}"{" class=best" if best else ""}>'
+                       f'{f"<strong>{shown}</strong>" if best else shown}</td>')
         tds.append(f'<td data-value="{board.ranks[b]!r}">{_rank(board, b)}</td>')
         tds.append(f'<td data-value="{board.coverage(b)}">{board.coverage(b)}/{len(board.tasks)}</td>')
         body.append("<tr>" + "".join(tds) + "</tr>")
-    plots = "".join(_svg_task_plot(board, t) for t in board.tasks)
+    plots = "".join(_plot(board, t) for t in board.tasks)
     footer = "".join(f"<p>{esc(line.replace('`', ''))}</p>" for line in _footer(board))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

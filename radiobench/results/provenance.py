@@ -16,7 +16,7 @@ PACKAGE_DIR = Path(radiobench.__file__).resolve().parent
 
 # What a leaderboard run writes into its own checkout: outputs, not code. A second run in the same
 # checkout must not call the first one's rendered pages uncommitted edits.
-OUTPUTS = ("leaderboard/results", "leaderboard/*.md", "leaderboard/*.html")
+OUTPUTS = ("leaderboard/results", "leaderboard/*.md", "leaderboard/*.html", "leaderboard/*.png", "leaderboard/*.svg")
 
 
 def git_state(directory: Path = PACKAGE_DIR) -> dict[str, Any]:

@@ -1,0 +1,88 @@
+"""Per-task bar charts of a board with their confidence intervals (matplotlib), for papers and the HTML page.
+
+One horizontal bar per backbone, best first, with the recorded 95 % interval as the error
+bar; a result without an interval shows ± its seed std as a grey, dashed bar, as the page's
+"‡" cells. The best bar and those not significantly worse than it are dark. Figures are made
+with matplotlib's object API (no pyplot state, the Agg canvas), text stays text in the SVG
+(searchable, escaped), ``$`` in a name is not mathtext, and the SVG carries no date and a
+fixed id salt, so rendering the same board twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from radiobench.board.collect import Board, best_of
+
+FORMATS = ("png", "svg")
+_RC = {"svg.fonttype": "none", "svg.hashsalt": "radiobench", "text.parse_math": False, "font.size": 9}
+TOP, OTHER, UNKNOWN = "#1f4e8c", "#8fb0d9", "#c8c8c8"
+
+
+def task_figure(board: Board, task: str) -> Any:
+    """The task's chart as a matplotlib ``Figure``."""
+    from matplotlib.figure import Figure
+
+    meta = board.tasks[task]
+    higher = meta["higher_is_better"]
+    entries = sorted(((b, c) for (b, t), c in board.cells.items() if t == task),
+                     key=lambda e: (-e[1].mean if higher else e[1].mean, e[0]))
+    best = best_of(board, task)
+    fig = Figure(figsize=(7.5, 1.0 + 0.32 * len(entries)), layout="constrained")
+    ax = fig.subplots()
+    for y, (b, c) in enumerate(entries):
+        known = c.low is not None and c.high is not None
+        top = b == best or bool(c.tied)
+        colour = TOP if top else (OTHER if known else UNKNOWN)
+        ax.barh(y, c.mean, color=colour, edgecolor="#333333" if not known else colour, linestyle="--" if not known else "-")
+        low, high = (c.low, c.high) if known else (c.mean - c.std, c.mean + c.std)
+        ax.errorbar(c.mean, y, xerr=[[c.mean - low], [high - c.mean]], fmt="none", ecolor="black" if known else "#777777",
+                    capsize=3, linewidth=1)
+    ax.set_yticks(range(len(entries)), [b for b, _ in entries])
+    ax.invert_yaxis()  # best on top
+    ax.set_xlabel(f"{meta['main_score']}, {'higher' if higher else 'lower'} is better (mean over seeds)")
+    ax.set_title(f"{task}{' [SIMULATED]' if meta.get('simulated') else ''}", loc="left", fontweight="bold")
+    ax.set_title("whiskers: 95 % interval; grey, dashed: ± std (no interval)\ndark: best and not significantly worse",
+                 loc="right", fontsize=7)
+    ax.grid(axis="x", color="#e5e5e5")
+    ax.set_axisbelow(True)
+    return fig
+
+
+def render(board: Board, task: str, fmt: str) -> bytes:
+    """The task's chart as PNG or SVG bytes."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig = task_figure(board, task)
+        buffer = io.BytesIO()
+        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+        fig.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    return buffer.getvalue()
+
+
+def inline_svg(board: Board, task: str) -> str:
+    """The task's SVG without its XML prologue, to sit inside an HTML page."""
+    text = render(board, task, "svg").decode("utf-8")
+    return text[text.index("<svg"):]
+
+
+def file_name(stem: str, task: str, fmt: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in task)
+    return f"{stem}-{safe}.{fmt}"
+
+
+def write_plots(board: Board, folder: Path, stem: str, formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """``<stem>-<task>.png`` and ``.svg`` for every task of the board in ``folder``, each written atomically."""
+    from radiobench.io.atomic import open_atomic
+
+    written = []
+    for task in board.tasks:
+        for fmt in formats:
+            path = Path(folder) / file_name(stem, task, fmt)
+            with open_atomic(path, "wb") as handle:
+                handle.write(render(board, task, fmt))
+            written.append(path)
+    return written
