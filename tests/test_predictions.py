@@ -191,3 +191,51 @@ def test_an_interval_of_an_unknown_metric_or_reversed_is_refused(tmp_path):
     payload["intervals"]["metrics"] = {"error": [0.5, 0.1]}
     with pytest.raises(ResultsError, match="x.json: field intervals.*low <= high"):
         ResultRecord.from_json(json.dumps(payload), "x.json")
+
+
+class PooledTask(__import__("radiobench.tasks.base", fromlist=["Task"]).Task):
+    """In-memory items for the grouped-partition (counts) and ranking-pool evaluations."""
+
+    pixel_range = (0, 255)
+
+    def prepare(self, root, download=False):
+        self.root = root
+
+    def load_split(self, split):
+        from radiobench.tasks.base import Split
+        from radiobench.testing import radio_like_images
+
+        n = 120
+        images = (radio_like_images(n, side=32, seed=3) * 255).astype(np.uint8)
+        if self.spec.kind == "regression":
+            labels = (np.arange(n) % 2 + np.arange(n) % 5).astype(float)
+            return Split(images, labels, [f"crop{i}" for i in range(n)], np.repeat([f"field{k}" for k in range(12)], 10))
+        labels = np.where(np.arange(n) % 3 == 0, -1, 1 + np.arange(n) % 5).astype(float)  # a third unscored
+        return Split(images, labels, [f"src{i}" for i in range(n)])
+
+
+GROUPED = TaskSpec(name="grouped", factory="test_predictions:PooledTask", version="1", kind="regression",
+                   main_score="mse", higher_is_better=False, data_sha256="synthetic", scaling="uint8 / 255",
+                   splits=("all",), partition=(0.6, 0.2, 0.2))
+RANKED = TaskSpec(name="ranked", factory="test_predictions:PooledTask", version="1", kind="ranking",
+                  main_score="average_precision", higher_is_better=True, data_sha256="synthetic",
+                  scaling="uint8 / 255", splits=("all",))
+
+
+def test_grouped_and_pooled_tasks_keep_their_items_fields_and_strata(tmp_path):
+    reg = registry_with(GROUPED, RANKED)
+    (counts,) = run_pair(reg, "fake_backbone", "grouped", opts(tmp_path, seeds=3), Progress())
+    record = read_result(counts.path)
+    items = read_predictions(counts.path, record)
+    assert record.intervals.strata == "field (the task's groups)"
+    assert all((np.unique(it.groups, return_counts=True)[1] == 10).all() for it in items.values())  # whole fields
+    assert not np.array_equal(items[0].ids, items[1].ids)  # the partition is redrawn per seed
+    for seed, it in items.items():  # the score is of these items
+        assert record.metrics["mse"].per_seed[seed] == pytest.approx(np.mean((it.truth - it.predicted) ** 2))
+    outcomes = run_pair(reg, "fake_backbone", "ranked", opts(tmp_path, protocols=["linear", "knn-distance"]), Progress())
+    for outcome in outcomes:
+        record = read_result(outcome.path)
+        items = read_predictions(outcome.path, record)
+        assert all(len(it) == 80 and (it.truth >= 1).all() for it in items.values())  # the scored items only
+        assert np.array_equal(items[0].ids, items[1].ids)  # CV folds in another order per seed; stored in pool order
+        assert record.intervals.strata.startswith("interesting") and "average_precision" in record.intervals.metrics
