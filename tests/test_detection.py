@@ -57,6 +57,7 @@ def test_sim_detect_is_coco_with_a_box_on_every_bright_source(sim):
             assert image[min(cy, 127), min(cx, 127)] > np.median(image)
 
 
+@pytest.mark.slow  # ~45 s on 2 cores: two heads trained on every crop
 def test_head_finds_sources_and_beats_a_head_trained_on_shuffled_boxes(sim, resnet_maps):
     _, train, test = sim
     train_maps, test_maps = resnet_maps
@@ -182,6 +183,7 @@ def test_detection_scores_come_from_coco_map():
     assert wrong_class["map"] == 0.0 and wrong_class["map_agnostic"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # ~50 s on 2 cores: simulation, extraction and heads through the CLI, twice
 def test_cli_detection_run_with_a_label_budget_records_it_and_reuses_cached_maps(tmp_path):
     args = ("run", "--backbone", "random_vits16", "--task", "sim_detect", "--limit", "24", "--seeds", "2",
             "--train-fraction", "0.5", "--results-dir", str(tmp_path), "--device", "cpu")

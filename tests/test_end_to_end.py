@@ -6,6 +6,9 @@ import pytest
 
 from conftest import radiobench_cli
 
+# ~70 s on 2 cores in all; the tests share one workspace, so they are deselected together (-m "not slow")
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, shared_data):

@@ -7,10 +7,13 @@ accuracy; the test asks for a margin of 0.08.
 
 import json
 
+import pytest
+
 from radiobench.registry import get_registry
 from radiobench.run import RunOptions, run_pair
 
 
+@pytest.mark.slow  # ~100 s on 2 cores: two backbones over all of MiraBest
 def test_pretrained_efficientnet_lite0_beats_its_random_twin(shared_data, tmp_path):
     opts = RunOptions(seeds=3, data_root=shared_data, results_dir=tmp_path, device="cpu")
     scores = {}
