@@ -50,6 +50,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "read_tar_members": ("radiobench.io.archives", "read_tar_members"),
     "check_member_name": ("radiobench.io.archives", "check_member_name"),
     "safe_pickle": ("radiobench.io.safe_pickle", None),
+    # progress bars for long steps inside a task's prepare (no torch): progress_stage(label, total, unit)
+    "progress_stage": ("radiobench.run.progress", "stage"),
     # conformance of a task (no torch)
     "check_task": ("radiobench.conformance", "check_task"),
     "ConformanceError": ("radiobench.conformance", "ConformanceError"),
@@ -66,6 +68,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     # evaluation protocols (radiobench_register_protocols)
     "Protocol": ("radiobench.protocols.base", "Protocol"),
     "MapProtocol": ("radiobench.protocols.base", "MapProtocol"),
+    "Predicted": ("radiobench.protocols.base", "Predicted"),  # labels with class probabilities, from fit_predict
     "Kind": ("radiobench.kinds", "Kind"),
     "Metric": ("radiobench.kinds", "Metric"),
     "ResultRecord": ("radiobench.results.record", "ResultRecord"),
@@ -107,6 +110,7 @@ if TYPE_CHECKING:  # what static checkers and IDEs see; at run time these come f
     from radiobench.tasks.detection import CocoTask, DetectionSplit, DetectionTask
     from radiobench.io.download import download, sha256_file
     from radiobench.protocols.base import Protocol
+    from radiobench.run.progress import stage as progress_stage
     from radiobench.tasks.base import LazyImages, Split, Task, linear_scale
     from radiobench.testing import check_backbone
     from radiobench.models.timm_backbone import TimmBackbone, plain_state_dict
