@@ -98,7 +98,7 @@ class FieldCounts(Task):
     def _simulate(self, folder: Path) -> None:
         from radiobench.astro.simulate import FieldParams, simulate_field, write_field
 
-        from radiobench.run.progress import stage
+        from radiobench.api import progress_stage as stage
 
         recipe = dict(self.options["simulate"])
         n_fields = int(recipe.pop("n_fields"))
@@ -122,7 +122,7 @@ class FieldCounts(Task):
         found: dict[Path, tuple[list[dict[str, Any]], float | None]] = {}
         start = time.perf_counter()
         if needs_finder:
-            from radiobench.run.progress import stage
+            from radiobench.api import progress_stage as stage
 
             for path in needs_finder:  # fail on a bad field before spending minutes on pyBDSF
                 read_radio_image(path, beam_deg=self.beam_deg)

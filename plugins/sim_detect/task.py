@@ -47,7 +47,7 @@ def build(folder: Path, recipe: dict[str, Any]) -> None:
     from astropy.io import fits
 
     from radiobench.io.atomic import open_atomic
-    from radiobench.run.progress import stage
+    from radiobench.api import progress_stage as stage
 
     crop, n_fields = int(recipe["crop"]), int(recipe["n_fields"])
     made = stage(f"sim_detect: simulate {n_fields} fields (first run only)", n_fields, "fields")
