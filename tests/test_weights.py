@@ -76,7 +76,7 @@ def test_cli_offline_run_fails_with_one_line_and_others_continue(tmp_path, share
     out = " ".join(done.stdout.split())
     assert done.returncode == 1 and "offline mode is on" in out and "Traceback" not in done.stdout + done.stderr
     assert "1 of 2 failed" in out  # pixels still runs
-    assert [p.name for p in (tmp_path / "r").iterdir()] == ["pixels__mirabest__linear.limit20.json"]
+    assert [p.name for p in (tmp_path / "r").glob("*.json")] == ["pixels__mirabest__linear.limit20.json"]
 
 
 def test_weights_argument_needs_a_learned_backbone(tmp_path):
