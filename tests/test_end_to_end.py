@@ -77,4 +77,20 @@ def test_leaderboard_from_the_run(workspace):
     done = radiobench_cli("leaderboard", "--results-dir", str(root / "results"))
     assert done.returncode == 0, done.stderr
     line = next(l for l in done.stdout.splitlines() if l.startswith("| random_resnet18"))
-    assert "±" in line
+    res = json.loads((root / "results" / "random_resnet18__mirabest__linear.json").read_text())
+    low, high = res["intervals"]["metrics"]["error"]
+    assert f"{res['main_score']['mean']:.4f} [{low:.3f}, {high:.3f}]" in line  # the cell shows the interval
+
+
+def test_pixels_with_three_seeds_writes_per_item_predictions_and_intervals(workspace):
+    from radiobench.results import read_result
+    from radiobench.results.predictions import read_predictions
+
+    root, _ = workspace
+    path = root / "results" / "pixels__mirabest__linear-n145.json"
+    record = read_result(path)
+    items = read_predictions(path, record)
+    assert sorted(items) == [0, 1, 2] and all(len(it) == 104 and it.proba.shape == (104, 2) for it in items.values())
+    low, high = record.interval()
+    assert low < record.main_score.mean < high and 0.05 < high - low < 0.3  # 104 test images: about +-0.09
+    assert record.intervals.strata == "true class" and record.intervals.n_resamples == 2000
