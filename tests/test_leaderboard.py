@@ -285,3 +285,17 @@ def test_committed_schema_1_results_migrate_and_render_the_committed_pages():
     record = ResultRecord.read(root / "results" / "random_resnet18__mirabest__linear.json")
     assert record.backbone.code is None and record.schema_version == 3  # code identity unknown before schema 2
     assert record.predictions is None and record.intervals is None  # no per-item predictions before schema 3
+
+
+def test_charts_escape_names_and_do_not_read_dollars_as_mathtext(tmp_path):
+    for backbone, task, mean in [("<script>alert(1)</script>|x", "t_err", 0.1), ("$\\frac{1}{0}$ money $", "t_err", 0.2),
+                                 ("a&b", "t|a<sk>", 0.3)]:
+        write_text_atomic(tmp_path / f"r{mean}.json", json.dumps(result(backbone, task, mean)))
+    page = render(collect(tmp_path), "html")
+    charts = page.split('<section id="plots">')[1]
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|x" in charts
+    assert "$\\frac{1}{0}$ money $" in charts and "a&amp;b" in charts  # shown as typed
+    from radiobench.board.plots import file_name, render as chart
+
+    assert file_name("board", "t|a<sk>", "svg") == "board-t_a_sk_.svg"
+    assert chart(collect(tmp_path), "t_err", "svg") == chart(collect(tmp_path), "t_err", "svg")  # no date, fixed ids
