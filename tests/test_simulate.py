@@ -84,3 +84,65 @@ def test_same_seed_same_field_and_bad_parameters_refused(tmp_path):
     assert np.array_equal(a.image, b.image, equal_nan=True)
     done = radiobench_cli("simulate", "field", "--output", str(tmp_path / "x.fits"), "--size", "8")
     assert done.returncode == 1 and "--size is 8; it must be at least 32" in done.stderr and not (tmp_path / "x.fits").exists()
+
+
+# MGCLS-pointing structure: a cluster whose density rises towards its centre, depth that varies per field
+
+
+def test_cluster_members_crowd_towards_the_cluster_centre():
+    field = simulate_field(FieldParams(size=1024, n_sources=0, cluster_members=400, cluster_core_arcsec=60.0,
+                                       cluster_offset_arcsec=(30.0, -45.0), seed=2))
+    members = [r for r in field.truth if r["kind"].startswith("member")]
+    assert len(members) == 400
+    cx, cy = 511.5 - 30.0 / 1.5, 511.5 - 45.0 / 1.5  # east is -x, south is -y
+    r = np.hypot([m["x"] - cx for m in members], [m["y"] - cy for m in members])
+    # surface density in annuli of 0-40, 40-120 and 120-360 pixels falls outwards (core radius 40 pixels)
+    edges = np.array([0, 40, 120, 360])
+    density = np.histogram(r, edges)[0] / (np.pi * np.diff(edges**2))
+    assert density[0] > 3 * density[1] > 9 * density[2] > 0
+    # beta model (beta = 2/3): half the members inside x = sqrt(3) core radii, before truncation
+    assert 0.35 < np.mean(r < np.sqrt(3) * 40) < 0.6
+
+
+def test_mgcls_pointings_vary_depth_richness_and_structure_between_fields():
+    from radiobench.astro.simulate import mgcls_pointing
+
+    params = [mgcls_pointing(seed, size=256) for seed in range(40)]
+    rms = np.array([p.rms for p in params])
+    assert rms.min() >= 3e-6 and rms.max() <= 20e-6 and rms.max() / rms.min() > 3
+    members = np.array([p.cluster_members for p in params])
+    assert members.min() >= 20 and members.max() <= 600 and members.max() / members.min() > 5
+    assert 0 < np.mean([p.halo_flux > 0 for p in params]) < 1 and 0 < np.mean([p.relic_flux > 0 for p in params]) < 1
+    assert mgcls_pointing(3, size=256) == mgcls_pointing(3, size=256) and mgcls_pointing(3, rms=1e-5).rms == 1e-5
+
+
+def test_per_field_depth_shows_in_the_pixels():
+    from radiobench.astro.simulate import mgcls_pointing
+
+    quiet = []
+    for seed in range(4):
+        p = mgcls_pointing(seed, size=256, n_sources=0, cluster_members=0, halo_flux=0.0, relic_flux=0.0, n_bright=0)
+        image = simulate_field(p).image
+        quiet.append((p.rms, float(np.nanstd(image[96:160, 96:160]))))
+    for rms, measured in quiet:
+        assert measured == pytest.approx(rms, rel=0.3)
+    assert max(r for r, _ in quiet) / min(r for r, _ in quiet) > 1.5
+
+
+def test_diffuse_bright_and_artefact_components_are_recorded_and_drawn():
+    base = dict(size=512, n_sources=0, seed=5, cluster_members=10, rms=5e-6)
+    plain = simulate_field(FieldParams(**base))
+    rich = simulate_field(FieldParams(**base, halo_flux=0.02, relic_flux=0.02, n_bright=2, artefact_level=0.02))
+    kinds = {r["kind"] for r in rich.truth}
+    assert {"halo", "relic", "bright_extended", "member"} <= kinds
+    centre = slice(236, 276)
+    assert np.nanmean(rich.image[centre, centre]) > np.nanmean(plain.image[centre, centre]) + 5e-6  # the halo
+    compact = [r for r in rich.truth if r["kind"] == "member"]
+    assert all(np.isfinite(r["local_rms"]) and r["local_rms"] >= 5e-6 for r in compact)
+
+
+def test_new_parameters_are_refused_with_their_name():
+    with pytest.raises(ValueError, match="cluster_members is -1"):
+        FieldParams(cluster_members=-1)
+    with pytest.raises(ValueError, match="halo_flux is nan"):
+        FieldParams(halo_flux=float("nan"))
