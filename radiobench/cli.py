@@ -134,9 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=1024, help="pixels per side (default 1024)")
     p.add_argument("--pixel-arcsec", type=float, default=1.5, help="pixel size in arcsec (default 1.5)")
     p.add_argument("--beam-arcsec", type=float, default=7.5, help="restoring beam FWHM (default 7.5)")
-    p.add_argument("--rms", type=float, default=5e-6, help="thermal noise at the centre, Jy/beam (default 5e-6)")
+    p.add_argument("--rms", type=float,
+                   help="thermal noise at the centre, Jy/beam (default 5e-6; with --mgcls-pointing drawn per seed)")
     p.add_argument("--n-sources", type=int, default=400, help="sources injected (default 400)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same field (default 0)")
+    p.add_argument("--mgcls-pointing", action="store_true",
+                   help="draw a galaxy-cluster pointing from the seed (depth 3-20 uJy/beam, cluster, halo/relic, "
+                        "bright doubles, artefacts; radiobench.astro.simulate.mgcls_pointing); flags below override")
+    p.add_argument("--cluster-members", type=int, help="compact cluster members, beta-model profile (default 0)")
+    p.add_argument("--cluster-core-arcsec", type=float, help="cluster core radius r_c in arcsec (default 90)")
+    p.add_argument("--halo-flux", type=float, help="radio halo flux in Jy at the cluster centre (default 0)")
+    p.add_argument("--relic-flux", type=float, help="radio relic flux in Jy (default 0)")
+    p.add_argument("--n-bright", type=int, help="bright FR-II-like doubles, 10-300 mJy (default 0)")
+    p.add_argument("--artefact-level", type=float,
+                   help="ripple artefacts around sources above 1 mJy/beam, as a fraction of the peak (default 0)")
 
     p = sub.add_parser("weights", help="where a backbone's weights file is; verify or download it")
     p.add_argument("action", choices=("path", "verify", "download"),
@@ -648,15 +659,22 @@ def _weights_places(spec: Any) -> list[str]:
 
 
 _SIMULATE_FLAGS = {"size": "--size", "pixel_arcsec": "--pixel-arcsec", "beam_arcsec": "--beam-arcsec", "rms": "--rms",
-                   "n_sources": "--n-sources"}
+                   "n_sources": "--n-sources", "cluster_members": "--cluster-members",
+                   "cluster_core_arcsec": "--cluster-core-arcsec", "halo_flux": "--halo-flux",
+                   "relic_flux": "--relic-flux", "n_bright": "--n-bright", "artefact_level": "--artefact-level"}
+_STRUCTURE_FLAGS = ("cluster_members", "cluster_core_arcsec", "halo_flux", "relic_flux", "n_bright", "artefact_level")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from radiobench.astro.simulate import FieldParams, simulate_field, write_field
+    from radiobench.astro.simulate import FieldParams, mgcls_pointing, simulate_field, write_field
 
+    given = {"size": args.size, "pixel_arcsec": args.pixel_arcsec, "beam_arcsec": args.beam_arcsec,
+             "n_sources": args.n_sources}
+    given.update({name: getattr(args, name) for name in _STRUCTURE_FLAGS if getattr(args, name) is not None})
+    if args.rms is not None or not args.mgcls_pointing:  # a pointing draws its own depth unless --rms is given
+        given["rms"] = 5e-6 if args.rms is None else args.rms
     try:
-        params = FieldParams(size=args.size, pixel_arcsec=args.pixel_arcsec, beam_arcsec=args.beam_arcsec,
-                             rms=args.rms, n_sources=args.n_sources, seed=args.seed)
+        params = mgcls_pointing(args.seed, **given) if args.mgcls_pointing else FieldParams(**given, seed=args.seed)
     except ValueError as exc:
         name, _, rest = str(exc).partition(" ")  # FieldParams names the field; the user typed the option
         raise RadiobenchError(f"simulate field: {_SIMULATE_FLAGS.get(name, name)} {rest}") from None

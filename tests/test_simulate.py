@@ -146,3 +146,16 @@ def test_new_parameters_are_refused_with_their_name():
         FieldParams(cluster_members=-1)
     with pytest.raises(ValueError, match="halo_flux is nan"):
         FieldParams(halo_flux=float("nan"))
+
+
+def test_cli_simulates_an_mgcls_pointing_with_overrides(tmp_path):
+    out = tmp_path / "pointing.fits"
+    done = radiobench_cli("simulate", "field", "--output", str(out), "--size", "256", "--n-sources", "20",
+                          "--mgcls-pointing", "--cluster-members", "30", "--halo-flux", "0.01", "--seed", "4")
+    assert done.returncode == 0, done.stderr
+    header = fits.getheader(out)
+    assert header["SIMCLNUM"] == 30 and header["SIMHALO"] == 0.01 and 3e-6 <= header["SIMRMS"] <= 20e-6
+    kinds = {row["kind"] for row in csv.DictReader(open(tmp_path / "pointing.truth.csv"))}
+    assert {"member", "halo"} <= kinds
+    done = radiobench_cli("simulate", "field", "--output", str(out), "--cluster-members", "-3")
+    assert done.returncode == 1 and "--cluster-members is -3; it must be 0 or more" in done.stderr
