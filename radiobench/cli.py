@@ -126,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="md", choices=("md", "csv", "html", "json"),
                    help="md (default), csv, html (one self-contained page) or json")
     p.add_argument("--output", help="write here (atomically) instead of standard output")
-    p.add_argument("--protocol", default="linear", help="protocol id to compare, e.g. linear, knn, linear-n145")
+    p.add_argument("--protocol", default="linear",
+                   help="protocol id to compare, e.g. linear, knn, linear-n145; 'all' (with --format html): one page "
+                        "with every protocol's board in the results folder")
 
     p = sub.add_parser("simulate", help="write a simulated MeerKAT-like FITS field with its truth catalogue")
     p.add_argument("what", choices=("field",), help="what to simulate: field (the only kind so far)")
@@ -585,8 +587,20 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         state = "does not exist" if not results.exists() else "holds no result files"
         raise RadiobenchError(f"results folder {results} {state} (`radiobench run` writes results there); "
                               f"{_committed_board()}")
-    board = collect(results, protocol=args.protocol)
-    text = render(board, args.format)
+    if args.protocol == "all":
+        from radiobench.board.collect import protocols_present
+        from radiobench.board.render import to_html_page
+
+        if args.format != "html":
+            raise RadiobenchError("--protocol all makes one HTML page with every protocol's board: add --format html "
+                                  "(md, csv and json take one protocol at a time)")
+        boards = {p: collect(results, protocol=p) for p in protocols_present(results)}
+        if not boards:
+            boards = {"linear": collect(results, protocol="linear")}  # says why there is nothing to show
+        text = to_html_page(boards)
+    else:
+        boards = {args.protocol: collect(results, protocol=args.protocol)}
+        text = render(boards[args.protocol], args.format)
     if args.output:
         write_text_atomic(Path(args.output), text)
         _console(stderr=True).print(f"wrote {args.output}")
@@ -594,7 +608,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             from radiobench.board.plots import write_plots
 
             out = Path(args.output)
-            written = write_plots(board, out.parent, out.stem)
+            written = []
+            for protocol, board in boards.items():  # one board, or linear's: <stem>-<task>; others <stem>-<protocol>-<task>
+                plain = len(boards) == 1 or protocol == "linear"
+                written += write_plots(board, out.parent, out.stem if plain else f"{out.stem}-{protocol}")
             _console(stderr=True).print(f"wrote {len(written)} charts beside it ({written[0].name}, ...)")
     else:
         sys.stdout.write(text)

@@ -173,6 +173,12 @@ class TaskSpec:
     # split named "all" and the spread over seeds includes the spread over data splits.
     partition: tuple[float, float, float] | None = None
     simulated: bool = False  # data made by a simulator: marked on the leaderboard, kept out of mean ranks
+    # Score of a no-skill predictor, per metric (e.g. {"error": 0.471} for always the majority class),
+    # measured on the task's test data; the leaderboard states it and draws it on the task's chart.
+    # ``chance_note`` says in one line what the no-skill predictor is. Empty: the board derives it from
+    # the results where it can (an ``<metric>_chance`` metric; for R² 0, for MSE the targets' variance), or says it is unknown.
+    chance: dict[str, float] = field(default_factory=dict)
+    chance_note: str = ""
 
     def __post_init__(self) -> None:
         _check_name(self.name)
@@ -183,6 +189,8 @@ class TaskSpec:
         if metric is not None and metric.higher_is_better != self.higher_is_better:
             raise ValueError(f"task {self.name!r}: {self.main_score} is {'higher' if metric.higher_is_better else 'lower'}"
                              f"-is-better on {self.kind} tasks; set higher_is_better={metric.higher_is_better}")
+        if self.chance and not self.chance_note:
+            raise ValueError(f"task {self.name!r}: chance needs a chance_note saying what the no-skill predictor is")
         if self.partition is not None:
             if len(self.partition) != 3 or min(self.partition) < 0 or abs(sum(self.partition) - 1) > 1e-9 \
                     or not self.partition[0] or not self.partition[2]:

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -157,7 +158,7 @@ def test_html_renders_sorts_and_plots_in_headless_chromium(board_dir, tmp_path):
     # ascending by t_f1: alpha (0.5), beta (0.9), then gamma (no score) last
     assert body.index(">alpha<") < body.index(">beta<") < body.index(">gamma<")
     assert dom.count('<figure class="plot"') == 2  # one chart per task (matplotlib SVG, text kept as text)
-    plots = dom.split('<section id="plots">')[1]
+    plots = dom.split('<section class="plots" id="plots-linear">')[1]
     assert plots.count(">alpha<") == 2 and plots.count(">gamma<") == 1
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=900,700", f"file://{page}"],
@@ -292,10 +293,176 @@ def test_charts_escape_names_and_do_not_read_dollars_as_mathtext(tmp_path):
                                  ("a&b", "t|a<sk>", 0.3)]:
         write_text_atomic(tmp_path / f"r{mean}.json", json.dumps(result(backbone, task, mean)))
     page = render(collect(tmp_path), "html")
-    charts = page.split('<section id="plots">')[1]
+    charts = page.split('<section class="plots" id="plots-linear">')[1]
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|x" in charts
     assert "$\\frac{1}{0}$ money $" in charts and "a&amp;b" in charts  # shown as typed
     from radiobench.board.plots import file_name, render as chart
 
     assert file_name("board", "t|a<sk>", "svg") == "board-t_a_sk_.svg"
     assert chart(collect(tmp_path), "t_err", "svg") == chart(collect(tmp_path), "t_err", "svg")  # no date, fixed ids
+
+
+
+def described(folder):
+    """Results on two registered tasks (mirabest: description and chance declared by the task), a ranking task
+    whose records carry ap_chance, a regression task (chance from MSE and R²), and a task nobody registered."""
+    mirabest = result("alpha", "mirabest", 0.20, sources=("MiraBest",))
+    mirabest["task"]["citation"] = "Porter & Scaife 2023, RASTI 2, 293"
+    write(folder, mirabest)
+    write(folder, result("beta", "mirabest", 0.30, sources=("MiraBest",)))
+    ranking = result("alpha", "t_rank", 0.4, higher=True)
+    ranking["metrics"] = {"average_precision": {"mean": 0.4, "std": 0.0, "per_seed": [0.4] * 5},
+                          "ap_chance": {"mean": 0.083, "std": 0.0, "per_seed": [0.083] * 5}}
+    ranking["main_score"].update(name="average_precision", std=0.0)
+    write(folder, ranking)
+    counts = result("alpha", "t_counts", 8.0)
+    counts["metrics"] = {"mse": {"mean": 8.0, "std": 0.0, "per_seed": [8.0] * 5},
+                         "r2": {"mean": 0.5, "std": 0.0, "per_seed": [0.5] * 5}}
+    counts["main_score"].update(name="mse", std=0.0)
+    write(folder, counts)
+    write(folder, result("alpha", "t_plain", 0.1))
+    write(folder, result("beta", "mirabest", 0.25, protocol="knn", sources=("MiraBest",)))
+    return folder
+
+
+def test_html_page_describes_tasks_with_chance_levels_and_lists_backbones_without_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("RADIOBENCH_WEIGHTS", str(tmp_path / "no-weights"))  # no learned weights here
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    results = described(tmp_path / "results")
+    board = collect(results)
+    info = board.info
+    assert info["mirabest"]["chance"] == pytest.approx(0.471, abs=5e-4)
+    assert info["mirabest"]["chance_source"] == "declared by the task"
+    assert info["t_rank"]["chance"] == 0.083 and "share of relevant" in info["t_rank"]["chance_note"]
+    assert info["t_counts"]["chance"] == pytest.approx(16.0)  # MSE / (1 - R²): the variance of the targets
+    assert info["t_plain"]["chance"] is None
+    page = tmp_path / "page" / "board.html"
+    assert main(["leaderboard", "--results-dir", str(results), "--protocol", "all", "--format", "html",
+                 "--output", str(page)]) == 0
+    text = page.read_text()
+    from radiobench.registry import get_registry
+
+    spec = get_registry().tasks["mirabest"].spec
+    assert html_escape(spec.description) in text and "Porter &amp; Scaife 2023, RASTI 2, 293" in text
+    assert "Chance level: 0.4712 — " + html_escape(spec.chance_note) in text
+    assert "error: lower is better (↓)" in text and "average_precision: higher is better (↑)" in text
+    assert "Chance level: 0.083 — a random ranking" in text and "Chance level: 16 — predicting the mean" in text
+    assert "Chance level: not known" in text.split('id="task-t_plain"')[1].split("</div>")[0]
+    assert 'id="protocol-linear"' in text and 'id="protocol-knn"' in text and text.count('class="board"') == 2
+    assert "Click a column header (marked ↕) to sort" in text and text.count('class="sort-icon"') > 6
+    missing = text.split('<section id="unevaluated">')[1]
+    assert "Registered backbones without results" in missing and "Not yet evaluated" in missing
+    assert "<td>dino_mgcls_vits8</td><td>MGCLS</td><td>weights not available here (url: https://zenodo.org" in missing
+    assert "<td>random_resnet18</td><td>–</td><td>weights here (or none needed); not run yet</td>" in missing
+    assert "<td>alpha</td>" not in missing  # has results
+    names = sorted(p.name for p in page.parent.iterdir())
+    assert "board-mirabest.svg" in names and "board-knn-mirabest.svg" in names  # linear plain, others by protocol
+    assert main(["leaderboard", "--results-dir", str(results), "--protocol", "all"]) == 1  # md takes one protocol
+
+
+def html_escape(text):
+    import html
+
+    return html.escape(text)
+
+
+def test_chance_line_is_drawn_on_the_chart(tmp_path):
+    from radiobench.board.plots import CHANCE, task_figure
+
+    board = collect(described(tmp_path))
+    lines = [line for line in task_figure(board, "mirabest").axes[0].get_lines() if line.get_color() == CHANCE]
+    assert len(lines) == 1 and lines[0].get_xdata()[0] == pytest.approx(0.471, abs=5e-4)
+    assert not [line for line in task_figure(board, "t_plain").axes[0].get_lines() if line.get_color() == CHANCE]
+    assert "chance level 0.471" in render(board, "html")  # the axis label says it in the SVG text
+
+
+@pytest.mark.parametrize("width", [800, 1400])
+def test_all_protocols_page_in_headless_chromium_sorts_fits_the_window_and_shows_chance_lines(tmp_path, width,
+                                                                                               monkeypatch):
+    """The page at 800 and 1400 px: scripts run, a column sorts both ways, nothing is wider than the window, the
+    hint, the task notes, the charts and the "without results" section are laid out, and the screenshot shows the
+    red chance line. RADIOBENCH_SCREENSHOTS=<folder> keeps the screenshots for a person to look at."""
+    import os
+    import shutil
+
+    chromium = chromium_path()
+    need(chromium is not None, "headless Chromium not installed (Debian package 'chromium')")
+    monkeypatch.setenv("RADIOBENCH_WEIGHTS", str(tmp_path / "no-weights"))
+    results = described(tmp_path / "results")
+    page = tmp_path / "page" / "board.html"
+    assert main(["leaderboard", "--results-dir", str(results), "--protocol", "all", "--format", "html",
+                 "--output", str(page)]) == 0
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000", f"--window-size={width},1000"]
+
+    def dom(fragment=""):
+        return subprocess.run([chromium, *flags, "--dump-dom", f"file://{page}{fragment}"], capture_output=True,
+                              text=True, timeout=120).stdout
+
+    def attrs(text, tag):
+        import re
+
+        return dict(re.findall(r'([\w-]+)="([^"]*)"', re.search(rf"<{tag}[^>]*>", text).group(0)))
+
+    up, down = dom("#sort=mirabest"), dom("#sort=-mirabest")
+    body = attrs(up, "body")
+    assert body["data-ready"] == "1", up[:500]
+    assert body["data-overflow-x"] == "0", body  # no horizontal scrolling of the page: wide tables scroll inside
+    assert width - 20 <= int(body["data-viewport-width"]) <= width
+    assert set(body["data-visible"].split()) == {"sort-hint", "tasks", "unevaluated", "plot", "table"}
+    linear = up.split('id="board-linear"')[1].split("</tbody>")[0]
+    assert linear.index(">alpha<") < linear.index(">beta<")  # error ascending: 0.20, 0.30
+    assert attrs(up, 'table class="board" id="board-linear"')["data-sorted-by"] == "mirabest"
+    assert ">▲</span>" in linear.split("</thead>")[0]
+    linear = down.split('id="board-linear"')[1].split("</tbody>")[0]
+    assert linear.index(">beta<") < linear.index(">alpha<") and ">▼</span>" in linear
+    shot = tmp_path / f"board-{width}.png"
+    subprocess.run([chromium, *flags[:-1], f"--window-size={width},6000", f"--screenshot={shot}", f"file://{page}"],
+                   capture_output=True, timeout=120)
+    from PIL import Image
+
+    image = Image.open(shot).convert("RGB")
+    assert image.size[0] == width
+    import numpy as np
+
+    pixels = np.asarray(image).astype(int)
+
+    def near(rgb, tolerance=24):
+        return int((np.abs(pixels - np.array(rgb)).max(axis=-1) <= tolerance).sum())
+
+    assert near((0xC0, 0x39, 0x2B)) > 40  # the chance lines (dotted red) on the charts
+    assert near((0xEE, 0xF4, 0xFB), 2) > 2000  # the sort hint's box
+    if os.environ.get("RADIOBENCH_SCREENSHOTS"):
+        keep = Path(os.environ["RADIOBENCH_SCREENSHOTS"])
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, keep / shot.name)
+
+
+def test_a_declared_chance_needs_its_note():
+    from radiobench.specs import TaskSpec
+
+    with pytest.raises(ValueError, match="chance needs a chance_note"):
+        TaskSpec(name="t", factory="m:f", version="1", kind="classification", main_score="error",
+                 higher_is_better=False, chance={"error": 0.5})
+
+
+@pytest.mark.parametrize("task", ["mirabest", "rgd"])
+def test_declared_chance_levels_are_the_majority_class_scores_on_the_test_labels(shared_data, task):
+    """The built-in classification tasks' chance: always the training set's majority class, scored on the test split."""
+    import numpy as np
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    from radiobench.registry import get_registry
+    from radiobench.run import build_task
+
+    spec = get_registry().tasks[task].spec
+    built = build_task(get_registry().tasks[task])
+    built.prepare(shared_data)
+    train, test = np.asarray(built.load_split("train").labels), np.asarray(built.load_split("test").labels)
+    guess = np.full_like(test, np.bincount(train).argmax())
+    accuracy = accuracy_score(test, guess)
+    measured = {"error": 1 - accuracy, "accuracy": accuracy, "f1_macro": f1_score(test, guess, average="macro"),
+                "balanced_accuracy": balanced_accuracy_score(test, guess)}
+    assert spec.chance == pytest.approx({m: measured[m] for m in spec.chance}, abs=5e-4)
+    assert spec.main_score in spec.chance and spec.chance_note

@@ -31,6 +31,9 @@ def radiobench_register_tasks(register):
                 "MiraBest Confident: FRI (fine classes 100, 102, 104) vs FRII (200, 201) from the official "
                 "MiraBest_F batches; 729 train / 104 test 150x150 FIRST cutouts"
             ),
+            # measured on the 104 test images (49 FRI, 55 FRII); the training majority is FRII (381 of 729)
+            chance={"error": 49 / 104, "accuracy": 55 / 104, "f1_macro": 0.3459, "balanced_accuracy": 0.5},
+            chance_note="always the training set's majority class (FRII): error 49/104 = 0.471 on the test split",
             data_folder="mirabest",
             download_hint=URLS[0],
         )

@@ -29,6 +29,8 @@ def radiobench_register_tasks(register):
         license="CSIRO Data Access Portal licence of collection 61068 (CC BY 4.0)",
         description=("boxes of FR-I, FR-II, FR-X and resolved radio galaxies in 450x450 EMU cutouts; frozen-backbone "
                      "FCOS head trained on train, scored on test; COCO mAP@[.5:.95]"),
+        chance={"map": 0.0},
+        chance_note="a detector that finds nothing scores mAP 0 (boxes at random places score close to 0)",
         data_folder=DATA_FOLDER,
         download_hint=f"download from {DOI_URL} and unpack data/RadioGalaxyNET/ into <data root>/{DATA_FOLDER}",
         # the restoring beam in pixels is not stated with the PNGs: give it (--beam) to run pyBDSF on them

@@ -32,6 +32,8 @@ def radiobench_register_tasks(register):
             "SIMULATED: boxes around every source with peak S/N >= 5 in 128x128 crops of simulated MeerKAT-like "
             "fields (6 fields train, 2 test); COCO mAP; shows the detection pipeline, not real-sky performance"
         ),
+        chance={"map": 0.0},
+        chance_note="a detector that finds nothing scores mAP 0 (boxes at random places score close to 0)",
         data_folder="sim_detect",
         download_hint="generated locally by radiobench.astro.simulate (no download)",
         options={"annotations": "annotations/{split}.json", "images": "images", "reader": "fits", "simulate": RECIPE},

@@ -43,6 +43,9 @@ class Board:
     ranks: dict[str, float] = field(default_factory=dict)
     skipped_limited: int = 0
     environments: list[str] = field(default_factory=list)
+    # per task: description, citation, chance (the main score of a no-skill predictor) and chance_note;
+    # see task_info. Not part of the Markdown/CSV tables.
+    info: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def coverage(self, backbone: str) -> int:
         return sum((backbone, t) in self.cells for t in self.tasks)
@@ -126,6 +129,7 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True) -> B
         )
     board.environments = sorted(environments)
     board.ranks = mean_ranks(board)
+    board.info = task_info(board, records)
     if ties:
         mark_ties(board, records)
     return board
@@ -168,3 +172,114 @@ def mean_ranks(board: Board) -> dict[str, float]:
         per_task.append(scores.rank(ascending=not meta["higher_is_better"], method="average"))
     ranks = pd.concat(per_task, axis=1).mean(axis=1).to_dict() if per_task else {}
     return {b: float(ranks.get(b, float("nan"))) for b in board.backbones}
+
+
+def _registered_tasks() -> dict[str, Any]:
+    """name -> TaskSpec of the installed tasks ({} when the registry cannot load: the board renders from files)."""
+    try:
+        from radiobench.registry import get_registry
+
+        return {name: t.spec for name, t in get_registry().tasks.items()}
+    except Exception:  # a broken plugin must not stop a leaderboard made from result files
+        return {}
+
+
+def _chance_from_records(main: str, found: list[Any]) -> tuple[float, str] | None:
+    """The main score of a no-skill predictor, computed from what the result records hold (None: not derivable)."""
+    import math
+
+    chance_metric = "ap_chance" if main == "average_precision" else f"{main}_chance"
+    values = [r.metrics[chance_metric].mean for r in found if chance_metric in r.metrics]
+    if values:
+        note = ("a random ranking: its expected AP is the share of relevant (interesting) items among the labelled "
+                f"ones (the results' {chance_metric})") if main == "average_precision" else \
+            f"a no-skill predictor (the results' {chance_metric})"
+        return sum(values) / len(values), note
+    if main == "r2":
+        return 0.0, "predicting the mean of the test targets scores R² 0"
+    if main == "mse":
+        per_result = []
+        for r in found:  # R² = 1 - MSE / var(test targets): var = MSE / (1 - R²), per seed
+            mse, r2 = r.metrics.get("mse"), r.metrics.get("r2")
+            if mse is None or r2 is None or len(mse.per_seed) != len(r2.per_seed):
+                continue
+            variances = [m / (1 - q) for m, q in zip(mse.per_seed, r2.per_seed) if q < 1]
+            if variances and all(math.isfinite(v) for v in variances):
+                per_result.append(sum(variances) / len(variances))
+        if per_result:
+            return sum(per_result) / len(per_result), (
+                "predicting the mean of the test targets: its MSE is their variance (MSE / (1 - R²) of the "
+                "recorded per-seed scores, averaged over seeds); R² 0")
+    return None
+
+
+def task_info(board: Board, records: dict[tuple[str, str], Any]) -> dict[str, dict[str, Any]]:
+    """Per task: description, data citation, metric direction and chance level, with where each came from.
+
+    The citation comes from the result records; the description and a declared chance
+    (``TaskSpec.chance``) from the installed task's spec when one is registered under the task's
+    name (a spec of another version is named as such, its chance not used). Otherwise the chance is
+    computed from the records (:func:`_chance_from_records`) or left unknown (None).
+    """
+    specs = _registered_tasks()
+    out: dict[str, dict[str, Any]] = {}
+    for task, meta in board.tasks.items():
+        found = [r for (_, t), r in sorted(records.items()) if t == task]
+        main = meta["main_score"]
+        citation = next((r.task.citation for r in found if r.task.citation), "")
+        spec = specs.get(task)
+        same_version = spec is not None and spec.version == meta["version"]
+        info: dict[str, Any] = {
+            "kind": found[0].task.kind if found else "", "citation": citation or (spec.citation if same_version else ""),
+            "description": spec.description if spec is not None else "", "registered_version": spec.version if spec else None,
+            "chance": None, "chance_note": "", "chance_source": "",
+        }
+        if same_version and main in spec.chance:
+            info.update(chance=float(spec.chance[main]), chance_note=spec.chance_note, chance_source="declared by the task")
+        else:
+            derived = _chance_from_records(main, found)
+            if derived is not None:
+                info.update(chance=float(derived[0]), chance_note=derived[1], chance_source="computed from the results")
+        out[task] = info
+    return out
+
+
+PROTOCOL_ORDER = ("linear", "knn", "knn-distance", "iforest", "detect")
+
+
+def protocols_present(results_dir: Path) -> list[str]:
+    """The protocols with at least one finished (not ``--limit``) result here: the usual ones first, then by name."""
+    found = {res.protocol.id for _, res in iter_results(results_dir) if not res.limit}
+    return [p for p in PROTOCOL_ORDER if p in found] + sorted(found - set(PROTOCOL_ORDER))
+
+
+def unevaluated_backbones(shown: set[str]) -> dict[str, str]:
+    """Registered backbones with no result among ``shown``, each with why when it is known.
+
+    Only looks: weights are resolved offline without fetching (never a download), so a missing
+    file says "weights not available here" with where they come from.
+    """
+    from radiobench.errors import RadiobenchError
+    from radiobench.models.weights import WeightsNotFoundError, resolve
+
+    try:
+        from radiobench.registry import get_registry
+
+        registry = get_registry()
+    except Exception:
+        return {}
+    out = {}
+    for name in registry.list_backbones():
+        if name in shown:
+            continue
+        spec = registry.backbones[name].spec
+        try:
+            resolve(spec, offline=True, fetch_missing=False)
+            why = "weights here (or none needed); not run yet"
+        except WeightsNotFoundError:
+            source = spec.weights.download_source or spec.weights.source_page
+            why = f"weights not available here ({spec.weights.kind}{': ' + source if source else ''})"
+        except RadiobenchError as exc:
+            why = str(exc).split(";")[0]
+        out[name] = why
+    return out

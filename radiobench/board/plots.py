@@ -2,7 +2,8 @@
 
 One horizontal bar per backbone, best first, with the recorded 95 % interval as the error
 bar; a result without an interval shows ± its seed std as a grey, dashed bar, as the page's
-"‡" cells. The best bar and those not significantly worse than it are dark. Figures are made
+"‡" cells. The best bar and those not significantly worse than it are dark; the task's chance level
+(the score of a no-skill predictor, ``Board.info``) is a dotted red line where it is known. Figures are made
 with matplotlib's object API (no pyplot state, the Agg canvas), text stays text in the SVG
 (searchable, escaped), ``$`` in a name is not mathtext, and the SVG carries no date and a
 fixed id salt, so rendering the same board twice gives the same bytes.
@@ -19,6 +20,7 @@ from radiobench.board.collect import Board, best_of
 FORMATS = ("png", "svg")
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "radiobench", "text.parse_math": False, "font.size": 9}
 TOP, OTHER, UNKNOWN = "#1f4e8c", "#8fb0d9", "#c8c8c8"
+CHANCE = "#c0392b"
 
 
 def task_figure(board: Board, task: str) -> Any:
@@ -40,9 +42,13 @@ def task_figure(board: Board, task: str) -> Any:
         low, high = (c.low, c.high) if known else (c.mean - c.std, c.mean + c.std)
         ax.errorbar(c.mean, y, xerr=[[c.mean - low], [high - c.mean]], fmt="none", ecolor="black" if known else "#777777",
                     capsize=3, linewidth=1)
+    chance = board.info.get(task, {}).get("chance")
+    if chance is not None:
+        ax.axvline(chance, color=CHANCE, linestyle=":", linewidth=1.6, zorder=3)
     ax.set_yticks(range(len(entries)), [b for b, _ in entries])
     ax.invert_yaxis()  # best on top
-    ax.set_xlabel(f"{meta['main_score']}, {'higher' if higher else 'lower'} is better (mean over seeds)")
+    ax.set_xlabel(f"{meta['main_score']}, {'higher' if higher else 'lower'} is better (mean over seeds)"
+                  + (f"; dotted red line: chance level {chance:.3g}" if chance is not None else ""))
     ax.set_title(f"{task}{' [SIMULATED]' if meta.get('simulated') else ''}", loc="left", fontweight="bold")
     ax.set_title("whiskers: 95 % interval; grey, dashed: ± std (no interval)\ndark: best and not significantly worse",
                  loc="right", fontsize=7)

@@ -159,56 +159,123 @@ def to_json(board: Board) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
+PROTOCOL_TEXT = {
+    "linear": "Linear probe on frozen features: logistic regression (classification) or ridge (regression, ranking), "
+              "regularisation chosen on training data alone.",
+    "knn": "k-nearest-neighbour probe (k = 20, cosine distance) on frozen features: a check of feature geometry; "
+           "nothing is fitted, so every seed gives the same number.",
+    "knn-distance": "Unsupervised anomaly ranking: an item's score is its mean cosine distance to its 10 nearest "
+                    "other items; no label is read.",
+    "iforest": "Unsupervised anomaly ranking: scikit-learn isolation forest (200 trees) on standardised features.",
+    "detect": "Detection: a light FCOS head trained on the frozen backbone's feature map (a source finder such as "
+              "pyBDSF takes part as is).",
+}
+SORT_HINT = "Click a column header (marked ↕) to sort the table; click again to reverse. Wide tables scroll sideways."
+
+
+def _direction(meta: dict[str, Any]) -> str:
+    return f"{meta['main_score']}: {'higher' if meta['higher_is_better'] else 'lower'} is better ({_arrow(meta)})"
+
+
+def _chance_text(info: dict[str, Any]) -> str:
+    """One line on the task's chance level, plain text."""
+    if info.get("chance") is None:
+        return "Chance level: not known for this task (neither declared by the task nor computable from its results)."
+    return (f"Chance level: {info['chance']:.4g} — {info['chance_note']} ({info['chance_source']}).")
+
+
 def _plot(board: Board, task: str) -> str:
-    """The task's bar chart with its intervals (matplotlib, :mod:`radiobench.board.plots`) as inline SVG."""
+    """The task's bar chart with its intervals and chance line (:mod:`radiobench.board.plots`) as inline SVG."""
     from radiobench.board.plots import inline_svg
 
-    return f'<figure class="plot" data-task="{html.escape(task)}">{inline_svg(board, task)}</figure>'
+    info = board.info.get(task, {})
+    caption = html.escape(f"{task}: {_direction(board.tasks[task])}. {_chance_text(info)}")
+    return (f'<figure class="plot" data-task="{html.escape(task)}">{inline_svg(board, task)}'
+            f"<figcaption>{caption}</figcaption></figure>")
 
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 10px;text-align:right}
+*{box-sizing:border-box}
+body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em 2em;max-width:1600px;color:#222;line-height:1.4}
+h1{margin:.3em 0}h2{border-bottom:2px solid #1f4e8c;padding-bottom:.2em;margin-top:2em}
+p,li,dd,figcaption{overflow-wrap:anywhere}
+nav a{margin-right:.8em}
+.hint{background:#eef4fb;border-left:4px solid #1f4e8c;padding:.4em .8em;display:inline-block}
+.table-wrap{max-width:100%;overflow-x:auto;border:1px solid #ddd;margin:1em 0}
+table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 10px;text-align:right}
 td{white-space:nowrap}
-th{cursor:pointer;background:#f3f3f3;user-select:none}td:first-child,th:first-child{text-align:left}
-th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
-figure.plot{margin:1em 0}figure.plot svg{max-width:100%;height:auto}
+th{background:#f3f3f3;vertical-align:bottom}th small{font-weight:normal;color:#555}
+th.sortable{cursor:pointer;user-select:none}th.sortable:hover,th.sortable:focus{background:#dde8f5}
+.sort-icon{color:#1f4e8c;font-size:90%;white-space:nowrap}
+td:first-child,th:first-child{text-align:left;position:sticky;left:0;background:#fff}
+thead th:first-child{background:#f3f3f3}
+tfoot td,tfoot th{background:#fbf1f0;color:#8a2a1f;font-style:italic}
+.tasks{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,26em),1fr));gap:1em}
+.task{border:1px solid #ddd;border-radius:6px;padding:.6em 1em}.task h3{margin:.2em 0}
+.task p{margin:.35em 0}.chance{color:#8a2a1f}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,600px),1fr));gap:0 2em}
+figure.plot{margin:1.5em 0;min-width:0}figure.plot svg{max-width:100%;height:auto;display:block}
+figcaption{font-size:90%;color:#444}
+table.missing{width:100%}table.missing td,table.missing th{white-space:normal;text-align:left}table.missing td:last-child{overflow-wrap:anywhere}
 footer{color:#555;font-size:90%}
+@media (max-width:900px){body{padding:.5em .8em}th,td{padding:3px 6px}}
 """
 
 # Click a header to sort (again to reverse); ``#sort=<column>`` or ``#sort=-<column>`` in the
-# URL sorts on load, so a sorted view can be linked. Numbers sort numerically, "–" last.
+# URL sorts every board with that column on load, so a sorted view can be linked. Numbers sort
+# numerically, "–" last. When done, the page records in data attributes whether it is wider than
+# the window (data-overflow-x on <body>), for the headless-browser test.
 _SCRIPT = """
 (function(){
-  const table=document.getElementById('board'), body=table.tBodies[0];
-  const heads=[...table.tHead.rows[0].cells];
-  function key(td){const v=td.dataset.value; return v===undefined||v===''?null:(isNaN(+v)?v:+v);}
-  function sortBy(i,dir){
-    const rows=[...body.rows];
-    rows.sort((a,b)=>{const x=key(a.cells[i]),y=key(b.cells[i]);
-      if(x===null)return 1; if(y===null)return -1; return (x<y?-1:x>y?1:0)*dir;});
-    rows.forEach(r=>body.appendChild(r));
-    heads.forEach(h=>h.removeAttribute('aria-sort'));
-    heads[i].setAttribute('aria-sort',dir>0?'ascending':'descending');
-    table.dataset.sortedBy=heads[i].dataset.col+(dir>0?'':':desc');
-  }
-  heads.forEach((h,i)=>h.addEventListener('click',()=>sortBy(i,h.getAttribute('aria-sort')==='ascending'?-1:1)));
   const m=location.hash.match(/sort=(-?)([^&]+)/);
-  if(m){const i=heads.findIndex(h=>h.dataset.col===decodeURIComponent(m[2])); if(i>=0) sortBy(i,m[1]?-1:1);}
-  table.dataset.ready='1';
+  document.querySelectorAll('table.board').forEach(function(table){
+    const body=table.tBodies[0], heads=[...table.tHead.rows[0].cells];
+    function key(td){const v=td.dataset.value; return v===undefined||v===''?null:(isNaN(+v)?v:+v);}
+    function sortBy(i,dir){
+      const rows=[...body.rows];
+      rows.sort((a,b)=>{const x=key(a.cells[i]),y=key(b.cells[i]);
+        if(x===null&&y===null)return 0; if(x===null)return 1; if(y===null)return -1; return (x<y?-1:x>y?1:0)*dir;});
+      rows.forEach(r=>body.appendChild(r));
+      heads.forEach(h=>{h.setAttribute('aria-sort','none'); h.querySelector('.sort-icon').textContent='↕';});
+      heads[i].setAttribute('aria-sort',dir>0?'ascending':'descending');
+      heads[i].querySelector('.sort-icon').textContent=dir>0?'▲':'▼';
+      table.dataset.sortedBy=heads[i].dataset.col+(dir>0?'':':desc');
+    }
+    heads.forEach((h,i)=>{
+      const go=()=>sortBy(i,h.getAttribute('aria-sort')==='ascending'?-1:1);
+      h.addEventListener('click',go);
+      h.addEventListener('keydown',e=>{if(e.key==='Enter'||e.key===' '){e.preventDefault();go();}});
+    });
+    if(m){const i=heads.findIndex(h=>h.dataset.col===decodeURIComponent(m[2])); if(i>=0) sortBy(i,m[1]?-1:1);}
+    table.dataset.ready='1';
+  });
+  const root=document.documentElement;
+  document.body.dataset.viewportWidth=String(root.clientWidth);
+  document.body.dataset.pageWidth=String(root.scrollWidth);
+  document.body.dataset.overflowX=root.scrollWidth>root.clientWidth?'1':'0';
+  const shown=s=>{const e=document.querySelector(s); if(!e)return false; const r=e.getBoundingClientRect();
+    return r.width>0&&r.height>0&&r.left>=0&&r.right<=root.clientWidth+1;};
+  const checks={'sort-hint':'#sort-hint',tasks:'#tasks',unevaluated:'#unevaluated',plot:'figure.plot',table:'.table-wrap'};
+  document.body.dataset.visible=Object.keys(checks).filter(k=>shown(checks[k])).join(' ');
+  document.body.dataset.ready='1';
 })();
 """
 
 
-def to_html(board: Board) -> str:
+def _board_table(board: Board) -> str:
     esc = html.escape
-    head = ['<th data-col="backbone">backbone</th>', '<th data-col="training_data">training data</th>']
-    head += [
-        f'<th data-col="{esc(t)}" title="{esc(m["main_score"])}, {"higher" if m["higher_is_better"] else "lower"} is better">'
-        f'{esc(_title(t, m))}</th>'
-        for t, m in board.tasks.items()
-    ]
-    head += ['<th data-col="mean_rank">mean rank</th>', '<th data-col="tasks">tasks</th>']
+    icon = '<span class="sort-icon" aria-hidden="true"> ↕</span>'
+
+    def th(col: str, label: str, title: str = "") -> str:
+        tip = f' title="{esc(title)}"' if title else ""
+        return (f'<th data-col="{esc(col)}" class="sortable" tabindex="0" aria-sort="none"{tip}>'
+                f"{label}{icon}</th>")
+
+    head = [th("backbone", "backbone"), th("training_data", "training data")]
+    for t, m in board.tasks.items():
+        label = f"{esc(t)}{' [SIMULATED]' if m.get('simulated') else ''}<br><small>{esc(m['main_score'])} {_arrow(m)}</small>"
+        head.append(th(t, label, f"{m['main_score']}, {'higher' if m['higher_is_better'] else 'lower'} is better"))
+    head += [th("mean_rank", "mean rank", "1 = best; real-data tasks only"), th("tasks", "tasks")]
     body = []
     for b in board.ordered_backbones():
         training = ", ".join(board.backbones[b]["training_data"])
@@ -223,16 +290,116 @@ def to_html(board: Board) -> str:
         tds.append(f'<td data-value="{board.ranks[b]!r}">{_rank(board, b)}</td>')
         tds.append(f'<td data-value="{board.coverage(b)}">{board.coverage(b)}/{len(board.tasks)}</td>')
         body.append("<tr>" + "".join(tds) + "</tr>")
-    plots = "".join(_plot(board, t) for t in board.tasks)
-    footer = "".join(f"<p>{esc(line.replace('`', ''))}</p>" for line in _footer(board))
+    chance = []
+    for t in board.tasks:
+        value = board.info.get(t, {}).get("chance")
+        chance.append(f'<td title="{esc(board.info.get(t, {}).get("chance_note", ""))}">'
+                      f'{"–" if value is None else f"{value:.4f}"}</td>')
+    foot = (f'<tr class="chance-row"><th scope="row">chance level</th><td>no-skill predictor</td>{"".join(chance)}'
+            "<td></td><td></td></tr>")
+    protocol = esc(board.protocol)
+    return (f'<div class="table-wrap"><table class="board" id="board-{protocol}" data-protocol="{protocol}">'
+            f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody><tfoot>{foot}</tfoot></table></div>')
+
+
+def _tasks_section(boards: dict[str, Board]) -> str:
+    """Each task once: what it is, where the data come from, which way its score goes, and its chance level."""
+    esc = html.escape
+    seen: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {}
+    for protocol, board in boards.items():
+        for t, meta in board.tasks.items():
+            seen.setdefault(t, (meta, board.info.get(t, {}), []))[2].append(protocol)
+    cards = []
+    for t, (meta, info, protocols) in seen.items():
+        description = info.get("description") or "(no description: the task is not installed here)"
+        if info.get("registered_version") not in (None, meta["version"]):
+            description += (f" [this describes the installed version {info['registered_version']}; the results are of "
+                            f"version {meta['version']}]")
+        citation = info.get("citation") or (
+            "none: simulated data generated by radiobench" if meta.get("simulated") else "not recorded")
+        cards.append(
+            f'<div class="task" id="task-{esc(t)}" data-task="{esc(t)}"><h3>{esc(t)}'
+            f'{" [SIMULATED]" if meta.get("simulated") else ""}</h3>'
+            f'<p class="description">{esc(description)}</p>'
+            f'<p class="citation"><b>Data:</b> {esc(citation)}</p>'
+            f'<p class="direction"><b>Score:</b> {esc(_direction(meta))}</p>'
+            f'<p class="chance">{esc(_chance_text(info))}</p>'
+            f'<p class="protocols"><b>Boards:</b> {", ".join(f"<a href=#protocol-{esc(p)}>{esc(p)}</a>" for p in protocols)}</p>'
+            "</div>"
+        )
+    return f'<section id="tasks"><h2>Tasks</h2><div class="tasks">{"".join(cards)}</div></section>'
+
+
+def _unevaluated_section(missing: dict[str, str]) -> str:
+    esc = html.escape
+    training = _training_data(missing)
+    if missing:
+        rows = "".join(f"<tr><td>{esc(b)}</td><td>{esc(training.get(b, '')) or '–'}</td><td>{esc(why)}</td></tr>"
+                       for b, why in missing.items())
+        listing = (f'<div class="table-wrap"><table class="missing"><thead><tr><th>backbone</th><th>training data</th>'
+                   f"<th>why it has no result</th></tr></thead><tbody>{rows}</tbody></table></div>")
+    else:
+        listing = "<p>None: every registered backbone has results on this page.</p>"
+    return (f'<section id="unevaluated"><h2>Registered backbones without results</h2>'
+            "<p>Not yet evaluated: backbones installed with radiobench that have no result on this page, and why "
+            "where it is known. <code>radiobench weights download NAME</code> fetches weights on a networked machine; "
+            "<code>radiobench run --backbone NAME --task all</code> then evaluates them.</p>"
+            f"{listing}</section>")
+
+
+def _training_data(names: Any) -> dict[str, str]:
+    """Registered backbones' training data, to show what the missing ones would bring ({} without a registry)."""
+    try:
+        from radiobench.registry import get_registry
+
+        backbones = get_registry().backbones
+    except Exception:
+        return {}
+    return {b: ", ".join(backbones[b].spec.training_data) for b in names if b in backbones}
+
+
+def to_html_page(boards: dict[str, Board], missing: dict[str, str] | None = None) -> str:
+    """One self-contained page: every protocol's board with its charts, the tasks, and the backbones without results.
+
+    ``missing``: registered backbone -> why it has no result (default: asked of the registry,
+    :func:`radiobench.board.collect.unevaluated_backbones`, which never downloads).
+    """
+    from radiobench.board.collect import unevaluated_backbones
+
+    esc = html.escape
+    if missing is None:
+        missing = unevaluated_backbones({b for board in boards.values() for b in board.backbones})
+    sections = []
+    for protocol, board in boards.items():
+        plots = "".join(_plot(board, t) for t in board.tasks)
+        footer = "".join(f"<p>{esc(line.replace('`', ''))}</p>" for line in _footer(board))
+        about = PROTOCOL_TEXT.get(protocol, "")
+        sections.append(
+            f'<section class="protocol" id="protocol-{esc(protocol)}"><h2>Protocol: {esc(protocol)}</h2>'
+            f'{f"<p>{esc(about)}</p>" if about else ""}'
+            f'<p class="hint">{esc(SORT_HINT)}</p>{_board_table(board)}'
+            f'<section class="plots" id="plots-{esc(protocol)}">{plots}</section><footer>{footer}</footer></section>'
+        )
+    nav = " ".join(f'<a href="#protocol-{esc(p)}">{esc(p)}</a>' for p in boards)
+    names = ", ".join(boards)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>radiobench leaderboard ({esc(board.protocol)})</title><style>{_STYLE}</style></head><body>"
-        f"<h1>radiobench leaderboard</h1>"
-        f'<table id="board"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-        f'<section id="plots">{plots}</section><footer>{footer}</footer>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>radiobench leaderboard ({esc(names)})</title><style>{_STYLE}</style></head><body>"
+        "<header><h1>radiobench leaderboard</h1>"
+        "<p>Frozen vision backbones evaluated on radio-astronomy tasks: each board compares backbones under one "
+        "evaluation protocol; each cell is a task's main score (mean over seeds, 95 % interval in brackets), bold "
+        "the best. The tasks, their data, which way each score goes and what a no-skill predictor scores (the "
+        "chance level, the red dotted line on each chart) are described below the boards.</p>"
+        f'<nav>Boards: {nav} · <a href="#tasks">tasks</a> · <a href="#unevaluated">backbones without results</a></nav>'
+        f'<p class="hint" id="sort-hint">{esc(SORT_HINT)}</p></header>'
+        f'{"".join(sections)}{_tasks_section(boards)}{_unevaluated_section(missing)}'
         f"<script>{_SCRIPT}</script></body></html>\n"
     )
+
+
+def to_html(board: Board) -> str:
+    return to_html_page({board.protocol: board})
 
 
 RENDERERS = {"md": to_markdown, "csv": to_csv, "html": to_html, "json": to_json}
