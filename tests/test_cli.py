@@ -173,7 +173,7 @@ def test_every_option_of_every_command_says_what_it_does():
 
     [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     silent = [f"{name} {'/'.join(action.option_strings) or action.dest}"
-              for name, parser in commands.choices.items() if name != "compare"  # compare: issue 18's command
+              for name, parser in commands.choices.items()
               for action in parser._actions if not isinstance(action, argparse._HelpAction) and not action.help]
     assert silent == []
 

@@ -466,3 +466,8 @@ def test_declared_chance_levels_are_the_majority_class_scores_on_the_test_labels
                 "balanced_accuracy": balanced_accuracy_score(test, guess)}
     assert spec.chance == pytest.approx({m: measured[m] for m in spec.chance}, abs=5e-4)
     assert spec.main_score in spec.chance and spec.chance_note
+
+
+def test_tasks_that_share_a_survey_are_said_to_count_it_twice(board_dir):
+    md = render(collect(board_dir), "md")
+    assert "t_err and t_f1 share source data (FIRST)" in md and "counts that survey's test twice" in md

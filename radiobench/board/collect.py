@@ -89,7 +89,7 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True) -> B
         known = board.tasks.setdefault(
             t.name,
             {**task_id, "main_score": res.main_score.name, "higher_is_better": res.main_score.higher_is_better,
-             "simulated": t.simulated},
+             "simulated": t.simulated, "source_datasets": list(t.source_datasets)},
         )
         task_origin.setdefault(t.name, path)
         if {k: known[k] for k in task_id} != task_id:

@@ -117,12 +117,28 @@ def _footer(board: Board, text: Callable[[str], str] = str) -> list[str]:
         "Mean rank: ranks of the means across the tasks a backbone has (1 = best), ignoring intervals and ties; "
         "rows with more tasks come first.",
         f"{IN_DOMAIN_MARK}: in-domain (the backbone's training data includes the task's source data).",
+        *_shared_sources(board, text),
         "Hardware: " + text("; ".join(board.environments)),
     ]
     if any(m.get("simulated") for m in board.tasks.values()):
         lines.append("[SIMULATED]: task on simulated data (radiobench simulate); shown, left out of mean ranks.")
     if board.skipped_limited:
         lines.append(f"{board.skipped_limited} `--limit` result(s) left out.")
+    return lines
+
+
+def _shared_sources(board: Board, text: Callable[[str], str]) -> list[str]:
+    """Real-data tasks drawn from the same survey (MiraBest and RGD are both FIRST cutouts, mostly the same
+    sources): said on the page, because the mean rank then counts one survey's morphology test twice."""
+    real = {t: {s.lower(): s for s in m.get("source_datasets", [])} for t, m in board.tasks.items() if not m.get("simulated")}
+    lines = []
+    names = sorted(real)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            shared = sorted(real[a][k] for k in real[a].keys() & real[b].keys())
+            if shared:
+                lines.append(text(f"{a} and {b} share source data ({', '.join(shared)}): their sources overlap, so "
+                                  "the mean rank counts that survey's test twice; read their columns together."))
     return lines
 
 
