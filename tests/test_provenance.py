@@ -30,3 +30,15 @@ def test_rendered_pages_and_results_do_not_make_a_checkout_dirty_but_code_edits_
 
 def test_outside_a_checkout_the_commit_is_unknown(tmp_path):
     assert git_state(tmp_path) == {"git_commit": None, "git_dirty": None}
+
+
+def test_environment_records_blas_threads_and_the_code_path(monkeypatch):
+    import torch
+
+    from radiobench.results.provenance import CODE_PATH, environment
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    env = environment(torch.device("cpu"))
+    assert set(CODE_PATH) <= set(env["packages"]) and env["packages"]["scikit-learn"]
+    assert env["thread_settings"] == {"OMP_NUM_THREADS": "3"}
+    assert any(lib["user_api"] == "blas" and lib["num_threads"] >= 1 for lib in env["blas"])

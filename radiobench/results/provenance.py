@@ -58,7 +58,18 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+# Every distribution on a result's code path whose version can move a number (the plugins' own
+# distributions are recorded with the backbone and the task).
+CODE_PATH = ("torch", "torchvision", "timm", "numpy", "scipy", "scikit-learn", "pluggy", "astropy", "bdsf",
+             "torchmetrics", "pycocotools", "pillow", "h5py", "open_clip_torch", "joblib", "threadpoolctl")
+# Settings that change how many threads BLAS and OpenMP use, and so the rounding of some fits
+THREAD_SETTINGS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RADIOBENCH_PROCESSES",
+                   "CUBLAS_WORKSPACE_CONFIG")
+
+
 def environment(device: Any) -> dict[str, Any]:
+    """Hardware and software a result was computed with: enough to rebuild the environment and to tell
+    whether two runs can lend each other seeds (kept seeds require the same environment)."""
     import os
 
     import torch
@@ -67,10 +78,24 @@ def environment(device: Any) -> dict[str, Any]:
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "packages": package_versions("torch", "torchvision", "timm", "numpy", "scikit-learn", "pluggy"),
+        "packages": package_versions(*CODE_PATH),
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if cuda else cpu_name(),
         "cuda_version": torch.version.cuda if cuda else None,
+        "cudnn_version": torch.backends.cudnn.version() if cuda else None,
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "thread_settings": {k: os.environ[k] for k in THREAD_SETTINGS if k in os.environ},
+        "blas": blas_libraries(),
     }
+
+
+def blas_libraries() -> list[dict[str, Any]]:
+    """The BLAS/OpenMP libraries loaded in this process (threadpoolctl): which one, its version and threads."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # scikit-learn depends on it; absent only in a broken install
+        return []
+    keep = ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
+    return sorted(({k: info.get(k) for k in keep if k in info} for info in threadpool_info()),
+                  key=lambda d: (str(d.get("internal_api")), str(d.get("version"))))
