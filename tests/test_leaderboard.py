@@ -471,3 +471,23 @@ def test_declared_chance_levels_are_the_majority_class_scores_on_the_test_labels
 def test_tasks_that_share_a_survey_are_said_to_count_it_twice(board_dir):
     md = render(collect(board_dir), "md")
     assert "t_err and t_f1 share source data (FIRST)" in md and "counts that survey's test twice" in md
+
+
+def test_label_efficiency_curves_come_from_the_budgeted_result_files(tmp_path):
+    from radiobench.board.efficiency import collect_curves, write_figure
+
+    for budget, mean in [(10, 0.40), (50, 0.30), (None, 0.20)]:
+        protocol = "linear" if budget is None else f"linear-n{budget}"
+        res = result("alpha", "t", mean, protocol=protocol)
+        res["protocol"]["label_budget"] = {"fraction": None, "count": budget}
+        res["task"]["train_count"] = 100  # the full budget: every training label
+        write(tmp_path, res)
+    write(tmp_path, result("alpha", "other_task", 0.9))
+    curves = collect_curves(tmp_path, "t")
+    assert [(p.labels, p.mean) for p in curves.points["alpha"]] == [(10, 0.40), (50, 0.30), (100, 0.20)]
+    assert curves.metric == "error" and not curves.higher_is_better
+    written = write_figure(curves, tmp_path)
+    assert [p.name for p in written] == ["label-efficiency-t.png", "label-efficiency-t.svg"]
+    assert b"alpha" in written[1].read_bytes()
+    with pytest.raises(ResultsError, match="no 'linear' results for task 'nothing'"):
+        collect_curves(tmp_path, "nothing")
