@@ -98,3 +98,26 @@ def test_overall_eta_line_across_pairs():
     assert _eta(0, 7, 0.0) == "pair 1 of 7"
     assert _eta(2, 7, 250.0) == "pair 3 of 7, 4m10s so far, about 10m25s left"
     assert _eta(3, 4, 3 * 3600.0) == "pair 4 of 4, 3h00m so far, about 1h00m left"
+
+
+def test_feature_map_extraction_reports_every_batch():
+    import torch
+
+    from radiobench.models.backbone import Backbone
+    from radiobench.run.maps import feature_maps
+    from radiobench.tasks.detection import DetectionSplit
+    from radiobench.testing import FAKE_BACKBONE
+
+    class Maps(Backbone):
+        def embed(self, images):
+            return images.mean((2, 3))
+
+        def feature_map(self, images):
+            return torch.nn.functional.avg_pool2d(images, 4)
+
+    n = 10
+    split = DetectionSplit([np.zeros((16, 16), np.float32)] * n, [np.zeros((0, 4), np.float32)] * n,
+                           [np.zeros(0, np.int64)] * n, [f"im{i}" for i in range(n)], [None] * n)
+    seen: list[int] = []
+    maps = feature_maps(Maps(FAKE_BACKBONE), split, 4, "fp32", seen.append)
+    assert seen == [4, 4, 2] and maps.shape == (10, 1, 4, 4)

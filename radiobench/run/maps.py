@@ -10,6 +10,7 @@ scored class-agnostically.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +26,8 @@ from radiobench.run.progress import Progress
 from radiobench.run.strategy import Fit, NotApplicable, Strategy
 
 
-def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precision: str) -> np.ndarray:
+def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precision: str,
+                 on_batch: Callable[[int], None] | None = None) -> np.ndarray:
     """(N, D, h, w) float32 maps of every image, resized to the backbone's input (without its centre crop)."""
     import torch
 
@@ -48,6 +50,8 @@ def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precisio
         if not np.isfinite(maps).all():
             raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature_map returned NaN or infinite values")
         out.append(maps)
+        if on_batch is not None:
+            on_batch(len(images))
     # C order whatever layout the backbone's map had (a ViT's regridded tokens are strided): the head's
     # convolutions pick kernels by layout, and a cached map (always C order) must train identically
     return np.ascontiguousarray(np.concatenate(out))
@@ -108,12 +112,14 @@ class MapStrategy(Strategy):
                     raise NotApplicable(f"backbone {pair.name!r} has no spatial feature map (Backbone.feature_map); "
                                         "detection does not apply to it")
                 began = time.perf_counter()
-                self.maps[name] = feature_maps(backbone, split, pair.opts.batch_size, pair.opts.precision)
+                tick = progress.extraction(f"{pair.name} maps on {pair.task_name}/{name}", len(split))
+                self.maps[name] = feature_maps(backbone, split, pair.opts.batch_size, pair.opts.precision, tick)
                 pair.extraction_seconds[name] = time.perf_counter() - began
                 entry.save(self.maps[name], np.zeros(len(split), dtype=np.int64))
             else:
                 self.maps[name] = hit[0]
             pair.cache_info[name] = {"key": entry.key, "hit": hit is not None, "path": str(entry.path)}
+        progress.done()
 
     def fit(self, pair: Pair, protocol: Any, seeds: list[int], progress: Progress) -> Fit:
         test = pair.splits["test"]
