@@ -57,22 +57,31 @@ def collect_curves(results_dir: Path, task: str, protocol: str = "linear") -> Cu
 
 
 def figure(curves: Curves) -> Any:
+    """One line per backbone (distinct colours from tab20), bars dodged sideways so intervals stay readable."""
+    import matplotlib
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+    fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
-    for backbone, points in curves.points.items():
-        x = [p.labels for p in points]
-        y = [p.mean for p in points]
-        line, = ax.plot(x, y, marker="o", markersize=3, linewidth=1.2, label=backbone)
-        for p in points:
-            ax.plot([p.labels, p.labels], [p.low, p.high], color=line.get_color(), linewidth=1,
+    colours = matplotlib.colormaps["tab20"]
+    n = len(curves.points)
+    for i, (backbone, points) in enumerate(curves.points.items()):
+        dodge = 1 + 0.025 * (i - (n - 1) / 2)  # multiplicative: the axis is logarithmic
+        x = [p.labels * dodge for p in points]
+        colour = colours(i % 20)
+        ax.plot(x, [p.mean for p in points], marker="o", markersize=3, linewidth=1.2, color=colour, label=backbone)
+        for xi, p in zip(x, points):
+            ax.plot([xi, xi], [p.low, p.high], color=colour, linewidth=0.9, alpha=0.8,
                     linestyle="-" if p.interval else "--")
+    budgets = sorted({p.labels for points in curves.points.values() for p in points})
     ax.set_xscale("log")
-    ax.set_xlabel("training labels per seed (stratified; log scale)")
+    ax.set_xticks(budgets, [str(b) for b in budgets])
+    ax.minorticks_off()
+    ax.set_xlabel("training labels per seed (stratified; log scale; the last point is the whole training split)")
     ax.set_ylabel(f"{curves.metric} ({'higher' if curves.higher_is_better else 'lower'} is better)")
-    ax.set_title(f"{curves.task}: label efficiency of the linear probe", loc="left", fontweight="bold")
-    ax.set_title("bars: 95 % interval (dashed: ± seed std, no interval recorded)", loc="right", fontsize=7)
+    ax.set_title(f"{curves.task}: label efficiency of the linear probe\n"
+                 "bars: 95 % interval over seeds and test items (dashed: ± seed std, no interval recorded)",
+                 loc="left", fontsize=9)
     ax.grid(color="#e5e5e5")
     ax.legend(fontsize=7, ncols=2)
     return fig
