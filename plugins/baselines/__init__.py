@@ -5,9 +5,12 @@ pixels or the same architecture with random weights has learned nothing that tas
 can use. Each twin takes the input contract of the pretrained model it controls for
 (single-channel and unnormalised for the DINO-MGCLS architectures). On detection tasks,
 ``pybdsf`` (the source finder radio surveys catalogue with) is the classical bar to clear.
+``control_peaks`` bounds the counting tasks from above: hand-made counts that a working task
+must let the ridge probe turn into a high R² (``control.py``).
 """
 
 from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
+from radiobench_plugins.baselines.control import N_FEATURES
 
 PIXELS_SIDE = 32
 IMAGENET = InputContract(channels=3, size=224, interpolation="bicubic")
@@ -60,6 +63,20 @@ def radiobench_register_backbones(register):
                 options=options,
             )
         )
+    register(
+        BackboneSpec(
+            name="control_peaks",
+            factory="radiobench_plugins.baselines.control:ControlPeaks",
+            embed_dim=N_FEATURES,
+            kinds=("regression",),  # the counting tasks: a count control says nothing about classes or boxes
+            input=InputContract(channels=1, size=256, mean=(0.0,), std=(1.0,), interpolation="area"),
+            weights=WeightsSpec(kind="none", description="no learned weights: blob and peak counts"),
+            family="control",
+            license="n/a",
+            description=("positive control for counting: saturated-blob counts by area, saturated fraction and "
+                         "smoothed-peak counts of the crop's own pixels, no pyBDSF, no training"),
+        )
+    )
     register(
         BackboneSpec(
             name="pybdsf",

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.astro import crops, sourcefinding
+from radiobench.astro import crops, label_quality, sourcefinding
 from radiobench.api import DatasetNotFoundError, RadiobenchError, Split, Task, TaskSpec, cache_root
 from radiobench.io.datafiles import check_unchanged, sha256_and_stamp
 from radiobench_plugins.mgcls_counts import FIELD_SUFFIXES, SURVEY_CATALOGUE
@@ -34,9 +34,15 @@ from radiobench_plugins.mgcls_counts.download import fetch
 CATALOGUE_SUFFIXES = (".catalogue.csv", ".catalogue.fits")
 
 
+LABEL_SOURCES = ("pybdsf", "truth")
+
+
 class FieldCounts(Task):
     """Options: ``crop`` (pixels), ``beam_deg`` (for fields without beam keywords), ``frequency_hz``
-    (for pyBDSF when the header has none), ``processes``; simulated variants add ``simulate``."""
+    (for pyBDSF when the header has none), ``processes``; simulated variants add ``simulate`` and
+    ``label_source`` (``pybdsf``, the default, or ``truth``: the simulator's compact sources with true
+    peak S/N >= 5, so a user can see how much of a score is label noise). Fields with a
+    ``<stem>.truth.csv`` beside them get pyBDSF's completeness and purity against it in the metadata."""
 
     pixel_range = (0.0, 1.0)  # crops are scaled per field in prepare (the p2-p98 range needs the whole field)
 
@@ -45,6 +51,10 @@ class FieldCounts(Task):
         self.crop = int(options.get("crop", 256))
         beam = options.get("beam_deg")
         self.beam_deg = tuple(float(b) for b in beam) if beam is not None else None
+        self.label_source = str(options.get("label_source") or "pybdsf")
+        if self.label_source not in LABEL_SOURCES:
+            raise RadiobenchError(f"{spec.name}: label_source is {self.label_source!r}; use one of "
+                                  f"{', '.join(LABEL_SOURCES)}")
         self._meta: dict[str, Any] = {}
         self._split: Split | None = None
         self._data_sha256 = ""
@@ -96,16 +106,20 @@ class FieldCounts(Task):
         self._build(fields, folder)
 
     def _simulate(self, folder: Path) -> None:
-        from radiobench.astro.simulate import FieldParams, simulate_field, write_field
+        from radiobench.astro.simulate import FieldParams, mgcls_pointing, simulate_field, write_field
 
         from radiobench.api import progress_stage as stage
 
         recipe = dict(self.options["simulate"])
         n_fields = int(recipe.pop("n_fields"))
+        structure = recipe.pop("structure", None)  # "mgcls": each field drawn as a cluster pointing
+        if structure not in (None, "mgcls"):
+            raise RadiobenchError(f"{self.spec.name}: simulate.structure is {structure!r}; use 'mgcls' or leave it out")
         todo = [i for i in range(n_fields) if not (folder / f"field_{i:03d}.fits").exists()]
         made = stage(f"{self.spec.name}: simulate {len(todo)} fields (first run only)", len(todo), "fields")
         for i in todo:
-            write_field(simulate_field(FieldParams(**recipe, seed=i)), folder / f"field_{i:03d}.fits")
+            params = mgcls_pointing(i, **recipe) if structure == "mgcls" else FieldParams(**recipe, seed=i)
+            write_field(simulate_field(params), folder / f"field_{i:03d}.fits")
             made(1)
 
     def _build(self, fields: list[Path], folder: Path) -> None:
@@ -134,6 +148,7 @@ class FieldCounts(Task):
             )
         labelling_seconds = time.perf_counter() - start
         catalogue_shas = {}
+        qualities: list[dict[str, Any]] = []
         for path in fields:
             image = read_radio_image(path, beam_deg=self.beam_deg)
             check_unchanged(path, hashed[path][1], self.spec.name)  # the pixels are those of the sha256 recorded
@@ -157,6 +172,21 @@ class FieldCounts(Task):
                 source = {"labels_from": "pybdsf", "pybdsf_sources": len(rows), "pybdsf_seconds": seconds,
                           "frequency_hz": frequency, "frequency_from": given}
             x, y = image.wcs.world_to_pixel_values(ra, dec) if len(ra) else (np.empty(0), np.empty(0))
+            truth_file = path.with_name(f"{_stem(path)}.truth.csv")
+            if truth_file.is_file():
+                truth = label_quality.read_truth(truth_file)
+                if path in found:
+                    quality = _pybdsf_quality(found[path][0], truth, image, path)
+                    source["pybdsf_vs_truth"] = quality
+                    qualities.append(quality)
+                if self.label_source == "truth":
+                    keep = label_quality.truth_label_mask(truth)
+                    x, y = truth["x"][keep], truth["y"][keep]
+                    source = {**source, "labels_from": f"{truth_file.name} (compact, true S/N >= "
+                                                       f"{label_quality.TRUTH_MIN_SNR:g})"}
+            elif self.label_source == "truth":
+                raise RadiobenchError(f"{self.spec.name}: label_source truth needs {truth_file.name} beside "
+                                      f"{path.name} (simulated tasks write it); use label_source pybdsf")
             counts = crops.count_in_crops(np.asarray(x), np.asarray(y), tiling)
             inside = int(np.sum(np.isfinite(x) & np.isfinite(y) & (np.asarray(x) > -0.5) & (np.asarray(y) > -0.5)
                                 & (np.asarray(x) < image.data.shape[1] - 0.5) & (np.asarray(y) < image.data.shape[0] - 0.5)))
@@ -184,6 +214,9 @@ class FieldCounts(Task):
             "source_finder": {"name": "pyBDSF", "version": sourcefinding.bdsf_version(), "params": sourcefinding.PARAMS,
                               "compact_codes": list(sourcefinding.COMPACT_CODES)} if needs_finder else None,
             "labelling_seconds": labelling_seconds,
+            "label_source": self.label_source,
+            "count_distribution": label_quality.count_distribution(labels),
+            "pybdsf_vs_truth": label_quality.pooled(qualities) or None,
         }
 
     def _positions(self, catalogue: Path) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
@@ -210,3 +243,31 @@ def _stem(path: Path) -> str | None:
 def _catalogue_beside(path: Path) -> Path | None:
     stem = _stem(path)
     return next((c for s in CATALOGUE_SUFFIXES if (c := path.with_name(f"{stem}{s}")).is_file()), None)
+
+
+def _pybdsf_quality(rows: list[dict[str, Any]], truth: dict[str, np.ndarray], image: Any, path: Path) -> dict[str, Any]:
+    """pyBDSF's compact sources against the simulator's compact truth, matched within one beam FWHM.
+
+    A detection's S/N is its peak over the simulated noise there (SIMRMS / primary beam), so
+    both tables bin on the same scale as the truth's.
+    """
+    from astropy.io import fits
+
+    from radiobench.astro.simulate import FieldParams
+
+    compact = [r for r in rows if r["s_code"] in sourcefinding.COMPACT_CODES]
+    ra = np.array([float(r["ra"]) for r in compact])
+    dec = np.array([float(r["dec"]) for r in compact])
+    peak = np.array([float(r["peak_flux"]) for r in compact])
+    fx, fy = image.wcs.world_to_pixel_values(ra, dec) if len(ra) else (np.empty(0), np.empty(0))
+    header = fits.getheader(path)
+    size = image.data.shape[0]
+    field = FieldParams(size=max(size, 32), pixel_arcsec=image.pixel_deg * 3600, rms=float(header["SIMRMS"]),
+                        frequency_hz=image.frequency_hz or 1.28e9)
+    centre = (size - 1) / 2.0
+    local = field.rms / field.primary_beam(np.hypot(np.asarray(fx) - centre, np.asarray(fy) - centre))
+    keep = truth["compact"]
+    return label_quality.match_quality(
+        np.column_stack([truth["x"][keep], truth["y"][keep]]), truth["snr"][keep],
+        np.column_stack([fx, fy]), peak / local, radius=image.beam_deg[0] / image.pixel_deg,
+    )
