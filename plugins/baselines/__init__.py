@@ -6,11 +6,11 @@ can use. Each twin takes the input contract of the pretrained model it controls 
 (single-channel and unnormalised for the DINO-MGCLS architectures). On detection tasks,
 ``pybdsf`` (the source finder radio surveys catalogue with) is the classical bar to clear.
 ``control_peaks`` bounds the counting tasks from above: hand-made counts that a working task
-must let the ridge probe turn into a high R² (``control.py``).
+must let the ridge probe turn into a high R² (``control.py``, ``control_features.py``).
 """
 
 from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
-from radiobench_plugins.baselines.control import N_FEATURES
+from radiobench_plugins.baselines.control_features import N_FEATURES
 
 PIXELS_SIDE = 32
 IMAGENET = InputContract(channels=3, size=224, interpolation="bicubic")

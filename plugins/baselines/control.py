@@ -1,26 +1,4 @@
-"""``control_peaks``: a hand-made counting feature, the positive control of the counting tasks.
-
-A probe that cannot reach a high R² from features that count sources by construction says
-the task (its labels, its split, its scaling) is broken, not the backbones. So this control
-counts blobs in the crop's own pixels, with no pyBDSF and no learning, and goes through the same
-ridge protocol as every backbone.
-
-The counting tasks scale each field's 2nd-98th percentile range to [0, 1] and clip, so sources
-brighter than the field's 98th percentile (3-8 local sigma on sim_counts, median 5) are saturated
-blobs: their peaks are gone, but a beam-convolved source's area above a level c grows as
-2 pi s^2 ln(peak / c), so the blob area gives the peak back. Per crop the features are:
-
-- local noise from the crop itself: zero level = median, sigma = median - 15.9th percentile (the
-  lower half is free of sources); the clip level c in local sigma, and the saturated fraction;
-- S/N of every source candidate: unsaturated local maxima (5x5) read off the pixels, saturated
-  blobs as c exp(area / (2 pi s^2)) with s the beam sigma in pixels (3.18: 7.5" beam, 1.5" pixels,
-  crops at native resolution); counts of candidates with S/N >= 3, 4, 5, 6, 8, 12, 20;
-- saturated-blob counts by area (>= 4 ... 256 pixels) and local maxima of the beam-smoothed crop
-  above 0.5, 0.7, 0.9, which follow crowded and extended emission.
-
-No threshold is fitted: the ridge probe weighs the counts. Designed with grouped cross-validation
-over sim_counts fields against pyBDSF and truth labels; no backbone score was looked at.
-"""
+"""``control_peaks``: the counting control as a backbone; its features are in ``control_features``."""
 
 from __future__ import annotations
 
@@ -28,36 +6,7 @@ import numpy as np
 import torch
 
 from radiobench.api import Backbone
-
-import math
-
-MIN_AREAS = (4, 8, 16, 32, 64, 128, 256)  # pixels
-SNR_LEVELS = (3.0, 4.0, 5.0, 6.0, 8.0, 12.0, 20.0)
-BEAM_SIGMA = 7.5 / 1.5 / (2 * math.sqrt(2 * math.log(2)))  # pixels: sim_counts' and MGCLS's beam at native scale
-SMOOTH_LEVELS = (0.5, 0.7, 0.9)
-SMOOTH_SIGMA = 3.0  # pixels: a 7.5" beam at 1.5" pixels has sigma 3.2
-SATURATED = 0.999
-N_FEATURES = len(SNR_LEVELS) + 2 + len(MIN_AREAS) + 1 + len(SMOOTH_LEVELS)
-
-
-def peak_features(image: np.ndarray) -> np.ndarray:
-    """One (H, W) crop in [0, 1] -> N_FEATURES counts (float64)."""
-    from scipy import ndimage
-
-    saturated = image >= SATURATED
-    labels, n = ndimage.label(saturated, structure=np.ones((3, 3)))
-    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:] if n else np.zeros(0, dtype=np.int64)
-    blobs = [float(np.sum(areas >= a)) for a in MIN_AREAS]
-    smooth = ndimage.gaussian_filter(image.astype(np.float64), SMOOTH_SIGMA)
-    is_max = smooth == ndimage.maximum_filter(smooth, size=7)
-    maxima = [float(ndimage.label(is_max & (smooth > level), structure=np.ones((3, 3)))[1]) for level in SMOOTH_LEVELS]
-    zero = float(np.median(image))
-    sigma = max(zero - float(np.quantile(image, 0.1587)), 1e-6)
-    clip = (SATURATED - zero) / sigma  # the saturation level in local sigma
-    peaks = (image == ndimage.maximum_filter(image, size=5)) & ~saturated
-    snr = np.concatenate([clip * np.exp(areas / (2 * math.pi * BEAM_SIGMA**2)), (image[peaks] - zero) / sigma])
-    candidates = [float(np.sum(snr >= level)) for level in SNR_LEVELS]
-    return np.array(candidates + [min(clip, 1e3), float(saturated.mean())] + blobs + [float(saturated.mean())] + maxima)
+from radiobench_plugins.baselines.control_features import peak_features
 
 
 class ControlPeaks(Backbone):
