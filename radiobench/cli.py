@@ -118,6 +118,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true",
                    help="print the full traceback of every failure (an unexpected error's traceback always goes to "
                         "<results-dir>/radiobench-run-<time>.log)")
+    cluster = p.add_argument_group(
+        "beyond this process", "--executor runs each (backbone, task) pair as its own job through submitit; pairs "
+        "whose results already answer the run are not submitted. Several GPUs for one pair: "
+        "torchrun --nproc-per-node N -m radiobench run ...")
+    cluster.add_argument("--executor", choices=("local", "slurm"),
+                         help="local: jobs as processes on this machine; slurm: one job array through sbatch "
+                              "(default: every pair in this process, one after the other)")
+    cluster.add_argument("--jobs-dir", default="radiobench-jobs", metavar="DIR",
+                         help="the sweep's record, job logs and results (default: ./radiobench-jobs); "
+                              "`radiobench sweep status DIR` reads it")
+    cluster.add_argument("--slurm-partition", metavar="NAME", help="Slurm partition (default: the cluster's)")
+    cluster.add_argument("--gpus-per-job", type=int, default=0, metavar="N", help="GPUs per job (default: 0)")
+    cluster.add_argument("--cpus-per-job", type=int, default=1, metavar="N", help="CPU cores per job (default: 1)")
+    cluster.add_argument("--mem", metavar="SIZE", help="memory per job, e.g. 16G (Slurm's --mem; default: the cluster's)")
+    cluster.add_argument("--timeout-min", type=int, default=120, metavar="MIN",
+                         help="a job is stopped after this many minutes (default: 120)")
+    cluster.add_argument("--array-parallelism", type=int, default=2, metavar="N",
+                         help="jobs running at once (default: 2)")
+    cluster.add_argument("--no-wait", action="store_true",
+                         help="submit and return (Slurm); follow with `radiobench sweep status DIR`")
+
+    p = sub.add_parser("sweep", help="how the jobs of an --executor run stand",
+                       description="Per pair: pending, running, done or failed, with the log of every failure. "
+                                   "Re-submitting the same `radiobench run --executor ...` command runs only the "
+                                   "pairs that failed or are missing.")
+    p.add_argument("action", choices=("status",), help="status: one row per pair of the jobs folder")
+    p.add_argument("jobs_dir", metavar="JOBS_DIR", help="the --jobs-dir of the run")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("leaderboard", help="render the comparison from result files")
     p.add_argument("--results-dir", default="results",
@@ -353,6 +381,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from radiobench.protocols.base import LabelBudget
     from radiobench.run.options import RunOptions, weights_argument
 
+    cluster = _cluster_options(args)  # before anything else: a bad --mem must not cost a pre-flight
     reg = _registry()
     backbones = _split_names(args.backbone)
     tasks = select_tasks(reg, args.task)
@@ -377,7 +406,143 @@ def cmd_run(args: argparse.Namespace) -> int:
         task_options=_task_options(reg, tasks, args.beam),
     )
     keep_freed_memory()
-    return _run_all(reg, backbones, tasks, opts, verbose=args.verbose)
+    if cluster is not None:
+        return _sweep_all(reg, backbones, tasks, opts, cluster)
+    from radiobench.run import distributed
+
+    world = distributed.from_env()
+    if world.size == 1:
+        return _run_all(reg, backbones, tasks, opts, verbose=args.verbose)
+    opts.device = distributed.device_for(world, opts.device)
+    with distributed.session(opts.device):  # torchrun: every rank extracts a shard; rank 0 prints and writes
+        return _run_all(reg, backbones, tasks, opts, verbose=args.verbose,
+                        console=None if world.leader else _quiet_console())
+
+
+def _quiet_console() -> Any:
+    from rich.console import Console
+
+    return Console(quiet=True)
+
+
+def _cluster_options(args: argparse.Namespace) -> Any:
+    """The sweep's settings when --executor is given (checked now, exit code 2), else None; a cluster
+    flag without --executor is a mistake, not a no-op."""
+    import os
+
+    given = [flag for flag, value in (("--slurm-partition", args.slurm_partition), ("--mem", args.mem),
+                                      ("--no-wait", args.no_wait)) if value]
+    if args.executor is None:
+        if given:
+            raise _usage_error(f"{given[0]} needs --executor slurm (or local)")
+        return None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise _usage_error("--executor submits jobs; start it once, not under torchrun")
+    from radiobench.run.executor import ClusterOptions
+
+    return ClusterOptions(executor=args.executor, jobs_dir=Path(args.jobs_dir), partition=args.slurm_partition,
+                          gpus_per_job=args.gpus_per_job, cpus_per_job=args.cpus_per_job, mem=args.mem,
+                          timeout_min=args.timeout_min, array_parallelism=args.array_parallelism,
+                          wait=not args.no_wait)
+
+
+def _usage_error(text: str) -> RadiobenchError:
+    error = RadiobenchError(text)
+    error.exit_code = 2
+    return error
+
+
+def _sweep_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, cluster: Any) -> int:
+    """Pre-flight as for a local run, then a job per pair that needs one; wait for them with a live
+    table of pending/running/done/failed, or return at once with --no-wait."""
+    from rich.markup import escape
+
+    from radiobench.run import executor
+    from radiobench.run.preflight import preflight
+
+    console = _console()
+    checked = preflight(reg, backbones, tasks, opts, _ProgressHooks(console))
+    _print_preflight(console, checked, opts)
+    if checked.problems() and not checked.runnable:
+        console.print(f"[red]nothing submitted: fix the {_plural(len(checked.problems()), 'missing item')} above and "
+                      "run the same command again[/]")
+        return 1
+    pairs = [(plan.backbone, plan.task) for plan in checked.runnable]
+    sweep = executor.submit(reg, pairs, opts, cluster, note=lambda text: console.print(f"  [yellow]{escape(text)}[/]"))
+    submitted = len(sweep.mine) + len(sweep.waiting)
+    console.print(f"{_plural(submitted, 'job')} submitted ({cluster.executor}), {len(sweep.answered)} of "
+                  f"{len(pairs)} pairs already answered by their results; jobs folder {escape(str(sweep.cluster.jobs_dir))}")
+    if not submitted and not sweep.queued:
+        return 0
+    if not cluster.wait:
+        console.print(f"follow them with: radiobench sweep status {escape(str(sweep.cluster.jobs_dir))}")
+        return 0
+    found = _watch_jobs(console, sweep)
+    return _print_jobs(console, found)
+
+
+def _watch_jobs(console: Any, sweep: Any) -> list[Any]:
+    """The sweep's jobs until all have finished, as a live table (one row per pair, counts in the title)."""
+    from rich.live import Live
+
+    from radiobench.run import executor
+
+    with Live(_jobs_table([], "jobs"), console=console, refresh_per_second=2, transient=console.is_terminal) as live:
+        found = executor.wait(sweep, lambda states: live.update(_jobs_table(states, "jobs")))
+    return found
+
+
+def _jobs_table(states: list[Any], title: str) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from radiobench.run.executor import counts
+
+    n = counts(states)
+    table = Table("backbone", "task", "job", "state", "scores / log",
+                  title=f"{title}: {n['pending']} pending, {n['running']} running, {n['done']} done, {n['failed']} failed")
+    table.columns[-1].overflow = "fold"
+    colour = {"pending": "dim", "running": "yellow", "done": "green", "failed": "red"}
+    for st in states:
+        s = st.submission
+        detail = st.error or ", ".join(f"{o['protocol']} {o['main_score']}" for o in st.outcomes if o["main_score"])
+        table.add_row(s.backbone, s.task, s.job_id, f"[{colour[st.state]}]{st.state}[/]", escape(detail))
+    return table
+
+
+def _print_jobs(console: Any, states: list[Any]) -> int:
+    """The per-protocol summary of finished jobs and one row per failed job; 1 if any failed."""
+    from radiobench.run import Outcome
+
+    outcomes = []
+    for st in states:
+        if st.state == "done":
+            outcomes += [Outcome(**{**o, "path": o["path"] and Path(o["path"])}) for o in st.outcomes]
+        else:
+            outcomes.append(Outcome(st.submission.backbone, st.submission.task, "-", "failed", error=st.error or st.state))
+    _print_summary(console, outcomes)
+    failed = [st for st in states if st.state != "done"]
+    if failed:
+        console.print(f"[red]{len(failed)} of {len(states)} jobs failed; the same command re-submits only those[/]")
+    return 1 if failed else 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from radiobench.run import executor
+
+    jobs_dir = Path(args.jobs_dir)
+    submissions = executor.read_manifest(jobs_dir)
+    if not submissions:
+        raise _usage_error(f"{jobs_dir} holds no sweep record ({executor.MANIFEST}); give the --jobs-dir of a "
+                           "`radiobench run --executor ...` command")
+    found = executor.states(list(executor.latest(submissions).values()))
+    if args.json:
+        print(json.dumps([{"backbone": st.submission.backbone, "task": st.submission.task, "job": st.submission.job_id,
+                           "state": st.state, "log": st.submission.stderr, "error": st.error,
+                           "outcomes": st.outcomes} for st in found], indent=1))
+    else:
+        _console().print(_jobs_table(found, str(jobs_dir)))
+    return 1 if any(st.state == "failed" for st in found) else 0
 
 
 def _task_options(reg: Any, tasks: list[str], beam: str | None) -> dict[str, dict[str, Any]]:
@@ -408,12 +573,13 @@ def select_tasks(reg: Any, value: str) -> list[str]:
     return _split_names(value)
 
 
-def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, verbose: bool = False) -> int:
+def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, verbose: bool = False,
+             console: Any = None) -> int:
     """Pre-flight (every pair's weights and data, each missing thing named once), then the pairs that can run."""
     from radiobench.run.preflight import preflight
     from radiobench.run.runlog import RunLog
 
-    console = _console()
+    console = console or _console()
     hooks = _ProgressHooks(console)
     checked = preflight(reg, backbones, tasks, opts, hooks)
     _print_preflight(console, checked, opts)
@@ -787,6 +953,7 @@ COMMANDS = {
     "list": cmd_list,
     "plugins": cmd_plugins,
     "run": cmd_run,
+    "sweep": cmd_sweep,
     "leaderboard": cmd_leaderboard,
     "compare": cmd_compare,
     "simulate": cmd_simulate,

@@ -6,6 +6,11 @@ channel handling, backbone options, task name/version/data sha256, split, scalin
 written to a temporary file and renamed into place, so a killed run leaves either the
 complete entry or nothing under the final name; an unreadable or mismatching entry is
 treated as a miss and rewritten.
+
+Many processes may share one cache (a sweep's jobs on a cluster, runs side by side): a
+process that misses an entry extracts it only while holding the entry's file lock
+(:meth:`CacheEntry.claimed`, from ``filelock``), and looks again once it holds it, so two
+jobs that need the same features extract them once; the other waits and reads the entry.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +66,21 @@ class CacheEntry:
             self.path.unlink(missing_ok=True)
             return None
         return features, labels
+
+    @contextmanager
+    def claimed(self) -> Iterator[None]:
+        """Hold this entry's lock (a ``.lock`` file beside it) while the block runs.
+
+        Whoever holds it is the only process that may extract and write the entry; a reader
+        that takes it after a writer sees the complete entry (writes are atomic renames), so
+        the check-then-extract of :func:`radiobench.run.vectors` is not a race between jobs.
+        The lock is released by the OS if the holder is killed.
+        """
+        from filelock import FileLock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path.with_name(f".{self.path.name}.lock"))):
+            yield
 
     def save(self, features: np.ndarray, labels: np.ndarray) -> None:
         with open_atomic(self.path, "wb") as handle:

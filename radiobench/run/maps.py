@@ -98,6 +98,10 @@ class MapStrategy(Strategy):
         return not self.source_finder
 
     def features(self, pair: Pair, progress: Progress) -> None:
+        from radiobench.run import distributed
+
+        if distributed.current().size > 1:  # the same answer on every rank, so no rank waits on another
+            raise RadiobenchError(f"task {pair.task_name!r}: detection runs in one process; run it without torchrun")
         pair.load_splits()
         if not all(len(pair.splits[s]) for s in ("train", "test")):
             raise RadiobenchError(f"task {pair.task_name!r}: the train and test splits both need images")
@@ -105,19 +109,20 @@ class MapStrategy(Strategy):
             return  # it reads the images itself, once, in fit()
         for name, split in pair.splits.items():
             entry = CacheEntry.for_fields(pair.cache_fields(name, output="feature_map"), pair.opts.cache_dir)
-            hit = None if pair.opts.refresh_features else entry.load(len(split))
-            if hit is None:
-                backbone = pair.backbone()
-                if not backbone.has_feature_map:
-                    raise NotApplicable(f"backbone {pair.name!r} has no spatial feature map (Backbone.feature_map); "
-                                        "detection does not apply to it")
-                began = time.perf_counter()
-                tick = progress.extraction(f"{pair.name} maps on {pair.task_name}/{name}", len(split))
-                self.maps[name] = feature_maps(backbone, split, pair.opts.batch_size, pair.opts.precision, tick)
-                pair.extraction_seconds[name] = time.perf_counter() - began
-                entry.save(self.maps[name], np.zeros(len(split), dtype=np.int64))
-            else:
-                self.maps[name] = hit[0]
+            with entry.claimed():  # another process making the same maps finishes first; this one reads them
+                hit = None if pair.opts.refresh_features else entry.load(len(split))
+                if hit is None:
+                    backbone = pair.backbone()
+                    if not backbone.has_feature_map:
+                        raise NotApplicable(f"backbone {pair.name!r} has no spatial feature map "
+                                            "(Backbone.feature_map); detection does not apply to it")
+                    began = time.perf_counter()
+                    tick = progress.extraction(f"{pair.name} maps on {pair.task_name}/{name}", len(split))
+                    self.maps[name] = feature_maps(backbone, split, pair.opts.batch_size, pair.opts.precision, tick)
+                    pair.extraction_seconds[name] = time.perf_counter() - began
+                    entry.save(self.maps[name], np.zeros(len(split), dtype=np.int64))
+                else:
+                    self.maps[name] = hit[0]
             pair.cache_info[name] = {"key": entry.key, "hit": hit is not None, "path": str(entry.path)}
         progress.done()
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
+from typing import Any
 
 from radiobench.results import provenance
 from radiobench.errors import RadiobenchError, ResultsError
 from radiobench.registry import Registry
 from radiobench.results import ResultRecord, read_result, write_result
+from radiobench.run import distributed
 from radiobench.run.options import RunOptions
 from radiobench.run.pair import Pair
 from radiobench.run.progress import Progress, reporting
@@ -68,6 +69,43 @@ def run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunOp
         return _run_pair(registry, backbone_name, task_name, opts, progress)
 
 
+def unanswered(registry: Registry, backbone_name: str, task_name: str, opts: RunOptions) -> list[str]:
+    """The protocol ids of the pair whose finished results do not answer this request (missing, damaged,
+    or measuring something else): what a run of the pair would compute. Empty: nothing to do.
+
+    The same re-run rules as :func:`run_pair` (it is the same code), without features; a sweep asks
+    this before submitting a job, so a pair that is already answered costs no job.
+    """
+    applicable, _ = plan(registry, backbone_name, task_name, opts)
+    if not applicable:
+        return []
+    pair = Pair.prepare(registry.backbone(backbone_name), registry.task(task_name), opts)
+    *_, earlier, _ = _triage(registry, pair, applicable, opts, Progress())
+    return [p + opts.budget.suffix for p in earlier]
+
+
+def _triage(registry: Registry, pair: Pair, applicable: list[str], opts: RunOptions, progress: Progress
+            ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any], dict[str, ResultRecord | None], list[Outcome]]:
+    """Per protocol: its spec, id and request; the earlier result of each that must be (re)computed;
+    and a "skipped" outcome for each whose finished result already answers the request."""
+    protocols = {p: registry.protocol(p).spec() for p in applicable}
+    ids = {p: p + opts.budget.suffix for p in applicable}
+    requests = {p: request_for(pair, protocols[p], ids[p]) for p in applicable}
+    earlier: dict[str, ResultRecord | None] = {}
+    skipped: list[Outcome] = []
+    for p in applicable:
+        path = pair.results_path(ids[p])
+        finished = None if opts.overwrite else _finished(path, progress)
+        why = finished.mismatch(requests[p]) if finished is not None else "missing"
+        if why is None:
+            skipped.append(Outcome(pair.name, pair.task_name, ids[p], "skipped", finished.score_text(), path))
+            continue
+        if finished is not None:
+            progress.note(f"replacing {path.name}: it does not answer this run ({why})")
+        earlier[p] = finished
+    return protocols, ids, requests, earlier, skipped
+
+
 def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunOptions,
               progress: Progress) -> list[Outcome]:
     applicable, outcomes = plan(registry, backbone_name, task_name, opts)
@@ -77,21 +115,10 @@ def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunO
     name = b_reg.spec.name
 
     pair = Pair.prepare(b_reg, t_reg, opts)
-    protocols = {p: registry.protocol(p).spec() for p in applicable}
-    ids = {p: p + opts.budget.suffix for p in applicable}
-    requests = {p: request_for(pair, protocols[p], ids[p]) for p in applicable}
-    earlier: dict[str, ResultRecord | None] = {}
-    for p in applicable:
-        path = pair.results_path(ids[p])
-        finished = None if opts.overwrite else _finished(path, progress)
-        why = finished.mismatch(requests[p]) if finished is not None else "missing"
-        if why is None:
-            outcomes.append(Outcome(name, task_name, ids[p], "skipped", finished.score_text(), path))
-            continue
-        if finished is not None:
-            progress.note(f"replacing {path.name}: it does not answer this run ({why})")
-        earlier[p] = finished
-    if not earlier:
+    protocols, ids, requests, earlier, skipped = _triage(registry, pair, applicable, opts, progress)
+    outcomes += skipped
+    world = distributed.current()
+    if not world.agree(bool(earlier)):  # under torchrun, rank 0's files decide for every rank
         return outcomes
 
     strategy = strategy_for(pair)
@@ -100,6 +127,8 @@ def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunO
     except NotApplicable as exc:
         progress.done()
         return outcomes + [Outcome(name, task_name, ids[p], "skipped", error=f"not applicable: {exc}") for p in earlier]
+    if not world.leader:  # its shards went to rank 0, which fits and writes the results
+        return outcomes
     env = provenance.environment(pair.torch_device())
     for p, finished in earlier.items():
         path = pair.results_path(ids[p])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from radiobench.run import distributed
 from radiobench.run.cache import CacheEntry
 from radiobench.errors import PluginError
 from radiobench.protocols.base import Evaluation, Protocol, run_seeds
@@ -39,36 +42,56 @@ def _with_items(evaluation: Evaluation, parts: list[Split]) -> Evaluation:
     return replace(evaluation, ids=ids, groups=groups)
 
 
+def cached_or_extracted(pair: Pair, entry: CacheEntry, name: str, split: Split,
+                        progress: Progress) -> tuple[np.ndarray | None, bool]:
+    """A split's features from the cache, or extracted (once, whoever else needs them) and cached; and
+    whether they were a hit. Under torchrun every rank extracts its shard and rank 0 gets them all
+    (the other ranks get None).
+
+    The entry's lock is held from the look-up to the write: a second process that needs the same
+    entry waits, then finds it complete, instead of extracting it again.
+    """
+    from radiobench.models.extract import extract
+
+    world = distributed.current()
+    with entry.claimed() if world.leader else nullcontext():
+        found = entry.load(len(split)) if world.leader and not pair.opts.refresh_features else None
+        if world.agree(found is not None):
+            return (found[0] if found is not None else None), True
+        shard = world.shard(split)
+        start = time.perf_counter()
+        done = extract(
+            pair.backbone(),
+            pair.task,
+            shard,
+            owner=pair.backbone_reg.plugin.label,
+            batch_size=pair.opts.batch_size,
+            precision=pair.opts.precision,
+            on_batch=progress.extraction(f"{pair.name} on {pair.task_name}/{name}", len(shard)),
+        )
+        made = world.gather_rows(done.features)
+        pair.extraction_seconds[name] = done.seconds if world.size == 1 else time.perf_counter() - start
+        if made is not None:
+            entry.save(made, split.labels)
+    return made, False
+
+
 class VectorStrategy(Strategy):
     def __init__(self) -> None:
         self.evaluation: Evaluation | None = None
 
     def features(self, pair: Pair, progress: Progress) -> None:
-        from radiobench.models.extract import extract
-
         pair.load_splits()
         features: dict[str, np.ndarray] = {}
         for name, split in pair.splits.items():
             entry = CacheEntry.for_fields(pair.cache_fields(name), pair.opts.cache_dir)
-            hit = None if pair.opts.refresh_features else entry.load(len(split))
-            if hit is not None:
-                features[name] = hit[0]
-            else:
-                done = extract(
-                    pair.backbone(),
-                    pair.task,
-                    split,
-                    owner=pair.backbone_reg.plugin.label,
-                    batch_size=pair.opts.batch_size,
-                    precision=pair.opts.precision,
-                    on_batch=progress.extraction(f"{pair.name} on {pair.task_name}/{name}", len(split)),
-                )
-                features[name] = done.features
-                pair.extraction_seconds[name] = done.seconds
-                entry.save(done.features, split.labels)
-            pair.cache_info[name] = {"key": entry.key, "hit": hit is not None, "path": str(entry.path)}
+            made, hit = cached_or_extracted(pair, entry, name, split, progress)
+            if made is not None:
+                features[name] = made
+            pair.cache_info[name] = {"key": entry.key, "hit": hit, "path": str(entry.path)}
         progress.done()
-        self.evaluation = evaluation_for(pair.task_reg.spec, features, pair.splits)
+        if distributed.current().leader:
+            self.evaluation = evaluation_for(pair.task_reg.spec, features, pair.splits)
 
     def fit(self, pair: Pair, protocol: Any, seeds: list[int], progress: Progress) -> Fit:
         assert isinstance(protocol, Protocol) and self.evaluation is not None

@@ -1,0 +1,429 @@
+"""Sweeps beyond this process: one job per (backbone, task) pair, through submitit, locally or on Slurm.
+
+submitit does the scheduling work (sbatch job arrays, pickling the call, job folders, logs);
+this module decides what to submit and reads back how it went:
+
+- **What**: a pair is submitted only when :func:`~radiobench.run.pipeline.unanswered` says
+  its finished results do not answer the request (the same re-run rules as a local run),
+  and no earlier job of the same jobs folder is still pending or running for it. So
+  re-submitting a command runs only what failed or is missing.
+- **How**: on Slurm as one job array (``--array-parallelism`` jobs at a time); with
+  ``--executor local`` as processes on this machine, at most ``--array-parallelism`` at once.
+- **Record**: ``JOBS_DIR/sweep.json`` lists every submission (pair, job id, log files); each
+  job marks itself running in ``JOBS_DIR/running/`` and submitit leaves its result or its
+  traceback in the job folder. :func:`states` reads those, and the scheduler only for
+  whether a job without a result is still alive, so ``radiobench sweep status JOBS_DIR``
+  works from any shell, long after the submitting command has gone.
+
+Each job runs :func:`~radiobench.run.pipeline.run_pair` with the same options, so its
+result files are those of a sequential run; jobs share the feature cache safely (see
+:meth:`~radiobench.run.cache.CacheEntry.claimed`). Results from many machines merge by
+copying the result folders together: each file is one (backbone, task, protocol), named so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from radiobench.errors import RadiobenchError
+from radiobench.io.atomic import write_text_atomic
+
+EXECUTORS = ("local", "slurm")
+STATES = ("pending", "running", "done", "failed")
+MANIFEST = "sweep.json"
+_MEM = re.compile(r"^[1-9]\d*[KMGT]?$")
+
+
+class SweepOptionError(RadiobenchError):
+    """A sweep setting that cannot work (exit code 2, before anything is submitted)."""
+
+    exit_code = 2
+
+
+@dataclass
+class ClusterOptions:
+    """Where and how the jobs of a sweep run; checked here so that a typo fails before any submission."""
+
+    executor: str = "local"
+    jobs_dir: Path = Path("radiobench-jobs")
+    partition: str | None = None
+    gpus_per_job: int = 0
+    cpus_per_job: int = 1
+    mem: str | None = None  # Slurm's --mem: 16G, 4000M
+    timeout_min: int = 120
+    array_parallelism: int = 2
+    wait: bool = True
+    poll_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.jobs_dir = Path(self.jobs_dir)
+        if self.executor not in EXECUTORS:
+            raise SweepOptionError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.executor == "slurm" and shutil.which("sbatch") is None:
+            raise SweepOptionError("--executor slurm: sbatch is not on PATH; run this on a Slurm login node, "
+                                   "or use --executor local")
+        if self.mem is not None and not _MEM.match(self.mem):
+            raise SweepOptionError(f"--mem {self.mem!r}: expected a size with an optional unit K, M, G or T, "
+                                   "e.g. 16G or 4000M")
+        for flag, value, least in (("--gpus-per-job", self.gpus_per_job, 0), ("--cpus-per-job", self.cpus_per_job, 1),
+                                   ("--timeout-min", self.timeout_min, 1),
+                                   ("--array-parallelism", self.array_parallelism, 1)):
+            if not isinstance(value, int) or value < least:
+                raise SweepOptionError(f"{flag} must be an integer of at least {least}, got {value}")
+        if self.executor == "local":
+            if self.partition is not None:
+                raise SweepOptionError("--slurm-partition applies to --executor slurm only")
+            if not self.wait:
+                raise SweepOptionError("--no-wait needs --executor slurm: local jobs are started by this command "
+                                       "as it goes (--array-parallelism at a time), so it must stay")
+        _check_writable(self.jobs_dir)
+
+
+def _check_writable(folder: Path) -> None:
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == Path(p.anchor or "."))
+    if not existing.is_dir():
+        raise SweepOptionError(f"--jobs-dir {folder}: {existing} is a file, not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".radiobench-write-check-"):
+            pass
+    except OSError as exc:
+        raise SweepOptionError(f"--jobs-dir {folder}: cannot write in {existing} ({exc.strerror or exc})") from None
+
+
+# ---------------------------------------------------------------------------------------------- the job
+
+
+@dataclass
+class PairJob:
+    """What one job runs: the pair through the ordinary pipeline, in the job's own process.
+
+    Returns the outcomes as plain dicts (read back from submitit's result file by any later
+    process); raises when a protocol failed, so that the scheduler and ``sweep status`` see a
+    failed job with its log.
+    """
+
+    backbone: str
+    task: str
+    opts: Any  # RunOptions, absolute paths
+    jobs_dir: Path
+
+    def __call__(self) -> list[dict[str, Any]]:
+        from radiobench.registry import get_registry
+        from radiobench.run.pipeline import run_pair
+
+        marker = _marker(self.jobs_dir, _job_id())
+        write_text_atomic(marker, json.dumps({"backbone": self.backbone, "task": self.task, "pid": os.getpid(),
+                                              "host": socket.gethostname(), "started": _now()}))
+        print(f"radiobench job: {self.backbone} on {self.task}, results in {self.opts.results_dir}", flush=True)
+        outcomes = run_pair(get_registry(), self.backbone, self.task, self.opts, _PrintProgress())
+        for o in outcomes:
+            print(f"  {o.protocol}: {o.status} {o.main_score} {o.error or o.path or ''}", flush=True)
+        failed = [o for o in outcomes if o.status == "failed"]
+        if failed:
+            raise RadiobenchError("; ".join(f"{o.protocol} failed: {o.error}" for o in failed))
+        return [{**asdict(o), "path": None if o.path is None else str(o.path)} for o in outcomes]
+
+
+class _PrintProgress:
+    """Plain lines for a job's log: notes and each step's start (no bars in a file)."""
+
+    def extraction(self, label: str, total: int) -> Callable[[int], None]:
+        print(f"  extracting {label}: {total} images", flush=True)
+        return lambda n: None
+
+    def fitting(self, label: str, total: int) -> Callable[[], None]:
+        print(f"  fitting {label}", flush=True)
+        return lambda: None
+
+    def stage(self, label: str, total: int, unit: str) -> Callable[..., None]:
+        return lambda n=1: None
+
+    def done(self) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        print(f"  {text}", flush=True)
+
+
+def _job_id() -> str:
+    try:
+        import submitit
+
+        return str(submitit.JobEnvironment().job_id)
+    except RuntimeError:  # called outside a submitit job (a test calling the job directly)
+        return f"inline-{os.getpid()}"
+
+
+def _marker(jobs_dir: Path, job_id: str) -> Path:
+    return Path(jobs_dir) / "running" / f"{job_id}.json"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+@dataclass
+class Submission:
+    """One job of a sweep, as ``sweep.json`` keeps it."""
+
+    backbone: str
+    task: str
+    job_id: str
+    executor: str
+    host: str
+    submitted: str
+    stdout: str
+    stderr: str
+    result: str  # submitit's result pickle: ("success", outcomes) or ("error", traceback)
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return self.backbone, self.task
+
+
+def read_manifest(jobs_dir: Path) -> list[Submission]:
+    path = Path(jobs_dir) / MANIFEST
+    if not path.exists():
+        return []
+    try:
+        return [Submission(**s) for s in json.loads(path.read_text())["submissions"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RadiobenchError(f"{path} is not a radiobench sweep record ({exc}); use another --jobs-dir") from None
+
+
+def _write_manifest(jobs_dir: Path, submissions: list[Submission]) -> None:
+    write_text_atomic(Path(jobs_dir) / MANIFEST,
+                      json.dumps({"submissions": [asdict(s) for s in submissions]}, indent=1) + "\n")
+
+
+def latest(submissions: list[Submission]) -> dict[tuple[str, str], Submission]:
+    """The last submission of each pair (a re-submission supersedes the earlier job)."""
+    return {s.pair: s for s in submissions}
+
+
+@dataclass
+class JobState:
+    submission: Submission
+    state: str  # one of STATES
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def log(self) -> str:
+        return self.submission.stderr
+
+
+def states(submissions: list[Submission], live: dict[str, Any] | None = None) -> list[JobState]:
+    """Where each job stands: done or failed from submitit's result file; otherwise pending or running
+    while the scheduler still has it, failed (killed, timed out, node lost) once it has not.
+
+    ``live``: submitit job objects of this process by job id (a local job is this process's child).
+    """
+    alive = _alive_slurm([s.job_id for s in submissions if s.executor == "slurm"])
+    out = []
+    for s in submissions:
+        result = Path(s.result)
+        if result.exists():
+            out.append(_from_result(s, result))
+            continue
+        job = (live or {}).get(s.job_id)
+        if job is not None:
+            running = job.state == "RUNNING"
+        elif s.executor == "slurm":
+            running = s.job_id in alive
+        else:
+            running = s.host == socket.gethostname() and _pid_alive(int(s.job_id))
+        if result.exists():  # finished between the two looks
+            out.append(_from_result(s, result))
+        elif running:
+            started = _marker(_jobs_dir_of(s), s.job_id).exists()
+            out.append(JobState(s, "running" if started else "pending"))
+        else:
+            log = s.stderr if Path(s.stderr).exists() else f"{s.stderr} (not written: it never started)"
+            out.append(JobState(s, "failed", error=f"job {s.job_id} ended without a result (killed, timed out or "
+                                                   f"lost); log: {log}"))
+    return out
+
+
+def _jobs_dir_of(s: Submission) -> Path:
+    return Path(s.stdout).parents[2]  # JOBS_DIR/logs/<job id>/<log file>
+
+
+def _from_result(s: Submission, path: Path) -> JobState:
+    from submitit.core.utils import pickle_load
+
+    try:
+        kind, value = pickle_load(path)
+    except Exception as exc:  # noqa: BLE001 - a damaged result file is a failed job, named
+        return JobState(s, "failed", error=f"unreadable job result {path} ({exc}); log: {s.stderr}")
+    if kind == "success":
+        return JobState(s, "done", outcomes=list(value))
+    last = str(value).strip().splitlines()[-1] if str(value).strip() else "error"
+    return JobState(s, "failed", error=f"{last}; log: {s.stderr}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (finished, not yet reaped) is not running
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _alive_slurm(job_ids: list[str]) -> set[str]:
+    """The job ids Slurm still has queued or running (squeue; sacct needs accounting, often off)."""
+    if not job_ids:
+        return set()
+    arrays = sorted({j.split("_")[0] for j in job_ids})
+    try:
+        out = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-j", ",".join(arrays)], capture_output=True,
+                             text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RadiobenchError(f"cannot ask Slurm about the jobs (squeue: {exc})") from None
+    return {line.strip() for line in out.stdout.splitlines() if line.strip()}
+
+
+# ---------------------------------------------------------------------------------------------- submitting
+
+
+@dataclass
+class Sweep:
+    """The jobs of one submission and the pairs still waiting for a local slot."""
+
+    cluster: ClusterOptions
+    opts: Any
+    submissions: list[Submission]  # every submission of the jobs folder, this one's last
+    mine: list[Submission]  # submitted by this command
+    waiting: list[tuple[str, str]]  # local: pairs not started yet
+    answered: list[tuple[str, str]]  # pairs whose results already answer the request
+    queued: list[Submission]  # pairs an earlier, still active job is running
+    live: dict[str, Any] = field(default_factory=dict)
+    _executor: Any = None
+
+    def top_up(self) -> None:
+        """Local: start waiting pairs while fewer than ``--array-parallelism`` jobs of this sweep run."""
+        if not self.waiting:
+            return
+        running = sum(1 for j in self.live.values() if j.state == "RUNNING")
+        while self.waiting and running < self.cluster.array_parallelism:
+            self._submit([self.waiting.pop(0)])
+            running += 1
+
+    def _submit(self, pairs: list[tuple[str, str]]) -> None:
+        ex = self._executor
+        jobs_dir = self.cluster.jobs_dir
+        calls = [PairJob(b, t, self.opts, jobs_dir) for b, t in pairs]
+        if self.cluster.executor == "slurm":
+            with ex.batch():
+                jobs = [ex.submit(call) for call in calls]
+        else:
+            jobs = [ex.submit(call) for call in calls]
+        host = socket.gethostname()
+        for (b, t), job in zip(pairs, jobs):
+            s = Submission(b, t, str(job.job_id), self.cluster.executor, host, _now(), str(job.paths.stdout),
+                           str(job.paths.stderr), str(job.paths.result_pickle))
+            self.live[s.job_id] = job
+            self.mine.append(s)
+            self.submissions.append(s)
+        _write_manifest(jobs_dir, self.submissions)
+
+    def states(self) -> list[JobState]:
+        """This command's jobs (and the active ones of earlier submissions it left alone), with the
+        pairs still waiting for a local slot as pending."""
+        found = states(self.queued + self.mine, self.live)
+        return found + [JobState(Submission(b, t, "-", "local", "", "", "", "", ""), "pending")
+                        for b, t in self.waiting]
+
+
+def make_executor(cluster: ClusterOptions) -> Any:
+    """A submitit executor for ``cluster``: jobs' files under ``JOBS_DIR/logs/<job id>/``."""
+    import submitit
+
+    folder = cluster.jobs_dir / "logs" / "%j"
+    if cluster.executor == "slurm":
+        ex = submitit.SlurmExecutor(folder=folder)
+        params: dict[str, Any] = {"job_name": "radiobench", "time": cluster.timeout_min, "cpus_per_task": cluster.cpus_per_job,
+                                  "array_parallelism": cluster.array_parallelism}
+        if cluster.gpus_per_job:
+            params["gpus_per_node"] = cluster.gpus_per_job
+        if cluster.partition:
+            params["partition"] = cluster.partition
+        if cluster.mem:
+            params["mem"] = cluster.mem
+        ex.update_parameters(**params)
+        return ex
+    ex = submitit.LocalExecutor(folder=folder)
+    ex.update_parameters(timeout_min=cluster.timeout_min, gpus_per_node=cluster.gpus_per_job)
+    return ex
+
+
+def submit(registry: Any, pairs: list[tuple[str, str]], opts: Any, cluster: ClusterOptions,
+           note: Callable[[str], None] = lambda text: None) -> Sweep:
+    """Submit a job for every pair that needs one; see the module docstring for which do.
+
+    ``opts`` is the run's :class:`~radiobench.run.options.RunOptions`; its folders are made
+    absolute, since a job may start in another working directory.
+    """
+    from radiobench.run.pipeline import unanswered
+
+    opts = replace(opts, results_dir=opts.results_dir.resolve(), data_root=opts.data_root.resolve(),
+                   cache_dir=None if opts.cache_dir is None else opts.cache_dir.resolve())
+    cluster = replace(cluster, jobs_dir=cluster.jobs_dir.resolve())
+    earlier = read_manifest(cluster.jobs_dir)
+    active = {st.submission.pair: st.submission for st in states(list(latest(earlier).values()))
+              if st.state in ("pending", "running")}
+    todo, answered, queued = [], [], []
+    for pair in pairs:
+        if pair in active:
+            queued.append(active[pair])
+            note(f"{pair[0]} on {pair[1]}: job {active[pair].job_id} of an earlier submission is still active; "
+                 "not submitted again")
+        elif unanswered(registry, *pair, opts):
+            todo.append(pair)
+        else:
+            answered.append(pair)
+    sweep = Sweep(cluster, opts, earlier, [], [], answered, queued)
+    if todo:
+        sweep._executor = make_executor(cluster)
+        if cluster.executor == "slurm":
+            sweep._submit(todo)
+        else:
+            sweep.waiting = todo
+            sweep.top_up()
+    return sweep
+
+
+def wait(sweep: Sweep, show: Callable[[list[JobState]], None] = lambda s: None) -> list[JobState]:
+    """Until every job of the sweep has finished (starting waiting local pairs as slots free), calling
+    ``show`` with the states after each look."""
+    while True:
+        sweep.top_up()
+        found = sweep.states()
+        show(found)
+        if not sweep.waiting and all(s.state in ("done", "failed") for s in found):
+            return found
+        time.sleep(sweep.cluster.poll_seconds)
+
+
+def counts(found: list[JobState]) -> dict[str, int]:
+    return {state: sum(s.state == state for s in found) for state in STATES}
