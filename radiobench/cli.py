@@ -204,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="metric to compare (default: the task's main score)")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default: 2000)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    from radiobench.pretrain.cli import add_parser as add_pretrain_parser
+
+    add_pretrain_parser(sub)
     return parser
 
 
@@ -384,6 +388,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     cluster = _cluster_options(args)  # before anything else: a bad --mem must not cost a pre-flight
     reg = _registry()
     backbones = _split_names(args.backbone)
+    if any(b.startswith("pretrained:") for b in backbones):  # a `radiobench pretrain` output folder
+        from radiobench.pretrain.cli import register_pretrained
+
+        backbones = register_pretrained(reg, backbones)
     tasks = select_tasks(reg, args.task)
     protocols = list(reg.protocols) if args.protocol == "all" else _split_names(args.protocol)  # misfits skipped per task
     opts = RunOptions.validated(
@@ -949,6 +957,12 @@ def _find_result(name: str, args: argparse.Namespace) -> Path:
     return found[0][1]
 
 
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from radiobench.pretrain.cli import cmd_pretrain as run_pretrain  # torch only when pretraining
+
+    return run_pretrain(args)
+
+
 COMMANDS = {
     "list": cmd_list,
     "plugins": cmd_plugins,
@@ -959,4 +973,5 @@ COMMANDS = {
     "simulate": cmd_simulate,
     "weights": cmd_weights,
     "data": cmd_data,
+    "pretrain": cmd_pretrain,
 }

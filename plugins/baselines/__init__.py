@@ -32,6 +32,11 @@ TWINS = [
      {"variant": "efficientnet-lite0"}, 1280,
      InputContract(channels=3, size=224, mean=(0.5,) * 3, std=(0.5,) * 3, interpolation="bicubic"),
      "imagenet_efficientnet_lite0"),
+    # the architecture and input of configs/pretrain-cpu.toml (`radiobench pretrain`): ViT-Ti/16 at 64 px, one channel
+    ("random_vit_tiny16_64px", "radiobench.pretrain.backbone:RandomTwin",
+     {"arch": "vit_tiny_patch16_224", "model_kwargs": {"img_size": 64}}, 192,
+     InputContract(channels=1, size=64, mean=(0.0,), std=(1.0,), interpolation="bilinear"),
+     "dino_vit_tiny16_64px_cpu (radiobench pretrain, configs/pretrain-cpu.toml)"),
 ]
 
 

@@ -12,6 +12,8 @@ PAGE = "https://doi.org/10.5281/zenodo.12771941"
 CITATION = "Lastufka et al. 2024, A&A 690, A310 (arXiv:2408.06147)"
 RADIO_INPUT = InputContract(channels=1, size=224, mean=(0.0,), std=(1.0,), interpolation="bicubic")
 FACTORY = "radiobench_plugins.dino_mgcls.model:DinoTeacher"
+# Runs of `radiobench pretrain` found under $RADIOBENCH_PRETRAINED (default <cache>/pretrained) are registered
+# too, under the name in their card.json: DINO teachers in the same layout, trained here on radio images.
 
 MODELS = [
     # name, timm architecture, embedding dim, teacher file, description, aliases
@@ -41,3 +43,7 @@ def radiobench_register_backbones(register):
             options={"arch": arch},
             aliases=aliases,
         ))
+    from radiobench.pretrain.card import pretrained_dirs, spec_from_dir
+
+    for folder in pretrained_dirs():
+        register(spec_from_dir(folder))

@@ -58,6 +58,11 @@ def candidates(spec: BackboneSpec) -> list[tuple[str, Path]]:
     if env := os.environ.get("RADIOBENCH_WEIGHTS"):
         found.append(("RADIOBENCH_WEIGHTS", Path(env).expanduser() / name / filename))
     found.append(("cache", cache_dir(spec) / filename))
+    if (spec.weights.url or "").startswith("file://"):  # a local run's output (radiobench pretrain): read in place
+        from urllib.parse import urlparse
+        from urllib.request import url2pathname
+
+        found.append(("local", Path(url2pathname(urlparse(spec.weights.url).path))))
     return found
 
 

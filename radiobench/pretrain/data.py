@@ -1,0 +1,282 @@
+"""Pretraining sources -> one array of [0, 1] single-channel images, with the set's identity.
+
+A source is ``KIND:WHERE``; any mix may be given:
+
+- ``fits:PATH`` a 2-D radio FITS image, a folder of them (the ``mgcls/`` layout of mgcls_counts,
+  fields from ``radiobench simulate``) or a glob: each field is cut into ``fits_crop`` crops the way
+  the counting tasks do (radiobench.astro.crops: fewest crops that cover, any crop touching a
+  NaN rejected, each field scaled to its own 2nd-98th percentile range).
+- ``images:DIR`` cutouts, all of one size: PNG/JPEG (8-bit, mean of the colour channels / 255) or
+  FITS (each cutout scaled to its own 2nd-98th percentiles; a cutout with a NaN is refused).
+- ``protege:DIR`` the MGCLS Protege cutouts (the ``mgcls_protege`` folder or its ``images/``), decoded
+  to intensity with the drawn rank number and scale bar masked (plugins/mgcls_anomaly/images.py).
+- ``task:NAME`` a registered task's ``train`` split, scaled by the task. Images whose sky position
+  (parsed from the ids) lies within ``EXCLUDE_ARCSEC`` of any test image of a task sharing the
+  survey (same ``source_datasets``, CV-fold variants included) are left out, so no test image of any
+  task is trained on (MiraBest and RGD share 745 FIRST sources; RGD's 5 CV test folds cover its whole
+  train split, so task:rgd gives almost nothing). Ids with no position are left out too. Tasks
+  without a train split are refused.
+
+Every source is resized (bilinear, antialiased) to ``stored_size`` so that sources of different
+cutout sizes can mix; its identity (files' sha256, counts, exclusions) goes into the card, and the
+sha256 of the final pixel array identifies the training set as a whole.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from radiobench.errors import RadiobenchError
+
+EXCLUDE_ARCSEC = 90.0
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+KINDS = ("fits", "images", "protege", "task")
+
+
+class PretrainDataError(RadiobenchError):
+    """A pretraining source that cannot be used (the message says which and why)."""
+
+
+@dataclass
+class PretrainData:
+    images: np.ndarray  # (N, S, S) float32 in [0, 1]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    training_data: tuple[str, ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(np.ascontiguousarray(self.images).tobytes()).hexdigest()
+
+    def identity(self) -> dict[str, Any]:
+        return {"images": int(len(self.images)), "stored_size": int(self.images.shape[-1]),
+                "pixels_sha256": self.sha256, "sources": self.sources, "training_data": list(self.training_data)}
+
+
+def load_sources(sources: list[str], stored_size: int, fits_crop: int = 256, data_root: str | Path | None = None,
+                 on_source: Callable[[str], None] | None = None) -> PretrainData:
+    if not sources:
+        raise PretrainDataError("no --data source given; e.g. --data fits:FIELDS_DIR,protege:DATA/mgcls_protege,task:mirabest")
+    arrays, records, surveys = [], [], []
+    for source in sources:
+        kind, sep, where = source.partition(":")
+        if not sep or kind not in KINDS or not where:
+            raise PretrainDataError(f"data source {source!r}: expected KIND:WHERE with KIND one of {', '.join(KINDS)}")
+        if on_source:
+            on_source(source)
+        images, record, names = LOADERS[kind](where, fits_crop=fits_crop, data_root=data_root)
+        if len(images) == 0:
+            raise PretrainDataError(f"data source {source!r}: no images found")
+        arrays.append(_resize(images, stored_size))
+        records.append({"source": source, **record, "images": int(len(images)), "cutout_size": list(images.shape[1:])})
+        surveys += [n for n in names if n not in surveys]
+    return PretrainData(np.concatenate(arrays).astype(np.float32, copy=False), records, tuple(surveys))
+
+
+def _resize(images: np.ndarray, size: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    if images.shape[-2:] == (size, size):
+        return images.astype(np.float32, copy=False)
+    out = np.empty((len(images), size, size), dtype=np.float32)
+    for start in range(0, len(images), 256):
+        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + 256], dtype=np.float32))[:, None]
+        out[start : start + 256] = F.interpolate(batch, size=(size, size), mode="bilinear", align_corners=False,
+                                                 antialias=True)[:, 0].clamp(0, 1).numpy()
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _files(where: str, suffixes: tuple[str, ...], what: str) -> list[Path]:
+    path = Path(where).expanduser()
+    if path.is_dir():
+        files = [p for p in path.iterdir() if p.is_file()]
+    elif path.is_file():
+        files = [path]
+    else:
+        files = [Path(p) for p in glob.glob(str(path))]
+    files = sorted(p for p in files if p.name.lower().endswith(suffixes) and ".catalogue." not in p.name)
+    if not files:
+        raise PretrainDataError(f"no {what} found at {where} (looked for {', '.join(suffixes)})")
+    return files
+
+
+def _digest(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def _read_fits(path: Path) -> Any:
+    from radiobench.astro.fitsimage import read_radio_image
+
+    # the beam is not needed to crop; a placeholder only where the header has none
+    return read_radio_image(path, beam_deg=(1.0, 1.0, 0.0))
+
+
+def load_fits_fields(where: str, fits_crop: int = 256, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    from radiobench.astro import crops
+
+    files = _files(where, FITS_SUFFIXES, "FITS fields")
+    images, per_field, names = [], [], []
+    for path in files:
+        image = _read_fits(path)
+        tiling = crops.tile(image.data, fits_crop)
+        if not tiling.corners:
+            continue
+        lo, hi = crops.percentile_range(image.data)
+        images.append(crops.scale(crops.cut(image.data, tiling), lo, hi))
+        per_field.append({"file": path.name, "sha256": _sha256(path), "crops": len(tiling.corners),
+                          "crops_rejected_nan": tiling.rejected, "percentile_range": [lo, hi]})
+        stem = path.name[: -len(next(s for s in FITS_SUFFIXES if path.name.lower().endswith(s)))]
+        if (path.parent / f"{stem}.truth.csv").is_file():
+            names.append("simulated")
+        elif "_5pln_cor" in path.name:
+            names += ["MGCLS", "MeerKAT"]
+    if not images:
+        raise PretrainDataError(f"fits:{where}: no {fits_crop}x{fits_crop} crop of {len(files)} field(s) is free of "
+                                "NaN; use a smaller --fits-crop")
+    record = {"kind": "fits", "crop": fits_crop, "fields": per_field,
+              "sha256": _digest({f["file"]: f["sha256"] for f in per_field})}
+    return np.concatenate(images), record, list(dict.fromkeys(names))
+
+
+def load_image_folder(where: str, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    from radiobench.astro import crops
+
+    files = _files(where, IMAGE_SUFFIXES + FITS_SUFFIXES, "images (PNG, JPEG or FITS cutouts)")
+    images, shas = [], {}
+    for path in files:
+        if path.name.lower().endswith(FITS_SUFFIXES):
+            data = _read_fits(path).data
+            if not np.isfinite(data).all():
+                raise PretrainDataError(f"{path}: {int((~np.isfinite(data)).sum())} NaN/inf pixels in a cutout; "
+                                        "blank-free cutouts only (use fits: for fields, whose blanked crops are dropped)")
+            lo, hi = crops.percentile_range(data)
+            pixels = crops.scale(data, lo, hi)
+        else:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                pixels = np.asarray(im.convert("RGB"), dtype=np.float32).mean(axis=2) / 255.0
+        if images and pixels.shape != images[0].shape:
+            raise PretrainDataError(f"images:{where}: mixed sizes ({files[0].name} is {images[0].shape[1]}x"
+                                    f"{images[0].shape[0]}, {path.name} is {pixels.shape[1]}x{pixels.shape[0]}); "
+                                    "give each size as its own source")
+        images.append(pixels.astype(np.float32))
+        shas[path.name] = _sha256(path)
+    return np.stack(images), {"kind": "images", "files": len(files), "sha256": _digest(shas)}, []
+
+
+def load_protege(where: str, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    from radiobench_plugins.mgcls_anomaly.images import read_cutout
+
+    folder = Path(where).expanduser()
+    if (folder / "images").is_dir():
+        folder = folder / "images"
+    files = _files(str(folder), (".png",), "Protege cutouts")
+    images = np.empty((len(files), 219, 219), dtype=np.float32)
+    shas = {}
+    for i, path in enumerate(files):
+        sha = _sha256(path)
+        images[i] = read_cutout(path, sha256=sha) / np.float32(255)
+        shas[path.name] = sha
+    return images, {"kind": "protege", "files": len(files), "sha256": _digest(shas),
+                    "masked": "rank text and scale bar (plugins/mgcls_anomaly/images.py)"}, ["MGCLS", "MeerKAT"]
+
+
+_DEG = re.compile(r"(?<![\d.])(\d{1,3}\.\d+)([+-]\d{1,3}\.\d+)")
+_SEX = re.compile(r"(\d{1,2})[ :h](\d{1,2})[ :m](\d{1,2}(?:\.\d+)?)s?\s*([+-])(\d{1,2})[ :d](\d{1,2})[ :m](\d{1,2}(?:\.\d+)?)")
+
+
+def sky_position(identifier: str) -> tuple[float, float] | None:
+    """(RA, Dec) in degrees from an id such as ``100_123.251+043.797_...`` or ``14 12 31.76 +14 00 41.0``."""
+    identifier = identifier.replace("\u2212", "-")  # RGD writes some declinations with a Unicode minus
+    m = _DEG.search(identifier)
+    if m:
+        return float(m.group(1)), float(m.group(2))
+    m = _SEX.search(identifier)
+    if m:
+        h, mi, s, sign, d, dm, ds = m.groups()
+        ra = 15 * (int(h) + int(mi) / 60 + float(s) / 3600)
+        dec = int(d) + int(dm) / 60 + float(ds) / 3600
+        return ra, -dec if sign == "-" else dec
+    return None
+
+
+def _separation_arcsec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise great-circle separations (haversine) between (N, 2) and (M, 2) degree arrays."""
+    ra1, dec1 = np.radians(a[:, :1]), np.radians(a[:, 1:])
+    ra2, dec2 = np.radians(b[:, 0][None]), np.radians(b[:, 1][None])
+    h = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))) * 3600
+
+
+def _task(reg: Any, name: str, data_root: Any) -> Any:
+    from radiobench.specs import resolve_factory
+
+    spec = reg.task(name).spec
+    task = resolve_factory(spec.factory)(spec, **spec.options)
+    task.prepare(Path(data_root))
+    return task
+
+
+def load_task_train(where: str, data_root: str | Path | None = None, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    from radiobench.io.datafiles import data_root as default_root
+    from radiobench.registry import get_registry
+
+    reg = get_registry()
+    spec = reg.task(where).spec
+    if "train" not in spec.splits:
+        raise PretrainDataError(f"task:{where} has no train split (it serves {', '.join(spec.splits)}, partitioned or "
+                                "ranked per seed): every image may be a test image, so it cannot be a pretraining source")
+    root = default_root(data_root)
+    task = _task(reg, where, root)
+    split = task.load_split("train")
+    pixels = np.asarray(task.scale(np.asarray(split.images)), dtype=np.float32)
+    if pixels.ndim == 4:
+        pixels = pixels.mean(axis=1)
+    # every test image of a task on the same survey, by sky position
+    surveys = {s.lower() for s in spec.source_datasets}
+    test_positions, checked, unplaced = [], [], 0
+    for other, registered in sorted(reg.tasks.items()):
+        if "test" not in registered.spec.splits or not surveys & {s.lower() for s in registered.spec.source_datasets}:
+            continue
+        test = _task(reg, other, root).load_split("test")
+        found = [sky_position(i) for i in test.ids]
+        unplaced += sum(p is None for p in found)
+        test_positions += [p for p in found if p is not None]
+        checked.append(other)
+    if unplaced:
+        raise PretrainDataError(f"task:{where}: {unplaced} test ids of {', '.join(checked)} carry no sky position, so "
+                                "their images cannot be excluded; not used")
+    train_positions = [sky_position(i) for i in split.ids]
+    placed = np.array([p is not None for p in train_positions])  # a train image of unknown position: left out
+    keep = placed.copy()
+    if test_positions and placed.any():
+        seps = _separation_arcsec(np.asarray([p for p in train_positions if p is not None]), np.asarray(test_positions))
+        keep[placed] = seps.min(axis=1) > EXCLUDE_ARCSEC
+    kept_ids = [i for i, k in zip(split.ids, keep) if k]
+    record = {"kind": "task", "task": where, "split": "train", "task_version": spec.version,
+              "task_data_sha256": task.data_sha256, "train_images": len(split.ids),
+              "excluded_near_test": int((placed & ~keep).sum()),
+              "excluded_no_position": int((~placed).sum()), "exclusion_radius_arcsec": EXCLUDE_ARCSEC,
+              "test_splits_checked": checked,
+              "sha256": hashlib.sha256(json.dumps(kept_ids).encode()).hexdigest()}
+    return pixels[keep], record, list(spec.source_datasets)
+
+
+LOADERS: dict[str, Callable[..., tuple[np.ndarray, dict[str, Any], list[str]]]] = {
+    "fits": load_fits_fields, "images": load_image_folder, "protege": load_protege, "task": load_task_train,
+}
+
