@@ -497,6 +497,7 @@ def _watch_jobs(console: Any, sweep: Any) -> list[Any]:
 
     with Live(_jobs_table([], "jobs"), console=console, refresh_per_second=2, transient=console.is_terminal) as live:
         found = executor.wait(sweep, lambda states: live.update(_jobs_table(states, "jobs")))
+    console.line()
     return found
 
 

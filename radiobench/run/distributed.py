@@ -64,8 +64,9 @@ class World:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
-    def gather_rows(self, block: np.ndarray) -> np.ndarray | None:
-        """Every rank's block stacked in rank order on rank 0 (None on the others)."""
+    def gather_rows(self, block: np.ndarray | None) -> np.ndarray | None:
+        """Every rank's block stacked in rank order on rank 0 (None on the others; a rank without rows
+        sends None)."""
         if self.size == 1:
             return block
         import torch.distributed as dist

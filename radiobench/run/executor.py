@@ -333,11 +333,15 @@ class Sweep:
         ex = self._executor
         jobs_dir = self.cluster.jobs_dir
         calls = [PairJob(b, t, self.opts, jobs_dir) for b, t in pairs]
-        if self.cluster.executor == "slurm":
-            with ex.batch():
+        try:
+            if self.cluster.executor == "slurm":
+                with ex.batch():
+                    jobs = [ex.submit(call) for call in calls]
+            else:
                 jobs = [ex.submit(call) for call in calls]
-        else:
-            jobs = [ex.submit(call) for call in calls]
+        except Exception as exc:  # noqa: BLE001 - sbatch's refusal (a partition that does not exist...) in one line
+            text = " ".join(str(exc).split())
+            raise RadiobenchError(f"the {self.cluster.executor} executor refused the jobs: {text[:500]}") from exc
         host = socket.gethostname()
         for (b, t), job in zip(pairs, jobs):
             s = Submission(b, t, str(job.job_id), self.cluster.executor, host, _now(), str(job.paths.stdout),
@@ -387,7 +391,8 @@ def submit(registry: Any, pairs: list[tuple[str, str]], opts: Any, cluster: Clus
     from radiobench.run.pipeline import unanswered
 
     opts = replace(opts, results_dir=opts.results_dir.resolve(), data_root=opts.data_root.resolve(),
-                   cache_dir=None if opts.cache_dir is None else opts.cache_dir.resolve())
+                   cache_dir=None if opts.cache_dir is None else opts.cache_dir.resolve(),
+                   weights={name: str(Path(path).expanduser().resolve()) for name, path in opts.weights.items()})
     cluster = replace(cluster, jobs_dir=cluster.jobs_dir.resolve())
     earlier = read_manifest(cluster.jobs_dir)
     active = {st.submission.pair: st.submission for st in states(list(latest(earlier).values()))

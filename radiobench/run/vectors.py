@@ -60,17 +60,20 @@ def cached_or_extracted(pair: Pair, entry: CacheEntry, name: str, split: Split,
             return (found[0] if found is not None else None), True
         shard = world.shard(split)
         start = time.perf_counter()
-        done = extract(
-            pair.backbone(),
-            pair.task,
-            shard,
-            owner=pair.backbone_reg.plugin.label,
-            batch_size=pair.opts.batch_size,
-            precision=pair.opts.precision,
-            on_batch=progress.extraction(f"{pair.name} on {pair.task_name}/{name}", len(shard)),
-        )
-        made = world.gather_rows(done.features)
-        pair.extraction_seconds[name] = done.seconds if world.size == 1 else time.perf_counter() - start
+        block, seconds = None, 0.0
+        if len(shard) or world.size == 1:  # a rank with no rows (fewer images than ranks) only takes part in the gather
+            done = extract(
+                pair.backbone(),
+                pair.task,
+                shard,
+                owner=pair.backbone_reg.plugin.label,
+                batch_size=pair.opts.batch_size,
+                precision=pair.opts.precision,
+                on_batch=progress.extraction(f"{pair.name} on {pair.task_name}/{name}", len(shard)),
+            )
+            block, seconds = done.features, done.seconds
+        made = world.gather_rows(block)
+        pair.extraction_seconds[name] = seconds if world.size == 1 else time.perf_counter() - start
         if made is not None:
             entry.save(made, split.labels)
     return made, False
