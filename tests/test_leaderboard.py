@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from radiobench.cli import main
@@ -208,7 +209,8 @@ def test_html_page_shows_intervals_and_charts_in_headless_chromium(interval_dir,
     need(chromium is not None, "headless Chromium not installed (Debian package 'chromium')")
     page = tmp_path / "page" / "board.html"
     assert main(["leaderboard", "--results-dir", str(interval_dir), "--format", "html", "--output", str(page)]) == 0
-    assert sorted(p.name for p in page.parent.iterdir()) == ["board-t.png", "board-t.svg", "board.html"]
+    assert sorted(p.name for p in page.parent.iterdir()) == ["board-confusion-t.png", "board-confusion-t.svg",
+                                                             "board-t.png", "board-t.svg", "board.html"]
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000"]
@@ -219,6 +221,10 @@ def test_html_page_shows_intervals_and_charts_in_headless_chromium(interval_dir,
     assert f"<strong>{cell.mean:.4f} [{cell.low:.3f}, {cell.high:.3f}]</strong>" in dom
     chart = dom.split('<figure class="plot" data-task="t">')[1].split("</figure>")[0]
     assert "<svg" in chart and all(f">{b}<" in chart for b in ("alpha", "beta", "gamma", "delta", "epsilon"))
+    matrices = dom.split('<figure class="plot confusion" data-task="t">')[1].split("</figure>")[0]
+    # a panel per result with per-item predictions: delta lost its sidecar, epsilon never had one
+    assert "<svg" in matrices and all(f">{b}<" in matrices for b in ("alpha", "beta", "gamma"))
+    assert ">delta<" not in matrices and ">epsilon<" not in matrices
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=900,900", f"file://{page}"],
                    capture_output=True, timeout=120)
@@ -468,9 +474,9 @@ def test_declared_chance_levels_are_the_majority_class_scores_on_the_test_labels
     assert spec.main_score in spec.chance and spec.chance_note
 
 
-def test_tasks_that_share_a_survey_are_said_to_count_it_twice(board_dir):
+def test_tasks_that_share_a_survey_are_said_to_be_ranked_as_one_group(board_dir):
     md = render(collect(board_dir), "md")
-    assert "t_err and t_f1 share source data (FIRST)" in md and "counts that survey's test twice" in md
+    assert "t_err and t_f1 share source data (FIRST)" in md and "averages them into one group first" in md
 
 
 def test_label_efficiency_curves_come_from_the_budgeted_result_files(tmp_path):
@@ -491,3 +497,45 @@ def test_label_efficiency_curves_come_from_the_budgeted_result_files(tmp_path):
     assert b"alpha" in written[1].read_bytes()
     with pytest.raises(ResultsError, match="no 'linear' results for task 'nothing'"):
         collect_curves(tmp_path, "nothing")
+
+
+def test_mean_rank_shares_ranks_intervals_cannot_separate_and_counts_a_shared_survey_once():
+    from radiobench.board.collect import Board, Cell, mean_ranks, source_groups
+
+    def cell(mean, low=None, high=None):
+        return Cell(mean, 0.0, 5, False, Path("r.json"), low, high)
+
+    tasks = {"first_a": {"higher_is_better": True, "source_datasets": ["FIRST"]},
+             "first_b": {"higher_is_better": False, "source_datasets": ["first", "NVSS"]},
+             "meerkat": {"higher_is_better": True, "source_datasets": ["MGCLS"]},
+             "sim": {"higher_is_better": True, "source_datasets": [], "simulated": True}}
+    cells = {("a", "first_a"): cell(0.90, 0.85, 0.95), ("b", "first_a"): cell(0.88, 0.80, 0.92),  # overlap: both 1
+             ("c", "first_a"): cell(0.50, 0.45, 0.55),  # both intervals wholly above: 3
+             ("a", "first_b"): cell(0.10, 0.05, 0.15), ("b", "first_b"): cell(0.30, 0.25, 0.35),  # lower is better
+             ("c", "first_b"): cell(0.20),  # no interval: a point, below a's interval, above b's
+             ("a", "meerkat"): cell(0.3), ("b", "meerkat"): cell(0.6), ("d", "sim"): cell(0.9, 0.8, 1.0)}
+    board = Board("linear", tasks, {b: {} for b in "abcd"}, cells)
+    assert source_groups(board, ["first_a", "meerkat", "first_b"]) == [["first_a", "first_b"], ["meerkat"]]
+    ranks = mean_ranks(board)
+    # FIRST group: a (1 + 1) / 2, b (1 + 3) / 2, c (3 + 2) / 2; meerkat: a 2, b 1; then the mean over groups
+    assert (ranks["a"], ranks["b"], ranks["c"]) == (1.5, 1.5, 2.5)
+    assert ranks["d"] != ranks["d"]  # only a simulated result: NaN
+
+
+def test_confusion_matrices_count_each_seeds_test_items_and_normalise_rows(interval_dir):
+    from radiobench.board.confusion import confusions
+    from radiobench.results import ResultRecord
+    from radiobench.results.predictions import read_predictions
+
+    board = collect(interval_dir)
+    found = {c.backbone: c for c in confusions(board, "t")}
+    assert list(found) == ["alpha", "gamma", "beta"]  # best first; no sidecar, no panel
+    path = board.cells[("beta", "t")].path
+    items = read_predictions(path, ResultRecord.read(path))
+    beta = found["beta"]
+    truth = np.concatenate([i.truth for i in items.values()])
+    predicted = np.concatenate([i.predicted for i in items.values()])
+    assert beta.seeds == 3 and beta.counts.sum() == len(truth)
+    assert beta.counts[1, 0] == int(((truth == 1) & (predicted == 0)).sum())
+    assert np.allclose(beta.recall.sum(axis=1), 1.0)
+    assert beta.recall[0, 0] == pytest.approx(np.mean(predicted[truth == 0] == 0))

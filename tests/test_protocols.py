@@ -186,12 +186,12 @@ def test_warm_started_logistic_search_picks_what_grid_search_picks():
     from radiobench.protocols.linear import C_GRID
 
     rng = np.random.default_rng(7)
-    y = rng.integers(0, 3, size=240)
+    y = rng.choice(3, size=240, p=[0.6, 0.25, 0.15])  # imbalanced, as RGD's training split: the weights matter
     x = rng.normal(size=(240, 40)) + 0.4 * np.eye(40)[y * 3][:, :40]  # weakly separable: C matters
     x_test = rng.normal(size=(50, 40))
     for seed in range(3):
         predicted, chosen = Linear().fit_predict(FAKE_TASK_MULTI, x, y, x_test, seed)
-        search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+        search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced")),
                               {"logisticregression__C": list(C_GRID)}, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
                               scoring="accuracy").fit(x, y)
         assert chosen["C"] == search.best_params_["logisticregression__C"]

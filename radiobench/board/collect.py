@@ -156,22 +156,50 @@ def mark_ties(board: Board, records: dict[tuple[str, str], Any]) -> None:
 
 
 def mean_ranks(board: Board) -> dict[str, float]:
-    """Rank backbones within each real-data task (1 = best, ties share the average rank), then average.
+    """A tie-aware rank per real-data task, averaged within groups of tasks that share source data, then across groups.
 
-    Simulated tasks are shown but left out: a rank earned on simulated sky says how well the
-    pipeline works, not how good a backbone is for radio astronomers. A backbone with no
-    real-data result gets NaN.
+    A backbone's rank on a task is 1 + the number of backbones whose 95 % interval lies wholly on
+    the better side of its own (the rule Chatbot Arena uses for ranks from intervals): backbones
+    whose intervals overlap share a rank, so a difference the test set cannot resolve moves no
+    rank. A cell without an interval (written before result schema 3) counts as its mean alone.
+    MiraBest and RGD are both FIRST cutouts of mostly the same sources; averaging tasks that share
+    source data first lets each survey's test count once. Simulated tasks are shown but left out:
+    a rank earned on simulated sky says how well the pipeline works, not how good a backbone is
+    for radio astronomers. A backbone with no real-data result gets NaN.
     """
-    import pandas as pd
+    real = [t for t, meta in board.tasks.items() if not meta.get("simulated")]
+    per_task = {t: interval_ranks(board, t) for t in real}
+    totals: dict[str, list[float]] = {b: [] for b in board.backbones}
+    for group in source_groups(board, real):
+        for b in board.backbones:
+            ranks = [per_task[t][b] for t in group if b in per_task[t]]
+            if ranks:
+                totals[b].append(sum(ranks) / len(ranks))
+    return {b: sum(v) / len(v) if v else float("nan") for b, v in totals.items()}
 
-    per_task = []
-    for task, meta in board.tasks.items():
-        if meta.get("simulated"):
-            continue
-        scores = pd.Series({b: c.mean for (b, t), c in board.cells.items() if t == task})
-        per_task.append(scores.rank(ascending=not meta["higher_is_better"], method="average"))
-    ranks = pd.concat(per_task, axis=1).mean(axis=1).to_dict() if per_task else {}
-    return {b: float(ranks.get(b, float("nan"))) for b in board.backbones}
+
+def interval_ranks(board: Board, task: str) -> dict[str, float]:
+    """1 + how many backbones are better than each beyond doubt: their interval lies wholly on the better side."""
+    sign = 1 if board.tasks[task]["higher_is_better"] else -1
+    bounds = {}
+    for (b, t), c in board.cells.items():
+        if t == task:
+            low, high = (c.low, c.high) if c.low is not None and c.high is not None else (c.mean, c.mean)
+            bounds[b] = (low, high) if sign > 0 else (-high, -low)  # as if higher were better
+    return {b: 1.0 + sum(other_low > high for o, (other_low, _) in bounds.items() if o != b)
+            for b, (_, high) in bounds.items()}
+
+
+def source_groups(board: Board, tasks: list[str]) -> list[list[str]]:
+    """The tasks joined by shared source data sets (case-insensitive), each group in board order."""
+    sources = {t: {s.lower() for s in board.tasks[t].get("source_datasets", [])} for t in tasks}
+    groups: list[list[str]] = []
+    for t in tasks:
+        joined = [g for g in groups if any(sources[t] & sources[u] for u in g)]
+        merged = [u for g in joined for u in g] + [t]
+        groups = [g for g in groups if g not in joined] + [merged]
+    order = {t: i for i, t in enumerate(tasks)}
+    return sorted((sorted(g, key=order.get) for g in groups), key=lambda g: order[g[0]])
 
 
 def _registered_tasks() -> dict[str, Any]:

@@ -57,21 +57,29 @@ def task_figure(board: Board, task: str) -> Any:
     return fig
 
 
-def render(board: Board, task: str, fmt: str) -> bytes:
-    """The task's chart as PNG or SVG bytes."""
+def render(board: Board, task: str, fmt: str, chart: str = "scores") -> bytes | None:
+    """A chart of the task as PNG or SVG bytes: ``scores`` (the bars) or ``confusion`` (None: not a
+    classification task, or no result with per-item predictions)."""
     import matplotlib
 
+    from radiobench.board import confusion
+
     with matplotlib.rc_context(_RC):
-        fig = task_figure(board, task)
+        fig = task_figure(board, task) if chart == "scores" else confusion.figure(board, task)
+        if fig is None:
+            return None
         buffer = io.BytesIO()
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
         fig.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
     return buffer.getvalue()
 
 
-def inline_svg(board: Board, task: str) -> str:
-    """The task's SVG without its XML prologue, to sit inside an HTML page."""
-    text = render(board, task, "svg").decode("utf-8")
+def inline_svg(board: Board, task: str, chart: str = "scores") -> str | None:
+    """The chart's SVG without its XML prologue, to sit inside an HTML page."""
+    data = render(board, task, "svg", chart)
+    if data is None:
+        return None
+    text = data.decode("utf-8")
     return text[text.index("<svg"):]
 
 
@@ -81,14 +89,19 @@ def file_name(stem: str, task: str, fmt: str) -> str:
 
 
 def write_plots(board: Board, folder: Path, stem: str, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """``<stem>-<task>.png`` and ``.svg`` for every task of the board in ``folder``, each written atomically."""
+    """``<stem>-<task>.png`` and ``.svg`` for every task of the board in ``folder``, and
+    ``<stem>-confusion-<task>.*`` for classification tasks with per-item predictions; each written atomically."""
     from radiobench.io.atomic import open_atomic
 
     written = []
     for task in board.tasks:
-        for fmt in formats:
-            path = Path(folder) / file_name(stem, task, fmt)
-            with open_atomic(path, "wb") as handle:
-                handle.write(render(board, task, fmt))
-            written.append(path)
+        for chart, chart_stem in (("scores", stem), ("confusion", f"{stem}-confusion")):
+            for fmt in formats:
+                data = render(board, task, fmt, chart)
+                if data is None:
+                    break
+                path = Path(folder) / file_name(chart_stem, task, fmt)
+                with open_atomic(path, "wb") as handle:
+                    handle.write(data)
+                written.append(path)
     return written

@@ -114,8 +114,10 @@ def _footer(board: Board, text: Callable[[str], str] = str) -> list[str]:
         f"difference on the test items both scored, p >= 0.05; `radiobench compare` shows it). {OVERLAP_MARK}: no "
         "per-item predictions to pair, but the 95 % intervals overlap the best's (a looser rule). No correction "
         "for multiple comparisons.",
-        "Mean rank: ranks of the means across the tasks a backbone has (1 = best), ignoring intervals and ties; "
-        "rows with more tasks come first.",
+        "Mean rank (ties shared): on each real-data task a backbone's rank is 1 + the number of backbones whose 95 % "
+        "interval lies wholly above its own (below, for lower-is-better scores), so backbones the test set cannot "
+        "separate share a rank; a cell without an interval counts as its mean. Tasks that share source data are "
+        "averaged first, so each survey counts once; then the mean over those groups. Rows with more tasks come first.",
         f"{IN_DOMAIN_MARK}: in-domain (the backbone's training data includes the task's source data).",
         *_shared_sources(board, text),
         "Hardware: " + text("; ".join(board.environments)),
@@ -129,7 +131,7 @@ def _footer(board: Board, text: Callable[[str], str] = str) -> list[str]:
 
 def _shared_sources(board: Board, text: Callable[[str], str]) -> list[str]:
     """Real-data tasks drawn from the same survey (MiraBest and RGD are both FIRST cutouts, mostly the same
-    sources): said on the page, because the mean rank then counts one survey's morphology test twice."""
+    sources): said on the page, with how the mean rank groups them (:func:`radiobench.board.collect.mean_ranks`)."""
     real = {t: {s.lower(): s for s in m.get("source_datasets", [])} for t, m in board.tasks.items() if not m.get("simulated")}
     lines = []
     names = sorted(real)
@@ -138,7 +140,7 @@ def _shared_sources(board: Board, text: Callable[[str], str]) -> list[str]:
             shared = sorted(real[a][k] for k in real[a].keys() & real[b].keys())
             if shared:
                 lines.append(text(f"{a} and {b} share source data ({', '.join(shared)}): their sources overlap, so "
-                                  "the mean rank counts that survey's test twice; read their columns together."))
+                                  "they are read together: the mean rank averages them into one group first."))
     return lines
 
 
@@ -206,8 +208,14 @@ def _plot(board: Board, task: str) -> str:
 
     info = board.info.get(task, {})
     caption = html.escape(f"{task}: {_direction(board.tasks[task])}. {_chance_text(info)}")
-    return (f'<figure class="plot" data-task="{html.escape(task)}">{inline_svg(board, task)}'
-            f"<figcaption>{caption}</figcaption></figure>")
+    out = (f'<figure class="plot" data-task="{html.escape(task)}">{inline_svg(board, task)}'
+           f"<figcaption>{caption}</figcaption></figure>")
+    matrices = inline_svg(board, task, "confusion")
+    if matrices is not None:
+        out += (f'<figure class="plot confusion" data-task="{html.escape(task)}">{matrices}<figcaption>'
+                f"{html.escape(task)}: where each backbone's probe is wrong. Rows are the true classes, each "
+                "normalised to its recall (the diagonal); test items pooled over seeds.</figcaption></figure>")
+    return out
 
 
 _STYLE = """
