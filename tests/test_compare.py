@@ -128,3 +128,22 @@ def test_tied_with_best_uses_the_paired_test_and_falls_back_to_intervals(tmp_pat
     assert ties["gamma"][0] is True and ties["gamma"][1] > 0.05
     paths["gamma"].with_name(records["gamma"].predictions.file).unlink()
     assert tied_with_best(paths, records, "alpha", n_resamples=500)["gamma"] == (None, None, "unknown")  # no intervals
+
+
+def test_leaderboard_comparisons_are_remembered_by_their_sidecars(tmp_path, monkeypatch):
+    """A page re-render reuses each paired test; a changed sidecar (a re-run) is tested again."""
+    from radiobench.board import stats
+    from radiobench.results import ResultRecord
+
+    monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path / "cache"))
+    a, items = synthetic(tmp_path / "a", "alpha", 0.1, seed=1)
+    b, _ = synthetic(tmp_path / "b", "beta", 0.4, seed=2)
+    records = (ResultRecord.read(a), ResultRecord.read(b))
+    first = stats.cached_compare(a, b, records)
+    assert first == compare(a, b) and len(list((tmp_path / "cache" / "comparisons").iterdir())) == 1
+    calls = []
+    monkeypatch.setattr(stats, "compare", lambda *args, **kw: calls.append(args) or first)
+    assert stats.cached_compare(a, b, records) == first and calls == []  # from the cache, same answer
+    b2, _ = synthetic(tmp_path / "b", "beta", 0.3, seed=3)  # re-run: another sidecar
+    stats.cached_compare(a, b2, (records[0], ResultRecord.read(b2)))
+    assert len(calls) == 1

@@ -169,6 +169,55 @@ def compare(a_path: Path, b_path: Path, metric: str | None = None, n_resamples: 
     )
 
 
+CACHE_FORMAT = 1  # bump when a comparison's computation changes
+
+
+def cached_compare(a_path: Path, b_path: Path, records: tuple[ResultRecord, ResultRecord],
+                   n_resamples: int = bootstrap.N_RESAMPLES, scorer: Scorer | None = None) -> Comparison:
+    """:func:`compare`, remembered on disk by what decides its answer.
+
+    A leaderboard page runs a paired bootstrap of every row against its task's best (a few
+    seconds each: 2000 resamples of up to five seeds), and every page and format asks again.
+    The answer depends only on both sidecars (their sha256, checked again), the main metric, the
+    resampling settings, the task's version (its scorer) and this code, so those are the key;
+    a record without a sidecar is computed (and refused) as before. Entries are written
+    atomically under ``$RADIOBENCH_CACHE/comparisons``; an unreadable one is recomputed.
+    """
+    import hashlib
+    import json
+
+    from radiobench import __version__
+    from radiobench.io.atomic import write_text_atomic
+    from radiobench.io.datafiles import cache_root
+
+    from radiobench.io.download import sha256_file
+
+    a, b = records
+    sidecars = [(path.with_name(r.predictions.file), r.predictions.sha256) for path, r in zip((a_path, b_path), records)
+                if r.predictions is not None]
+    if len(sidecars) < 2 or not all(f.is_file() and sha256_file(f) == sha for f, sha in sidecars):
+        return compare(a_path, b_path, n_resamples=n_resamples, scorer=scorer, records=records)  # it says what is wrong
+    fields = {"format": CACHE_FORMAT, "radiobench": __version__, "a": a.predictions.sha256, "b": b.predictions.sha256,
+              "a_name": a.backbone.name, "b_name": b.backbone.name, "metric": a.main_score.name,
+              "task": [a.task.name, a.task.version, b.task.version], "seeds": [a.seeds, b.seeds],
+              "n_resamples": n_resamples, "random_seed": bootstrap.RANDOM_SEED}
+    key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    path = cache_root() / "comparisons" / f"{key[:32]}.json"
+    try:
+        stored = json.loads(path.read_text())
+        if stored.get("key") == key:
+            found = stored["comparison"]
+            found["seed_pairs"] = [tuple(pair) for pair in found["seed_pairs"]]
+            found["mcnemar"] = McNemar(**found["mcnemar"]) if found["mcnemar"] else None
+            return Comparison(**found)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    result = compare(a_path, b_path, n_resamples=n_resamples, scorer=scorer, records=records)
+    plain = asdict(result)
+    write_text_atomic(path, json.dumps({"key": key, "fields": fields, "comparison": plain}))
+    return result
+
+
 def mcnemar(left: list[ItemPredictions], right: list[ItemPredictions]) -> McNemar:
     """Exact McNemar per seed pair (binomial test of the discordant items); the least significant pair."""
     from scipy.stats import binomtest
@@ -211,15 +260,11 @@ def tied_with_best(paths: dict[str, Path], records: dict[str, ResultRecord], bes
     intervals (a looser rule: overlapping intervals do not prove a tie); otherwise None.
     """
     out: dict[str, tuple[bool | None, float | None, str]] = {best: (True, None, "best")}
-    scorer = None
     for name, record in records.items():
         if name == best:
             continue
         try:
-            if scorer is None:
-                scorer = scorer_for_record(records[best])
-            c = compare(paths[best], paths[name], n_resamples=n_resamples, scorer=scorer,
-                        records=(records[best], record))
+            c = cached_compare(paths[best], paths[name], (records[best], record), n_resamples)
             out[name] = (not (c.significant and c.a_better), c.p_value, "paired")
             continue
         except ResultsError:
