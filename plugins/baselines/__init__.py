@@ -6,7 +6,8 @@ can use. Each twin takes the input contract of the pretrained model it controls 
 (single-channel and unnormalised for the DINO-MGCLS architectures). On detection tasks,
 ``pybdsf`` (the source finder radio surveys catalogue with) is the classical bar to clear.
 ``control_peaks`` bounds the counting tasks from above: hand-made counts that a working task
-must let the ridge probe turn into a high R² (``control.py``, ``control_features.py``).
+must let the ridge probe turn into a high R² (``control.py``, ``control_features.py``);
+``control_image_map`` does the same for detection: the image's own pixels as a stride-8 map.
 """
 
 from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
@@ -80,6 +81,20 @@ def radiobench_register_backbones(register):
             license="n/a",
             description=("positive control for counting: saturated-blob counts by area, saturated fraction and "
                          "smoothed-peak counts of the crop's own pixels, no pyBDSF, no training"),
+        )
+    )
+    register(
+        BackboneSpec(
+            name="control_image_map",
+            factory="radiobench_plugins.baselines.control:ControlImageMap",
+            embed_dim=64,
+            kinds=("detection",),  # a map of raw pixels: the bar for detection heads, nothing to say about classes
+            input=InputContract(channels=1, size=224, mean=(0.0,), std=(1.0,), interpolation="bicubic"),
+            weights=WeightsSpec(kind="none", description="no learned weights: the image's own pixels"),
+            family="control",
+            license="n/a",
+            description=("positive control for detection: the image itself at stride 8 (each 8x8 block as 64 "
+                         "channels), so a working detection probe must find sources in it"),
         )
     )
     register(

@@ -15,3 +15,21 @@ class ControlPeaks(Backbone):
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         pixels = images[:, 0].detach().to("cpu", torch.float64).numpy()
         return torch.from_numpy(np.stack([peak_features(p) for p in pixels])).to(torch.float32)
+
+
+class ControlImageMap(Backbone):
+    """The detection tasks' positive control: the image itself as a stride-8 feature map.
+
+    Each 8x8 block of the (B, 1, H, W) image becomes 64 channels of one cell (space-to-depth),
+    so the map holds every pixel and nothing learned. A detection probe that cannot find
+    sources in it is not measuring features; one that can sets the bar for feature maps
+    that keep where the sources are.
+    """
+
+    STRIDE = 8
+
+    def feature_map(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.pixel_unshuffle(images[:, :1], self.STRIDE)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        return self.feature_map(images).mean(dim=(2, 3))
