@@ -337,8 +337,8 @@ def plot_loss(history: dict, path: Path, title: str = "") -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     if len(steps):
         per_epoch = len(steps) / max(epochs, 1)
-        ax.plot(np.arange(1, len(steps) + 1) / per_epoch, steps, lw=0.6, alpha=0.5, label="step")
-    ax.plot(np.arange(1, epochs + 1), history["epoch_loss"], "o-", lw=1.5, ms=3, label="epoch mean")
+        ax.plot(np.arange(1, len(steps) + 1) / per_epoch, steps, lw=0.6, alpha=0.5, label="step (batch)")
+    ax.plot(np.arange(epochs) + 0.5, history["epoch_loss"], "o-", lw=1.5, ms=3, label="epoch mean")
     ax.set_xlabel("epoch")
     ax.set_ylabel("DINO loss")
     ax.set_title(title, fontsize=9)
