@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="local: jobs as processes on this machine; slurm: one job array through sbatch "
                               "(default: every pair in this process, one after the other)")
     cluster.add_argument("--jobs-dir", default="radiobench-jobs", metavar="DIR",
-                         help="the sweep's record, job logs and results (default: ./radiobench-jobs); "
+                         help="the sweep's record and its jobs' logs (default: ./radiobench-jobs); "
                               "`radiobench sweep status DIR` reads it")
     cluster.add_argument("--slurm-partition", metavar="NAME", help="Slurm partition (default: the cluster's)")
     cluster.add_argument("--gpus-per-job", type=int, default=0, metavar="N", help="GPUs per job (default: 0)")
