@@ -187,3 +187,14 @@ def test_finished_runs_are_registered(shared_data, tmp_path, monkeypatch):
     spec = reg.backbone("tiny_test_dino").spec
     assert spec.input.channels == 1 and spec.input.size == 32 and spec.options["model_kwargs"] == {"img_size": 32}
     assert "random_vit_tiny16_64px" in reg.backbones
+
+
+def test_a_broken_run_folder_does_not_take_the_plugin_down(tmp_path, monkeypatch):
+    from radiobench.registry import build_registry
+
+    (tmp_path / "runs" / "broken").mkdir(parents=True)
+    (tmp_path / "runs" / "broken" / "card.json").write_text('{"format": "radiobench-pretrain-card/1"}')
+    monkeypatch.setenv("RADIOBENCH_PRETRAINED", str(tmp_path / "runs"))
+    with pytest.warns(UserWarning, match="not registered"):
+        reg = build_registry()
+    assert "dino_mgcls_vits8" in reg.backbones

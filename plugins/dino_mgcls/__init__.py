@@ -5,7 +5,7 @@ Teacher weights from Zenodo record 12771941, single-channel input. The study fed
 (the task's scaling), resized to 224 (bicubic), with no mean/std normalisation.
 """
 
-from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
+from radiobench.api import BackboneSpec, InputContract, RadiobenchError, WeightsSpec, hookimpl
 
 ZENODO = "https://zenodo.org/records/12771941/files/{}?download=1"
 PAGE = "https://doi.org/10.5281/zenodo.12771941"
@@ -43,7 +43,12 @@ def radiobench_register_backbones(register):
             options={"arch": arch},
             aliases=aliases,
         ))
+    import warnings
+
     from radiobench.pretrain.card import pretrained_dirs, spec_from_dir
 
-    for folder in pretrained_dirs():
-        register(spec_from_dir(folder))
+    for folder in pretrained_dirs():  # a broken run folder is skipped with a warning, not the whole plugin
+        try:
+            register(spec_from_dir(folder))
+        except (RadiobenchError, KeyError, TypeError, ValueError) as exc:
+            warnings.warn(f"{folder}: not registered as a backbone ({type(exc).__name__}: {exc})", stacklevel=1)
