@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from radiobench.cli import main
+from radiobench.run import executor
 
 from conftest import need
 from test_sweep import PAIR_ARGS, _scores
@@ -144,8 +145,11 @@ def test_a_sweep_on_slurm_scores_as_the_sequential_run(slurm_cluster, shared_dat
            "--executor", "slurm", "--jobs-dir", str(jobs), "--slurm-partition", "radiobench", "--cpus-per-job", "1",
            "--mem", "500M", "--timeout-min", "10", "--array-parallelism", "2"]
     capsys.readouterr()
-    assert main([*cmd, "--no-wait"]) == 0
-    assert "2 jobs submitted (slurm)" in capsys.readouterr().out
+    one = [*cmd[:2], "pixels", *cmd[3:]]  # a first submission of one pair, waiting for it
+    assert main(one) == 0
+    assert "1 job submitted (slurm)" in capsys.readouterr().out
+    assert main([*cmd, "--no-wait"]) == 0  # then both: the finished pair is not submitted again
+    assert "1 job submitted (slurm), 1 of 2 pairs already answered" in capsys.readouterr().out
 
     def finished() -> bool:
         main(["sweep", "status", str(jobs), "--json"])
@@ -154,6 +158,7 @@ def test_a_sweep_on_slurm_scores_as_the_sequential_run(slurm_cluster, shared_dat
         return all(r["state"] == "done" for r in rows)
 
     _until(finished, "both jobs done", timeout=300)
+    assert len(executor.read_manifest(jobs)) == 2
     assert _scores(tmp_path / "slurm") == _scores(tmp_path / "seq") and len(_scores(tmp_path / "seq")) == 2
 
     assert main(cmd) == 0  # waits, but there is nothing to wait for

@@ -241,7 +241,9 @@ def states(submissions: list[Submission], live: dict[str, Any] | None = None) ->
         if result.exists():
             out.append(_from_result(s, result))
             continue
-        job = (live or {}).get(s.job_id)
+        # a local job is this process's child: ask its process (a finished child is a zombie to a pid check);
+        # submitit's Slurm state needs accounting (sacct), often off, so Slurm jobs are looked up in squeue
+        job = (live or {}).get(s.job_id) if s.executor == "local" else None
         if job is not None:
             running = job.state == "RUNNING"
         elif s.executor == "slurm":
