@@ -251,7 +251,32 @@ def test_results_of_different_protocol_versions_are_not_merged(tmp_path):
     new["protocol"]["version"] = "2"
     write(tmp_path, old)
     write(tmp_path, new)
-    with pytest.raises(ResultsError, match=r"used protocol version 3 but .* used 2; .* cannot be merged"):
+    with pytest.raises(ResultsError, match=r"used protocol version 3 but .* used 2 \(classification tasks\); .* cannot be merged"):
+        collect(tmp_path)
+
+
+def test_a_protocol_versions_task_kinds_apart_and_runs_record_their_kinds_version(tmp_path):
+    """Linear 4 changed logistic fits only: ridge results keep version 3 and share the board with version 4."""
+    from radiobench.protocols.linear import Linear
+
+    assert (Linear.version_for("classification"), Linear.version_for("regression"), Linear.version_for("ranking")) == \
+        ("4", "3", "3")
+    for backbone, task, kind, version in [("a", "t_cls", "classification", "4"), ("b", "t_cls", "classification", "4"),
+                                          ("a", "t_reg", "regression", "3"), ("b", "t_reg", "regression", "3")]:
+        res = result(backbone, task, 0.1 if backbone == "a" else 0.2, sources=(task,))
+        res["task"]["kind"], res["protocol"]["version"] = kind, version
+        if kind == "regression":
+            res["metrics"] = {"mse": res["metrics"].pop("error")}
+            res["main_score"]["name"] = "mse"
+        write(tmp_path, res)
+    board = collect(tmp_path)
+    assert set(board.tasks) == {"t_cls", "t_reg"} and board.ranks["a"] == 1.0
+    stale = result("c", "t_reg", 0.3, sources=("t_reg",))
+    stale["task"]["kind"], stale["protocol"]["version"] = "regression", "4"
+    stale["metrics"] = {"mse": stale["metrics"].pop("error")}
+    stale["main_score"]["name"] = "mse"
+    write(tmp_path, stale)
+    with pytest.raises(ResultsError, match=r"used protocol version 3 but .* used 4 \(regression tasks\)"):
         collect(tmp_path)
 
 

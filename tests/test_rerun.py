@@ -106,7 +106,7 @@ def test_a_result_of_an_older_protocol_version_is_replaced(opts, monkeypatch):
     monkeypatch.setattr(Linear, "version", "99")
     notes = Notes()
     assert run(opts(), notes).status == "done"
-    assert "protocol version 3 -> 99" in notes.lines[0]
+    assert "protocol version 4 -> 99" in notes.lines[0]
     assert json.loads((opts().results_dir / "fake_backbone__fake_task__linear.json").read_text())["seeds_kept"] == []
     assert json.loads((opts().results_dir / "fake_backbone__fake_task__linear.json").read_text())["protocol"]["version"] == "99"
 

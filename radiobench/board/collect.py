@@ -67,19 +67,19 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True) -> B
     task_origin: dict[str, Path] = {}
     backbone_origin: dict[str, Path] = {}
     environments = set()
-    protocol_version: tuple[str, Path] | None = None
+    protocol_version: dict[str, tuple[str, Path]] = {}  # per task kind (a protocol may version kinds apart)
     present: set[str] = set()  # protocols that have results here, to suggest one when the asked one has none
     for path, res in iter_results(results_dir):
         present.add(res.protocol.id)
         if res.protocol.id != protocol:
             continue
         version = res.protocol.version
-        if protocol_version is None:
-            protocol_version = (version, path)
-        elif protocol_version[0] != version:
+        first = protocol_version.setdefault(res.task.kind, (version, path))
+        if first[0] != version:
             raise ResultsError(
-                f"protocol {protocol!r}: {protocol_version[1]} used protocol version {protocol_version[0]} but {path} "
-                f"used {version}; results of different protocol versions cannot be merged, re-run the older ones"
+                f"protocol {protocol!r}: {first[1]} used protocol version {first[0]} but {path} "
+                f"used {version} ({res.task.kind} tasks); results of different protocol versions cannot be merged, "
+                "re-run the older ones"
             )
         if res.limit:
             board.skipped_limited += 1

@@ -25,7 +25,8 @@ def request_for(pair: Pair, protocol: Any, protocol_id: str) -> Request:
     return Request(
         backbone=pair.name, backbone_code=pair.code, weights_identity=pair.weights_id, task=pair.task_name,
         task_version=pair.task_reg.spec.version, data_sha256=pair.task.data_sha256, task_options=pair.task.options,
-        protocol_id=protocol_id, protocol_version=protocol.version, precision=pair.opts.precision,
+        protocol_id=protocol_id, protocol_version=protocol.version_for(pair.task_reg.spec.kind),
+        precision=pair.opts.precision,
         limit=pair.opts.limit, seeds=list(range(pair.opts.seeds)),
     )
 
@@ -121,7 +122,7 @@ def make_record(pair: Pair, protocol: Any, protocol_id: str, fit: Fit, kept: lis
             "evaluation": fit.evaluation, "metadata": task.metadata(), "citation": t.citation,
         },
         "protocol": {
-            "name": protocol.name, "version": protocol.version, "id": protocol_id, "params": protocol.describe(),
+            "name": protocol.name, "version": protocol.version_for(t.kind), "id": protocol_id, "params": protocol.describe(),
             "label_budget": pair.opts.budget.to_dict(),
             "train_size_per_seed": [r.train_size for r in per_seed],
             "sizes_per_seed": [r.sizes for r in per_seed],
