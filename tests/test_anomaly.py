@@ -123,3 +123,19 @@ def test_a_cached_rerun_never_decodes_a_cutout(shared_data, tmp_path, monkeypatc
     assert again.status == "done"
     assert json.loads(again.path.read_text())["cache"]["all"]["hit"] is True
     assert json.loads(again.path.read_text())["metrics"] == json.loads(first.path.read_text())["metrics"]
+
+
+def test_a_finished_protege_result_answers_the_same_request(shared_data, tmp_path):
+    """The data identity covers the cutouts from prepare() on, so a re-run finds its result and does nothing.
+
+    It used to be the catalogue's sha256 until the split was read, and the recorded one (catalogue + cutouts)
+    never matched it: every run redid every Protege result.
+    """
+    opts = RunOptions(protocols=["knn-distance"], seeds=1, data_root=shared_data, results_dir=tmp_path / "results",
+                      cache_dir=tmp_path / "cache", device="cpu", limit=300)
+    first, = run_pair(get_registry(), "pixels", "mgcls_anomaly", opts)
+    task = build_task(get_registry().task("mgcls_anomaly"))
+    task.prepare(shared_data)
+    assert task.data_sha256 == json.loads(first.path.read_text())["task"]["data_sha256"]  # before any split is read
+    again, = run_pair(get_registry(), "pixels", "mgcls_anomaly", opts)
+    assert again.status == "skipped" and again.path == first.path

@@ -45,8 +45,11 @@ class ProtegeAnomaly(Task):
             fetch(folder)
         self._catalogue = datafiles.read_verified(folder / CATALOGUE, CATALOGUE_SHA256, self.spec.name, RECORD)
         self.root = Path(root)
-        self._split: Split | None = None
         self._meta: dict[str, Any] = {}
+        # The cutouts' bytes are hashed here, not when the split is first read: the data identity
+        # (data_sha256) must be whole before a run asks whether an existing result answers it, or the
+        # catalogue-only identity never matches a recorded one and every run redoes every result.
+        self._split: Split | None = self._read()
 
     def _read(self) -> Split:
         import pandas as pd
