@@ -3,6 +3,7 @@ and on a backbone's map as it is and standardised per channel.
 
     python benchmarks/detect_stride.py [--strides 8 16 32] [--seeds 2] [--data-root ../shared/data]
     python benchmarks/detect_stride.py --backbone imagenet_efficientnet_lite0 [--seeds 1]
+    python benchmarks/detect_stride.py --backbone imagenet_efficientnet_lite0 --block-stride 8
 
 ``control_image_map`` hands the head each 8x8 block of the image as 64 channels: every pixel,
 nothing learned. Here the block is 8, 16 or 32 pixels (64, 256 or 1024 channels), which is the
@@ -15,7 +16,8 @@ chosen from these numbers.
 With ``--backbone``, the backbone's own map is trained on twice: as extracted, and with each
 channel standardised by its mean and std over the training maps (what a feature-scale or
 channel-statistics problem would need). If the standardised map scores far higher, the
-head's optimisation, not the features, held the score down.
+head's optimisation, not the features, held the score down. With ``--block-stride S`` (EfficientNet-Lite
+backbones), the map is instead the output of the last block at stride S (an earlier depth), raw.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--data-root", default="../shared/data")
     parser.add_argument("--backbone", help="instead of the pixel controls: this backbone's map, raw and standardised")
+    parser.add_argument("--block-stride", type=int, help="with --backbone (EfficientNet-Lite): the last block at this stride")
     args = parser.parse_args()
 
     import torch
@@ -65,6 +68,21 @@ def main() -> None:
               f"{' '.join(f'{s:.4f}' for s in scores)} (mean {np.mean(scores):.4f}; {time.perf_counter() - began:.0f} s)",
               flush=True)
 
+    if args.backbone and args.block_stride:
+        net = backbone.module
+        seen: list[torch.Tensor] = []
+        for block in net._blocks:
+            block.register_forward_hook(lambda _m, _i, out: seen.append(out))
+
+        def at_depth(images: torch.Tensor) -> torch.Tensor:
+            seen.clear()
+            net.extract_features(images)
+            wanted = images.shape[-1] // args.block_stride
+            return [m for m in seen if m.shape[-1] == wanted][-1]
+
+        backbone.feature_map = at_depth
+        report(f"{args.backbone}, last block at stride {args.block_stride}", maps_of())
+        return
     if args.backbone:
         maps = maps_of()
         train_maps = maps["train"]
