@@ -118,24 +118,32 @@ def _unpack(predicted: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray |
     return np.asarray(predicted), None, None
 
 
-@dataclass
-class Protocol(abc.ABC):
-    """Subclasses set ``name`` and implement ``fit_predict``; options are dataclass fields."""
+class Versioned:
+    """What protocols and map protocols share about versions.
 
-    name: ClassVar[str]
-    # bumped whenever a change can move a number; the leaderboard never merges two versions
+    A change that moves only some kinds' numbers bumps only theirs: ``kind_versions`` maps a kind
+    to its version where it is not ``version``, so results the change cannot move stay valid.
+    """
+
     version: ClassVar[str] = "1"
-    # a change that moves only some kinds' numbers bumps only theirs: kind -> its version, where it is not
-    # ``version`` (so results the change cannot move stay valid and need no re-run)
     kind_versions: ClassVar[dict[str, str]] = {}
-    kinds: ClassVar[tuple[str, ...]] = ("classification", "regression")  # task kinds it applies to
-    supervised: ClassVar[bool] = True  # False: never reads training labels (anomaly scores)
-    options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def version_for(cls, kind: str) -> str:
         """The version a result on a task of ``kind`` records (and must match to be reused or merged)."""
         return cls.kind_versions.get(kind, cls.version)
+
+
+@dataclass
+class Protocol(Versioned, abc.ABC):
+    """Subclasses set ``name`` and implement ``fit_predict``; options are dataclass fields."""
+
+    name: ClassVar[str]
+    # bumped whenever a change can move a number; the leaderboard never merges two versions
+    version: ClassVar[str] = "1"
+    kinds: ClassVar[tuple[str, ...]] = ("classification", "regression")  # task kinds it applies to
+    supervised: ClassVar[bool] = True  # False: never reads training labels (anomaly scores)
+    options: dict[str, Any] = field(default_factory=dict)
 
     @abc.abstractmethod
     def fit_predict(
@@ -173,7 +181,7 @@ class Protocol(abc.ABC):
         return dict(self.options)
 
 
-class MapProtocol(abc.ABC):
+class MapProtocol(Versioned, abc.ABC):
     """A head trained on frozen spatial feature maps (detection kinds), one fit per seed.
 
     Separate from :class:`Protocol` because its inputs are (N, D, h, w) maps and per-image
@@ -183,14 +191,9 @@ class MapProtocol(abc.ABC):
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
-    kind_versions: ClassVar[dict[str, str]] = {}
     kinds: ClassVar[tuple[str, ...]] = ("detection",)
     supervised: ClassVar[bool] = True
     options: dict[str, Any]
-
-    @classmethod
-    def version_for(cls, kind: str) -> str:
-        return cls.kind_versions.get(kind, cls.version)
 
     @abc.abstractmethod
     def fit_predict(self, train_features: Any, train_targets: list[dict[str, Any]], test_features: Any,
