@@ -80,9 +80,9 @@ def test_matching_computed_once_gives_torchvisions_loss(sim):
     _, train, _ = sim
     targets = input_frame_targets(train, 224)[:6] + [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
     torch.manual_seed(0)
-    model = Detect().build(32, 1, 8.0, 2)
+    model = Detect().build([32], 1, 8.0, [2], (28, 28))
     with torch.no_grad():
-        maps = [model.backbone(torch.randn(len(targets), 32, 7, 7))]
+        maps = [model.backbone([torch.randn(len(targets), 32, 7, 7)])]
         outputs = model.head(maps)
     anchors = model.anchor_generator(ImageList(torch.zeros(len(targets), 1, 224, 224), [(224, 224)] * len(targets)), maps)
     matched = matched_points(model, anchors[0], targets)
@@ -98,7 +98,7 @@ def test_anchor_points_are_torchvisions_at_integer_strides_and_span_the_image_at
 
     points = anchor_points((grid, grid), input_size)
     stride = input_size / grid
-    model = Detect().build(16, 1, stride, 2)
+    model = Detect().build([16], 1, stride, [2], (grid, grid))
     theirs = model.anchor_generator(ImageList(torch.zeros(1, 1, input_size, input_size), [(input_size, input_size)]),
                                     [torch.zeros(1, 16, grid, grid)])[0]
     assert points.shape == theirs.shape == (grid * grid, 4)
@@ -242,3 +242,54 @@ def test_a_bad_coco_set_fails_with_one_line_and_caches_nothing(tmp_path, monkeyp
     assert "\n" not in str(caught.value)
     assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+
+
+@pytest.mark.parametrize("input_size, widths, chosen", [
+    (224, [112, 56, 28, 14, 7], [28, 7]),  # ResNet: its stride-8 stage and its last map
+    (224, [56, 28, 14, 7], [28, 7]),  # ConvNeXt
+    (260, [130, 65, 33, 17, 9], [33, 9]),  # EfficientNet-Lite2: 7.9 px per cell
+    (224, [14], [14]),  # ViT/16: one grid
+    (224, [28], [28]),  # ViT/8, control_image_map: the last map is already at stride 8
+])
+def test_the_head_reads_the_last_map_and_the_deepest_one_at_stride_8(input_size, widths, chosen):
+    from radiobench.run.maps import pyramid
+
+    maps = [torch.zeros(1, 4, w, w) for w in widths]
+    assert [m.shape[-1] for m in pyramid(maps, input_size)] == chosen
+
+
+def test_cnn_backbones_offer_their_stages_shallow_to_deep_ending_with_the_last_map():
+    for name in ("random_resnet18", "random_efficientnet_lite0"):
+        backbone = build_backbone(get_registry().backbone(name))
+        images = torch.rand(1, backbone.spec.input.channels, 224, 224)
+        with torch.inference_mode():
+            levels, last = backbone.feature_maps(images), backbone.feature_map(images)
+        widths = [m.shape[-1] for m in levels]
+        assert widths == sorted(widths, reverse=True) and 28 in widths, name
+        assert torch.equal(levels[-1], last), name
+
+
+def test_two_levels_train_one_head_on_the_finer_grid_even_when_they_do_not_align():
+    """EfficientNet-Lite2: a 33-cell stride-8 stage and a 9-cell last map, whose 36 upsampled cells are resized to 33."""
+    torch.manual_seed(0)
+    levels = [torch.randn(4, 8, 33, 33), torch.randn(4, 16, 9, 9)]
+    targets = [{"boxes": torch.tensor([[20.0, 30.0, 40.0, 44.0]]), "labels": torch.zeros(1, dtype=torch.int64)}] * 4
+    detect = Detect()
+    detect.options = {**detect.options, "epochs": 1, "batch_size": 2}
+    predicted, info = detect.fit_predict(levels, targets, [m[:1] for m in levels], 1, 260, seed=0)
+    assert info["levels"] == [[8, 33, 33], [16, 9, 9]] and info["upsample_per_level"] == [0, 2]
+    assert info["stride"] == pytest.approx(260 / 33) and len(predicted) == 1
+
+
+def test_a_maps_overall_scale_does_not_change_what_the_head_learns():
+    """A random EfficientNet's last map is ~1e-8 in size: standardised on the training maps, it trains as a unit-scale map."""
+    torch.manual_seed(0)
+    maps = torch.rand(6, 16, 7, 7) + torch.linspace(0, 3, 16)[None, :, None, None]
+    targets = [{"boxes": torch.tensor([[20.0, 30.0, 60.0, 64.0]]), "labels": torch.zeros(1, dtype=torch.int64)}] * 6
+    detect = Detect()
+    detect.options = {**detect.options, "epochs": 2, "batch_size": 3, "score_thresh": 0.0}
+    unit, info = detect.fit_predict(maps, targets, maps[:2], 1, 224, seed=0)
+    tiny, _ = detect.fit_predict(maps * 1e-8, targets, maps[:2] * 1e-8, 1, 224, seed=0)
+    assert info["loss_last_epoch"] < info["loss_first_epoch"]
+    for a, b in zip(unit, tiny):
+        np.testing.assert_allclose(a["scores"], b["scores"], rtol=1e-3, atol=1e-5)

@@ -34,3 +34,17 @@ class EfficientNetLite(ModuleBackbone):
 
     def feature_map(self, images: torch.Tensor) -> torch.Tensor:
         return self.module.extract_features(images)
+
+    def feature_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """The last block's output at each resolution finer than the head's map, then the head's map (1280 channels)."""
+        seen: list[torch.Tensor] = []
+        hooks = [block.register_forward_hook(lambda _m, _i, out: seen.append(out)) for block in self.module._blocks]
+        try:
+            last = self.module.extract_features(images)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        by_width: dict[int, torch.Tensor] = {}
+        for out in seen:  # blocks run shallow to deep: the last one seen at a width is that resolution's deepest
+            by_width[out.shape[-1]] = out
+        return [m for w, m in sorted(by_width.items(), reverse=True) if w > last.shape[-1]] + [last]

@@ -41,6 +41,17 @@ class Backbone(abc.ABC):
         """
         raise NotImplementedError
 
+    def feature_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Spatial maps from every depth the backbone offers, shallow to deep; the last is ``feature_map``'s.
+
+        A CNN's last map is at stride 32, too coarse to place a source a few pixels wide, while its
+        earlier stages keep that detail (sim_detect: an ImageNet EfficientNet-Lite0 read at its last
+        map scored mAP 0.004, its last stride-8 block 0.72; ``benchmarks/detect_stride.py``). Dense
+        probes may therefore read an earlier depth too. A backbone with one map (a ViT's patch grid)
+        keeps this default.
+        """
+        return [self.feature_map(images)]
+
     @property
     def has_feature_map(self) -> bool:
         return type(self).feature_map is not Backbone.feature_map

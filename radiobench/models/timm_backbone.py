@@ -66,3 +66,11 @@ class TimmBackbone(ModuleBackbone):
             return tokens.transpose(1, 2).reshape(len(out), -1, grid[0], grid[1])
         raise RadiobenchError(f"backbone {self.spec.name!r}: forward_features gave shape {tuple(out.shape)}, "
                               "neither a feature map nor ViT tokens on a grid")
+
+    def feature_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """A CNN's stage outputs (timm's ``forward_intermediates``) finer than its last map, then the last map."""
+        last = self.feature_map(images)
+        if not hasattr(self.module, "forward_intermediates") or self.module.forward_features(images[:1]).ndim != 4:
+            return [last]  # a ViT: one grid of patch tokens at every depth
+        stages = self.module.forward_intermediates(images, intermediates_only=True)
+        return [m for m in stages if m.shape[-1] > last.shape[-1]] + [last]

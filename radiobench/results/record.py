@@ -145,6 +145,7 @@ class CacheUse(_Model):
     key: str
     hit: bool
     path: str
+    levels: list[dict[str, str]] | None = None  # dense tasks: every map level's entry (key and path), finest first
 
 
 class PredictionsRef(_Model):

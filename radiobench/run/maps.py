@@ -28,13 +28,24 @@ from radiobench.run.strategy import Fit, NotApplicable, Strategy
 
 def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precision: str,
                  on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-    """(N, D, h, w) float32 maps of every image, resized to the backbone's input (without its centre crop)."""
+    """(N, D, h, w) float32 last maps of every image, resized to the backbone's input (without its centre crop)."""
+    import torch
+
+    out = [_checked(backbone, maps, rows, torch)
+           for rows, maps in _batches(backbone, split, batch_size, precision, backbone.feature_map, on_batch)]
+    # C order whatever layout the backbone's map had (a ViT's regridded tokens are strided): the head's
+    # convolutions pick kernels by layout, and a cached map (always C order) must train identically
+    return np.ascontiguousarray(np.concatenate(out))
+
+
+def _batches(backbone: Any, split: DetectionSplit, batch_size: int, precision: str, method: Callable[[Any], Any],
+             on_batch: Callable[[int], None] | None) -> Any:
+    """(rows, ``method``'s output) for each batch of prepared images, in order."""
     import torch
 
     from radiobench.models.preprocess import prepare_batch
 
     contract = replace(backbone.spec.input, crop_fraction=1.0)  # a detector must see the whole image
-    out = []
     device = backbone.device
     for first in range(0, len(split), batch_size):
         images = split.images[first : first + batch_size]
@@ -42,19 +53,49 @@ def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precisio
             raise RadiobenchError("images of one batch differ in size; detection tasks must serve equal-sized images")
         batch = prepare_batch(torch.from_numpy(np.stack(images)).to(device), contract)
         with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
-            maps = backbone.feature_map(batch)
-        if not isinstance(maps, torch.Tensor) or maps.ndim != 4 or len(maps) != len(batch):
-            raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature_map must return (B, D, h, w), "
-                                  f"got {getattr(maps, 'shape', type(maps).__name__)}")
-        maps = maps.float().cpu().numpy()
-        if not np.isfinite(maps).all():
-            raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature_map returned NaN or infinite values")
-        out.append(maps)
+            yield len(images), method(batch)
         if on_batch is not None:
             on_batch(len(images))
-    # C order whatever layout the backbone's map had (a ViT's regridded tokens are strided): the head's
-    # convolutions pick kernels by layout, and a cached map (always C order) must train identically
-    return np.ascontiguousarray(np.concatenate(out))
+
+
+def _checked(backbone: Any, maps: Any, rows: int, torch: Any) -> np.ndarray:
+    if not isinstance(maps, torch.Tensor) or maps.ndim != 4 or len(maps) != rows:
+        raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature maps must be (B, D, h, w), "
+                              f"got {getattr(maps, 'shape', type(maps).__name__)}")
+    out = maps.float().cpu().numpy()
+    if not np.isfinite(out).all():
+        raise RadiobenchError(f"backbone {backbone.spec.name!r}: a feature map holds NaN or infinite values")
+    return np.ascontiguousarray(out)
+
+
+FINE_STRIDE = 8  # input pixels per cell of the earlier map a dense head reads beside the last one: the head's own stride
+
+
+def map_levels(backbone: Any, split: DetectionSplit, batch_size: int, precision: str,
+               on_batch: Callable[[int], None] | None = None) -> list[np.ndarray]:
+    """The maps a dense head reads, as (N, D, h, w) float32 arrays: the last map, and before it the
+    deepest earlier one at stride ``FINE_STRIDE`` or finer where the backbone has one (CNNs; not ViTs,
+    whose every depth is one patch grid, nor a map already that fine)."""
+    import torch
+
+    levels: list[list[np.ndarray]] = []
+    for rows, maps in _batches(backbone, split, batch_size, precision, backbone.feature_maps, on_batch):
+        if not isinstance(maps, (list, tuple)) or not maps:
+            raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature_maps must return a non-empty list of maps")
+        chosen = pyramid(list(maps), backbone.spec.input.size)
+        levels = levels or [[] for _ in chosen]
+        for out, m in zip(levels, chosen):
+            out.append(_checked(backbone, m, rows, torch))
+    return [np.ascontiguousarray(np.concatenate(level)) for level in levels]
+
+
+def pyramid(maps: list[Any], input_size: int) -> list[Any]:
+    """Of a backbone's maps (shallow to deep), the last and, first, the deepest earlier one at stride <= FINE_STRIDE."""
+    last = maps[-1]
+    if input_size / last.shape[-1] <= FINE_STRIDE + 1e-9:
+        return [last]
+    fine = [m for m in maps[:-1] if input_size / m.shape[-1] <= FINE_STRIDE + 1e-9]
+    return fine[-1:] + [last]
 
 
 def input_frame_targets(split: DetectionSplit, size: int) -> list[dict[str, Any]]:
@@ -108,22 +149,29 @@ class MapStrategy(Strategy):
         if self.source_finder:
             return  # it reads the images itself, once, in fit()
         for name, split in pair.splits.items():
-            entry = CacheEntry.for_fields(pair.cache_fields(name, output="feature_map"), pair.opts.cache_dir)
-            with entry.claimed():  # another process making the same maps finishes first; this one reads them
-                hit = None if pair.opts.refresh_features else entry.load(len(split))
-                if hit is None:
+            # the last map keeps the key it always had (detect v1-v3 read only it); the finer map has its own
+            # entry, stored empty (D = 0) for a backbone without one, so a hit needs no backbone to know that
+            last = CacheEntry.for_fields(pair.cache_fields(name, output="feature_map"), pair.opts.cache_dir)
+            fine = CacheEntry.for_fields(pair.cache_fields(name, output=f"feature_map@{FINE_STRIDE}"), pair.opts.cache_dir)
+            with last.claimed(), fine.claimed():  # another process making the same maps finishes first; this one reads them
+                hits = [None if pair.opts.refresh_features else e.load(len(split)) for e in (fine, last)]
+                if any(hit is None for hit in hits):
                     backbone = pair.backbone()
                     if not backbone.has_feature_map:
                         raise NotApplicable(f"backbone {pair.name!r} has no spatial feature map "
                                             "(Backbone.feature_map); detection does not apply to it")
                     began = time.perf_counter()
                     tick = progress.extraction(f"{pair.name} maps on {pair.task_name}/{name}", len(split))
-                    self.maps[name] = feature_maps(backbone, split, pair.opts.batch_size, pair.opts.precision, tick)
+                    levels = map_levels(backbone, split, pair.opts.batch_size, pair.opts.precision, tick)
                     pair.extraction_seconds[name] = time.perf_counter() - began
-                    entry.save(self.maps[name], np.zeros(len(split), dtype=np.int64))
+                    finer = levels[0] if len(levels) > 1 else np.zeros((len(split), 0, 1, 1), dtype=np.float32)
+                    fine.save(finer, np.zeros(len(split), dtype=np.int64))
+                    last.save(levels[-1], np.zeros(len(split), dtype=np.int64))
                 else:
-                    self.maps[name] = hit[0]
-            pair.cache_info[name] = {"key": entry.key, "hit": hit is not None, "path": str(entry.path)}
+                    levels = [h[0] for h in hits if h[0].shape[1] > 0]
+                self.maps[name] = levels
+            pair.cache_info[name] = {"key": last.key, "hit": all(hit is not None for hit in hits), "path": str(last.path),
+                                     "levels": [{"key": e.key, "path": str(e.path)} for e in (fine, last)]}
         progress.done()
 
     def fit(self, pair: Pair, protocol: Any, seeds: list[int], progress: Progress) -> Fit:
@@ -143,7 +191,8 @@ class MapStrategy(Strategy):
         size = pair.backbone_reg.spec.input.size
         train = pair.splits["train"]
         train_targets = input_frame_targets(train, size)
-        train_maps, test_maps = torch.from_numpy(self.maps["train"]), torch.from_numpy(self.maps["test"])
+        train_maps = [torch.from_numpy(m) for m in self.maps["train"]]
+        test_maps = [torch.from_numpy(m) for m in self.maps["test"]]
         test_truth = truth(test)
         tick = progress.fitting(f"{protocol.name} head, {len(seeds)} seeds", len(seeds))
         per_seed = []
@@ -151,7 +200,7 @@ class MapStrategy(Strategy):
             rows = pair.opts.budget.select(np.zeros(len(train_targets)), seed, stratify=False)
             began = time.perf_counter()
             predicted, params = protocol.fit_predict(
-                train_maps[rows], [train_targets[i] for i in rows], test_maps, len(pair.task_reg.spec.classes), size,
+                [m[rows] for m in train_maps], [train_targets[i] for i in rows], test_maps, len(pair.task_reg.spec.classes), size,
                 seed, device=pair.torch_device())
             seconds = time.perf_counter() - began
             found = to_image_frame(predicted, test, size)
@@ -160,6 +209,7 @@ class MapStrategy(Strategy):
                                        detected_items(test, found)))
             tick()
         progress.done()
-        description = (f"frozen {pair.name} feature maps {tuple(self.maps['train'].shape[1:])}, FCOS head trained on "
+        shapes = " + ".join(str(tuple(m.shape[1:])) for m in self.maps["train"])
+        description = (f"frozen {pair.name} feature maps {shapes}, FCOS head trained on "
                        f"train ({len(train)} images), scored on test ({len(test)})")
         return Fit(per_seed, description)
