@@ -198,6 +198,23 @@ def test_a_catalogue_beside_the_field_gives_the_labels(shared_data, tmp_path):
     assert all(f["labels_from"].endswith(".catalogue.csv") for f in task.metadata()["fields"])
 
 
+def test_the_percentiles_option_sets_each_fields_range_and_bad_ones_are_refused(shared_data, tmp_path):
+    folder = tmp_path / "mgcls"
+    for path in first_fields(shared_data, folder, 2):
+        write_catalogue(path.with_name(path.stem + ".catalogue.csv"), [{"RA": 0.0, "DEC": 0.0}])
+    ranges = {}
+    for percentiles in ([2.0, 98.0], [2.0, 99.9]):
+        task = build_task(get_registry().task("mgcls_counts"), {"beam_deg": [0.0015, 0.0015, 0], "percentiles": percentiles})
+        task.prepare(tmp_path)
+        meta = task.metadata()
+        assert meta["percentiles"] == percentiles
+        ranges[percentiles[1]] = [f["percentile_range"] for f in meta["fields"]]
+    for (lo98, hi98), (lo999, hi999) in zip(ranges[98.0], ranges[99.9]):
+        assert lo98 == lo999 and hi999 > hi98  # the same 2nd percentile, a higher ceiling
+    with pytest.raises(RadiobenchError, match=r"percentiles is \[98.0, 2.0\]; give two numbers, 0 <= low < high <= 100"):
+        build_task(get_registry().task("mgcls_counts"), {"percentiles": [98, 2]})
+
+
 @pytest.mark.parametrize("rows, message", [
     ([{"name": "a", "flux": 1.0}], r"no RA and Dec column .* the file has name, flux"),
     ([{"RA": 10.0, "Dec_x": 5.0}], r"no Dec column"),

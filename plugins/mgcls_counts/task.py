@@ -38,7 +38,8 @@ LABEL_SOURCES = ("pybdsf", "truth")
 
 
 class FieldCounts(Task):
-    """Options: ``crop`` (pixels), ``beam_deg`` (for fields without beam keywords), ``frequency_hz``
+    """Options: ``crop`` (pixels), ``percentiles`` (the field's range mapped to [0, 1]; default the study's
+    2nd-98th), ``beam_deg`` (for fields without beam keywords), ``frequency_hz``
     (for pyBDSF when the header has none), ``processes``; simulated variants add ``simulate`` and
     ``label_source`` (``pybdsf``, the default, or ``truth``: the simulator's compact sources with true
     peak S/N >= 5, so a user can see how much of a score is label noise). Fields with a
@@ -49,6 +50,10 @@ class FieldCounts(Task):
     def __init__(self, spec: TaskSpec, **options: Any):
         super().__init__(spec, **options)
         self.crop = int(options.get("crop", 256))
+        self.percentiles = tuple(float(v) for v in options.get("percentiles", crops.PERCENTILES))
+        if len(self.percentiles) != 2 or not 0 <= self.percentiles[0] < self.percentiles[1] <= 100:
+            raise RadiobenchError(f"{spec.name}: percentiles is {list(self.percentiles)}; give two numbers, "
+                                  "0 <= low < high <= 100 (the study's: 2, 98)")
         beam = options.get("beam_deg")
         self.beam_deg = tuple(float(b) for b in beam) if beam is not None else None
         self.label_source = str(options.get("label_source") or "pybdsf")
@@ -153,7 +158,7 @@ class FieldCounts(Task):
             image = read_radio_image(path, beam_deg=self.beam_deg)
             check_unchanged(path, hashed[path][1], self.spec.name)  # the pixels are those of the sha256 recorded
             tiling = crops.tile(image.data, self.crop)
-            lo, hi = crops.percentile_range(image.data)
+            lo, hi = crops.percentile_range(image.data, self.percentiles)
             catalogue = _catalogue_beside(path)
             if catalogue is not None:
                 catalogue_shas[catalogue.name], (ra, dec) = self._positions(catalogue)
@@ -209,7 +214,7 @@ class FieldCounts(Task):
         self._split = Split(np.concatenate(images), np.concatenate(labels), ids, np.asarray(groups))
         self._meta = {
             "crop": self.crop,
-            "percentiles": list(crops.PERCENTILES),
+            "percentiles": list(self.percentiles),
             "fields": per_field,
             "source_finder": {"name": "pyBDSF", "version": sourcefinding.bdsf_version(), "params": sourcefinding.PARAMS,
                               "compact_codes": list(sourcefinding.COMPACT_CODES)} if needs_finder else None,
