@@ -267,6 +267,11 @@ def test_cnn_backbones_offer_their_stages_shallow_to_deep_ending_with_the_last_m
         widths = [m.shape[-1] for m in levels]
         assert widths == sorted(widths, reverse=True) and 28 in widths, name
         assert torch.equal(levels[-1], last), name
+    vit = build_backbone(get_registry().backbone("random_vits16"))  # one patch grid at every depth
+    images = torch.rand(1, vit.spec.input.channels, 224, 224)
+    with torch.inference_mode():
+        levels = vit.feature_maps(images)
+        assert len(levels) == 1 and torch.equal(levels[0], vit.feature_map(images))
 
 
 def test_two_levels_train_one_head_on_the_finer_grid_even_when_they_do_not_align():

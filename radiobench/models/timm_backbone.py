@@ -54,7 +54,10 @@ class TimmBackbone(ModuleBackbone):
 
     def feature_map(self, images: torch.Tensor) -> torch.Tensor:
         """A CNN's last feature map as is; a ViT's patch tokens (prefix tokens dropped) back on their grid (ViTDet)."""
-        out = self.module.forward_features(images)
+        return self._as_map(self.module.forward_features(images))
+
+    def _as_map(self, out: torch.Tensor) -> torch.Tensor:
+        """``forward_features``' output as a (B, D, h, w) map."""
         if out.ndim == 4:
             return out
         grid = getattr(getattr(self.module, "patch_embed", None), "grid_size", None)
@@ -68,9 +71,12 @@ class TimmBackbone(ModuleBackbone):
                               "neither a feature map nor ViT tokens on a grid")
 
     def feature_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """A CNN's stage outputs (timm's ``forward_intermediates``) finer than its last map, then the last map."""
-        last = self.feature_map(images)
-        if not hasattr(self.module, "forward_intermediates") or self.module.forward_features(images[:1]).ndim != 4:
+        """A CNN's stage outputs finer than its last map, then the last map, from one pass of timm's
+        ``forward_intermediates`` (whose final output is ``forward_features``')."""
+        if not hasattr(self.module, "forward_intermediates"):
+            return [self.feature_map(images)]
+        final, stages = self.module.forward_intermediates(images)
+        last = self._as_map(final)
+        if final.ndim != 4:
             return [last]  # a ViT: one grid of patch tokens at every depth
-        stages = self.module.forward_intermediates(images, intermediates_only=True)
         return [m for m in stages if m.shape[-1] > last.shape[-1]] + [last]

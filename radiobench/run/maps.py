@@ -29,9 +29,7 @@ from radiobench.run.strategy import Fit, NotApplicable, Strategy
 def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precision: str,
                  on_batch: Callable[[int], None] | None = None) -> np.ndarray:
     """(N, D, h, w) float32 last maps of every image, resized to the backbone's input (without its centre crop)."""
-    import torch
-
-    out = [_checked(backbone, maps, rows, torch)
+    out = [_checked(backbone, maps, rows)
            for rows, maps in _batches(backbone, split, batch_size, precision, backbone.feature_map, on_batch)]
     # C order whatever layout the backbone's map had (a ViT's regridded tokens are strided): the head's
     # convolutions pick kernels by layout, and a cached map (always C order) must train identically
@@ -58,14 +56,17 @@ def _batches(backbone: Any, split: DetectionSplit, batch_size: int, precision: s
             on_batch(len(images))
 
 
-def _checked(backbone: Any, maps: Any, rows: int, torch: Any) -> np.ndarray:
+def _checked(backbone: Any, maps: Any, rows: int) -> np.ndarray:
+    """One batch's maps as a float32 array, refused in one line if not (rows, D, h, w) and finite."""
+    import torch
+
     if not isinstance(maps, torch.Tensor) or maps.ndim != 4 or len(maps) != rows:
         raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature maps must be (B, D, h, w), "
                               f"got {getattr(maps, 'shape', type(maps).__name__)}")
     out = maps.float().cpu().numpy()
     if not np.isfinite(out).all():
         raise RadiobenchError(f"backbone {backbone.spec.name!r}: a feature map holds NaN or infinite values")
-    return np.ascontiguousarray(out)
+    return out
 
 
 FINE_STRIDE = 8  # input pixels per cell of the earlier map a dense head reads beside the last one: the head's own stride
@@ -76,8 +77,6 @@ def map_levels(backbone: Any, split: DetectionSplit, batch_size: int, precision:
     """The maps a dense head reads, as (N, D, h, w) float32 arrays: the last map, and before it the
     deepest earlier one at stride ``FINE_STRIDE`` or finer where the backbone has one (CNNs; not ViTs,
     whose every depth is one patch grid, nor a map already that fine)."""
-    import torch
-
     levels: list[list[np.ndarray]] = []
     for rows, maps in _batches(backbone, split, batch_size, precision, backbone.feature_maps, on_batch):
         if not isinstance(maps, (list, tuple)) or not maps:
@@ -85,8 +84,8 @@ def map_levels(backbone: Any, split: DetectionSplit, batch_size: int, precision:
         chosen = pyramid(list(maps), backbone.spec.input.size)
         levels = levels or [[] for _ in chosen]
         for out, m in zip(levels, chosen):
-            out.append(_checked(backbone, m, rows, torch))
-    return [np.ascontiguousarray(np.concatenate(level)) for level in levels]
+            out.append(_checked(backbone, m, rows))
+    return [np.ascontiguousarray(np.concatenate(level)) for level in levels]  # C order: see feature_maps
 
 
 def pyramid(maps: list[Any], input_size: int) -> list[Any]:
