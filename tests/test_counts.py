@@ -59,6 +59,46 @@ def test_percentile_scaling_maps_the_2_to_98_range_to_unit_and_clips():
         crops.percentile_range(np.zeros((8, 8)))
 
 
+def test_asinh_stretch_keeps_bright_peaks_ordered_where_the_linear_clip_flattens_them():
+    lo, hi = -2.0, 2.0  # a noise-dominated field's 2-98 range: +-2 sigma
+    sigmas = np.array([-3.0, -2.0, 0.0, 5.0, 20.0, 100.0, 397.0, 1000.0])
+    linear, stretched = crops.scale(sigmas, lo, hi), crops.scale(sigmas, lo, hi, saturate=100.0)
+    assert linear[3] == linear[4] == linear[5] == 1.0  # 5, 20 and 100 sigma: one flat blob
+    assert stretched[0] == stretched[1] == 0.0 and np.all(np.diff(stretched[1:-1]) > 0)  # ordered up to saturation
+    assert 0.999 < stretched[-2] < 1.0 and stretched[-1] == 1.0  # (397 + 2) / 4 = 99.75x the range: just below 1
+    # over the noise it stays near linear: a stretch of the study's scaling, not a different normalisation
+    assert crops.scale(np.array([-1.0]), lo, hi, 100.0)[0] == pytest.approx(np.arcsinh(0.25) / np.arcsinh(100.0), rel=1e-5)
+    assert stretched.dtype == np.float32
+    with pytest.raises(RadiobenchError, match="saturate is 0.5; give a number above 1"):
+        crops.scale(sigmas, lo, hi, saturate=0.5)
+
+
+def test_bad_stretch_and_first_seed_options_are_refused_in_one_line(tmp_path, monkeypatch):
+    registered = get_registry().task("sim_counts")
+    with pytest.raises(RadiobenchError, match="sim_counts: asinh_saturate is 1; give a number above 1"):
+        build_task(registered, {"asinh_saturate": 1})
+    monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path))
+    task = build_task(registered, {"simulate": {**SMALL_SIM, "first_seed": -1}})
+    with pytest.raises(RadiobenchError, match=r"simulate.first_seed is -1; give a whole number, 0 or more"):
+        task.prepare(tmp_path / "data")
+    assert not any(task.folder(tmp_path).glob("*.fits"))
+
+
+def test_first_seed_names_and_seeds_the_simulated_fields(tmp_path, monkeypatch):
+    from astropy.io import fits
+
+    monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path))
+    recipe = {"n_fields": 2, "first_seed": 7, "size": 256, "n_sources": 20, "pb_radius": 1.0}
+    task = build_task(get_registry().task("sim_counts"), {"simulate": recipe})
+    folder = task.folder(tmp_path)
+    task._simulate(folder)
+    assert sorted(p.name for p in folder.glob("*.fits")) == ["field_007.fits", "field_008.fits"]
+    assert [fits.getheader(folder / f"field_00{i}.fits")["SIMSEED"] for i in (7, 8)] == [7, 8]
+    assert task.data_present(tmp_path)
+    # a different first seed is a different recipe: its own folder, so design fields never mix with scored ones
+    assert build_task(get_registry().task("sim_counts"), {"simulate": {**recipe, "first_seed": 9}}).folder(tmp_path) != folder
+
+
 def test_grouped_partition_keeps_groups_whole_follows_fractions_and_moves_with_the_seed():
     groups = np.repeat([f"field{i}" for i in range(20)], np.arange(20) % 5 + 10)  # unequal fields
     folds = [grouped_partition(groups, (0.7, 0.2, 0.1), seed) for seed in range(5)]

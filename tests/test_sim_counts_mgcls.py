@@ -80,3 +80,28 @@ def test_counting_control_reaches_a_high_r2_through_the_ridge_protocol(mgcls_sim
     # p2-p98 clip saturates sources and pyBDSF's labels are noisy (see the pybdsf_vs_truth metadata)
     assert res["metrics"]["r2"]["mean"] >= 0.2, res["metrics"]["r2"]
     assert res["task"]["metadata"]["pybdsf_vs_truth"]["fields"] == 6
+
+
+def test_control_islands_count_point_sources_apart_from_ripples_and_blends():
+    from scipy import ndimage
+
+    from radiobench_plugins.baselines.control_features import BEAM_SIGMA, N_FEATURES, island_features, peak_features
+
+    rng = np.random.default_rng(0)
+    noise = ndimage.gaussian_filter(rng.normal(size=(256, 256)), BEAM_SIGMA)
+    snr = noise / noise.std()
+    yy, xx = np.mgrid[0:256, 0:256]
+    for x, y in [(30, 30), (30, 130), (30, 220), (130, 30), (220, 30), (220, 220)]:  # six isolated point sources
+        snr += 30 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * BEAM_SIGMA**2))
+    for x in (120, 128):  # a blended pair, 8 pixels apart
+        snr += 30 * np.exp(-((xx - x) ** 2 + (yy - 130) ** 2) / (2 * BEAM_SIGMA**2))
+    snr += 30 * np.exp(-((xx - 200) ** 2 / (2 * 25.0**2) + (yy - 130) ** 2 / (2 * 1.5**2)))  # an artefact-like ridge
+    features = island_features(snr)
+    detected, single, blended = features[6], features[7], features[8]
+    point_like = features[18]  # single-peak islands no larger than a point source of their peak (ratio < 2)
+    # 8 islands with a >= 5 sigma peak: 6 points, the pair (one island, two peaks) and the ridge (noise breaks its
+    # crest into several peaks, so it is a multi-peak island too)
+    assert (detected, single, blended) == (8, 6, 2), features
+    assert point_like == 6, features  # the six points; neither the ridge nor the blend is point-like
+    crop = np.clip((snr + 2) / 400, 0, 1).astype(np.float32)  # as a stretched crop: every feature is finite
+    assert peak_features(crop).shape == (N_FEATURES,) and np.isfinite(peak_features(crop)).all()

@@ -73,14 +73,16 @@ def radiobench_register_backbones(register):
         BackboneSpec(
             name="control_peaks",
             factory="radiobench_plugins.baselines.control:ControlPeaks",
+            version="2",  # 2: source-finder-like island counts beside the peak and blob counts
             embed_dim=N_FEATURES,
             kinds=("regression",),  # the counting tasks: a count control says nothing about classes or boxes
             input=InputContract(channels=1, size=256, mean=(0.0,), std=(1.0,), interpolation="area"),
             weights=WeightsSpec(kind="none", description="no learned weights: blob and peak counts"),
             family="control",
             license="n/a",
-            description=("positive control for counting: saturated-blob counts by area, saturated fraction and "
-                         "smoothed-peak counts of the crop's own pixels, no pyBDSF, no training"),
+            description=("positive control for counting: counts of source candidates by S/N, of 3-sigma islands "
+                         "(point-like, blended, by area) and of saturated blobs in the crop's own pixels, no pyBDSF, "
+                         "no training"),
         )
     )
     register(

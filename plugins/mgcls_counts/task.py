@@ -39,7 +39,8 @@ LABEL_SOURCES = ("pybdsf", "truth")
 
 class FieldCounts(Task):
     """Options: ``crop`` (pixels), ``percentiles`` (the field's range mapped to [0, 1]; default the study's
-    2nd-98th), ``beam_deg`` (for fields without beam keywords), ``frequency_hz``
+    2nd-98th), ``asinh_saturate`` (unset: the study's linear clip; a number: an asinh stretch that saturates
+    at that multiple of the range, ``radiobench.astro.crops.scale``), ``beam_deg`` (for fields without beam keywords), ``frequency_hz``
     (for pyBDSF when the header has none), ``processes``; simulated variants add ``simulate`` and
     ``label_source`` (``pybdsf``, the default, or ``truth``: the simulator's compact sources with true
     peak S/N >= 5, so a user can see how much of a score is label noise). Fields with a
@@ -54,6 +55,11 @@ class FieldCounts(Task):
         if len(self.percentiles) != 2 or not 0 <= self.percentiles[0] < self.percentiles[1] <= 100:
             raise RadiobenchError(f"{spec.name}: percentiles is {list(self.percentiles)}; give two numbers, "
                                   "0 <= low < high <= 100 (the study's: 2, 98)")
+        saturate = options.get("asinh_saturate")
+        self.asinh_saturate = None if saturate is None else float(saturate)
+        if self.asinh_saturate is not None and not self.asinh_saturate > 1:
+            raise RadiobenchError(f"{spec.name}: asinh_saturate is {saturate}; give a number above 1 (pixels at that "
+                                  "multiple of the percentile range map to 1) or leave it out for the linear clip")
         beam = options.get("beam_deg")
         self.beam_deg = tuple(float(b) for b in beam) if beam is not None else None
         self.label_source = str(options.get("label_source") or "pybdsf")
@@ -117,14 +123,18 @@ class FieldCounts(Task):
 
         recipe = dict(self.options["simulate"])
         n_fields = int(recipe.pop("n_fields"))
+        # seeds first_seed .. first_seed + n_fields - 1, so a recipe can keep clear of fields used for design
+        first = recipe.pop("first_seed", 0)
+        if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+            raise RadiobenchError(f"{self.spec.name}: simulate.first_seed is {first!r}; give a whole number, 0 or more")
         structure = recipe.pop("structure", None)  # "mgcls": each field drawn as a cluster pointing
         if structure not in (None, "mgcls"):
             raise RadiobenchError(f"{self.spec.name}: simulate.structure is {structure!r}; use 'mgcls' or leave it out")
-        todo = [i for i in range(n_fields) if not (folder / f"field_{i:03d}.fits").exists()]
+        todo = [i for i in range(first, first + n_fields) if not (folder / _field_name(i)).exists()]
         made = stage(f"{self.spec.name}: simulate {len(todo)} fields (first run only)", len(todo), "fields")
         for i in todo:
             params = mgcls_pointing(i, **recipe) if structure == "mgcls" else FieldParams(**recipe, seed=i)
-            write_field(simulate_field(params), folder / f"field_{i:03d}.fits")
+            write_field(simulate_field(params), folder / _field_name(i))
             made(1)
 
     def _build(self, fields: list[Path], folder: Path) -> None:
@@ -195,7 +205,7 @@ class FieldCounts(Task):
             counts = crops.count_in_crops(np.asarray(x), np.asarray(y), tiling)
             inside = int(np.sum(np.isfinite(x) & np.isfinite(y) & (np.asarray(x) > -0.5) & (np.asarray(y) > -0.5)
                                 & (np.asarray(x) < image.data.shape[1] - 0.5) & (np.asarray(y) < image.data.shape[0] - 0.5)))
-            images.append(crops.scale(crops.cut(image.data, tiling), lo, hi))
+            images.append(crops.scale(crops.cut(image.data, tiling), lo, hi, self.asinh_saturate))
             labels.append(counts.astype(np.float64))
             ids += [f"{path.name}:{r}:{c}" for r, c in tiling.corners]
             groups += [path.name] * len(tiling.corners)
@@ -215,6 +225,8 @@ class FieldCounts(Task):
         self._meta = {
             "crop": self.crop,
             "percentiles": list(self.percentiles),
+            "stretch": "linear, clipped" if self.asinh_saturate is None else
+                       f"asinh, saturating at {self.asinh_saturate:g}x the percentile range",
             "fields": per_field,
             "source_finder": {"name": "pyBDSF", "version": sourcefinding.bdsf_version(), "params": sourcefinding.PARAMS,
                               "compact_codes": list(sourcefinding.COMPACT_CODES)} if needs_finder else None,
@@ -239,6 +251,10 @@ class FieldCounts(Task):
         if split != "all":
             raise RadiobenchError(f"{self.spec.name} serves one split, 'all' (partitioned per seed), not {split!r}")
         return self._split
+
+
+def _field_name(seed: int) -> str:
+    return f"field_{seed:03d}.fits"
 
 
 def _stem(path: Path) -> str | None:
