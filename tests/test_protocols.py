@@ -43,6 +43,24 @@ def test_ridge_regression_recovers_a_linear_target():
     assert out[0].metrics["r2"] > 0.95 and "alpha" in out[0].params
 
 
+def test_ridge_regression_predictions_stay_within_the_training_targets_range():
+    """One test row far outside the training features (sim_counts 3.0: a halo crop under random ResNet-18) made
+    ridge predict 773 sources for a crop with 17; clipped, it costs at most the training range."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 10))
+    x[:, 9] = rng.normal(size=300) * 1e-3  # a near-constant feature: standardised, an outlier becomes huge
+    y = x[:, :9] @ rng.normal(size=9) + 0.1 * rng.normal(size=300) + 0.5 * x[:, 9] * 1e3
+    x_test = rng.normal(size=(20, 10))
+    x_test[:, 9] = 0.0
+    x_test[0, 9] = 10.0  # 10,000 training standard deviations out
+    predicted, _ = Linear().fit_predict(REGRESSION, x, y, x_test, seed=0)
+    assert predicted[0] == pytest.approx(y.max()) and y.min() <= predicted.min() and predicted.max() <= y.max()
+    unclipped = np.linalg.lstsq(np.c_[x, np.ones(300)], y, rcond=None)[0] @ np.r_[x_test[0], 1.0]
+    assert unclipped > 100 * y.max()  # what the unclipped fit would have said
+    # ranking tasks keep the ridge's own scores: a clip would only tie the top of the ranking
+    assert Linear().version_for("ranking") == "3" and Linear().version_for("regression") == "4"
+
+
 def test_ridge_selection_survives_folds_whose_targets_are_all_equal():
     """A few scored items among many zeros (mgcls_anomaly under --limit) leave some CV folds constant."""
     rng = np.random.default_rng(0)

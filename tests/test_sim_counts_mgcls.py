@@ -12,6 +12,7 @@ from radiobench.errors import RadiobenchError
 from radiobench.registry import get_registry
 from radiobench.run import RunOptions, build_task, run_pair
 from radiobench.testing import registry_with
+from radiobench_plugins.mgcls_counts import ASINH_SATURATE
 
 # six small cluster pointings; 128-pixel crops give ~24 crops a field
 SMALL_MGCLS = {"n_fields": 6, "size": 768, "n_sources": 380, "flux_min": 1e-5, "pb_radius": 1.0, "structure": "mgcls"}
@@ -64,9 +65,11 @@ def test_bad_label_source_is_refused_in_one_line():
         build_task(get_registry().task("sim_counts"), {"label_source": "catalog"})
 
 
-def test_counting_control_reaches_a_high_r2_through_the_ridge_protocol(mgcls_sim, tmp_path):
+@pytest.mark.parametrize("stretch", [{}, {"asinh_saturate": ASINH_SATURATE}], ids=["linear", "asinh"])
+def test_counting_control_reaches_a_high_r2_through_the_ridge_protocol(mgcls_sim, tmp_path, stretch):
     tasks, root = mgcls_sim
-    spec = replace(tasks["pybdsf"].spec, name="sim_small_mgcls", options={"simulate": SMALL_MGCLS, "crop": 128})
+    spec = replace(tasks["pybdsf"].spec, name="sim_small_mgcls",
+                   options={"simulate": SMALL_MGCLS, "crop": 128, **stretch})
     control = get_registry().backbone("control_peaks").spec
     reg = registry_with(spec, control)
     opts = RunOptions(protocols=["linear"], seeds=3, data_root=root / "data", results_dir=tmp_path / "results",
@@ -76,9 +79,12 @@ def test_counting_control_reaches_a_high_r2_through_the_ridge_protocol(mgcls_sim
         outcomes = run_pair(reg, "control_peaks", "sim_small_mgcls", opts)
     assert [o.status for o in outcomes] == ["done"]
     res = json.loads(outcomes[0].path.read_text())
-    # measured: R^2 0.32 (0.29-0.36 over 3 seeds) on these fields, well below issue 17's 0.8 target: the task's
-    # p2-p98 clip saturates sources and pyBDSF's labels are noisy (see the pybdsf_vs_truth metadata)
-    assert res["metrics"]["r2"]["mean"] >= 0.2, res["metrics"]["r2"]
+    # measured on these six small fields (128-pixel crops, 3 seeds): linear clip 0.36 (0.31-0.40), asinh 0.23
+    # (0.47, 0.27, -0.05: a test part of one field); on sim_counts' 48 2048² fields the control reaches 0.56
+    # (asinh). Below issue 17's 0.8 either way: the injected sources explain only ~half the variance of pyBDSF's
+    # counts (see the pybdsf_vs_truth metadata), and no count of the image's own sources tried so far follows
+    # pyBDSF's artefact detections and blends closely. A broken control (noise, a constant) scores <= 0.
+    assert res["metrics"]["r2"]["mean"] >= (0.25 if not stretch else 0.15), res["metrics"]["r2"]
     assert res["task"]["metadata"]["pybdsf_vs_truth"]["fields"] == 6
 
 

@@ -50,8 +50,15 @@ class Linear(Protocol):
     #    prior unless the cross-validated selection score drops" (benchmarks/class_weights.py, every cached
     #    backbone, seed 0: mean CV change +0.006 accuracy on MiraBest, +0.008 macro-F1 on RGD). Ridge fits
     #    (regression, ranking) are unchanged, so their results keep version 3 (kind_versions) and stay valid.
+    # regression 4: ridge predictions are clipped to the range of the training targets (in selection and on test).
+    #    A linear map of standardised features extrapolates without bound: on sim_counts 3.0 one crop (a halo
+    #    field's centre) lies far outside random ResNet-18's training features along a near-constant channel,
+    #    and ridge predicted 773 sources for a crop with 17, taking that seed's R² to -82. A count outside the
+    #    counts seen in training is an extrapolation the probe has no evidence for; clipped, the crop still
+    #    costs its error up to the largest training count. No parameter to choose. Ranking keeps version 3: a
+    #    clip would only tie the top of the ranking.
     version = "4"
-    kind_versions = {"regression": "3", "ranking": "3"}
+    kind_versions = {"regression": "4", "ranking": "3"}
     kinds = ("classification", "regression", "ranking")
     options: dict[str, Any] = field(
         default_factory=lambda: {
@@ -92,8 +99,9 @@ class Linear(Protocol):
         scoring = kind.selection_scorer(task)
         max_iter = self.options["max_iter"]
         weights = self.options.get("class_weight")
+        clip = task.kind == "regression"  # see kind_versions
         path_scores = (partial(_logistic_path_scores, max_iter=max_iter, class_weight=weights) if classification
-                       else _ridge_path_scores)
+                       else partial(_ridge_path_scores, clip=clip))
         plans = [(i, _cv_folds(classification, job.y_train, job.seed)) for i, job in enumerate(jobs) if job.valid is None]
         owners = [i for i, folds in plans for _ in folds]
         units = (  # a generator: the pool slices each fold's rows as it dispatches, not all at once
@@ -117,7 +125,7 @@ class Linear(Protocol):
             chosen.append((grid[best], {"cv_score": float(mean[best])}))
         finals = in_workers(
             delayed(_timed)(_final_fit, classification, grid, scoring, max_iter, job.x_train, job.y_train, job.x_test,
-                            job.validation, pick, weights)
+                            job.validation, pick, weights, clip)
             for job, pick in zip(jobs, chosen)
         )
         return [(predicted, params, seconds[i] + took) for i, ((predicted, params), took) in enumerate(finals)]
@@ -189,7 +197,7 @@ def _estimator(classification: bool, value: float, max_iter: int, class_weight: 
 def _final_fit(classification: bool, grid: list[float], scoring: str, max_iter: int, x: np.ndarray, y: np.ndarray,
                x_test: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None,
                chosen: tuple[float, dict[str, Any]] | None,
-               class_weight: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+               class_weight: str | None = None, clip: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
     """The test predictions of the chosen model, and whether its solver converged (a worker process's unit).
 
     ``chosen`` comes from cross-validation; ``None`` means choose here, on the job's validation part.
@@ -208,14 +216,14 @@ def _final_fit(classification: bool, grid: list[float], scoring: str, max_iter: 
         elif classification:
             model, value, selection = _select_on_validation(grid, scoring, max_iter, x, y, validation, class_weight)
         else:
-            value, selection = _ridge_on_validation(grid, scoring, x, y, validation)
+            value, selection = _ridge_on_validation(grid, scoring, x, y, validation, clip)
             model = _estimator(False, value, max_iter).fit(x, y)
     # Recorded per seed rather than printed: whether the solver converged within max_iter
     # (it matters for reading the number, not for running the rest).
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     ill_conditioned = any(issubclass(w.category, LinAlgWarning) for w in caught)  # weak penalties on collinear features
     param = "C" if classification else "alpha"
-    predicted = Predicted.of(model, x_test) if classification else model.predict(x_test)  # labels as before, + proba
+    predicted = Predicted.of(model, x_test) if classification else _clipped(model.predict(x_test), y, clip)
     return predicted, {param: value, **selection, "converged": converged, "ill_conditioned": ill_conditioned}
 
 
@@ -311,13 +319,18 @@ def _solve_ridge(system: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         return lstsq(system, rhs)[0]
 
 
+def _clipped(predicted: np.ndarray, y_train: np.ndarray, clip: bool) -> np.ndarray:
+    """Regression predictions limited to the training targets' range (Linear.kind_versions, regression 4)."""
+    return np.clip(predicted, y_train.min(), y_train.max()) if clip else predicted
+
+
 def _ridge_path_scores(x: np.ndarray, y: np.ndarray, x_te: np.ndarray, y_te: np.ndarray, grid: list[float],
-                       scoring: str) -> list[float]:
+                       scoring: str, clip: bool = False) -> list[float]:
     """One fold's score for every alpha, on one BLAS thread (see Linear.version 3)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        return [_regression_score(scoring, y_te, p) for p in ridge_path(x, y, x_te, grid)]
+        return [_regression_score(scoring, y_te, _clipped(p, y, clip)) for p in ridge_path(x, y, x_te, grid)]
 
 
 def _regression_score(scoring: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -336,8 +349,8 @@ def _regression_score(scoring: str, y_true: np.ndarray, y_pred: np.ndarray) -> f
 
 
 def _ridge_on_validation(grid: list[float], scoring: str, x: np.ndarray, y: np.ndarray,
-                         validation: tuple[np.ndarray, np.ndarray]) -> tuple[float, dict[str, Any]]:
+                         validation: tuple[np.ndarray, np.ndarray], clip: bool = False) -> tuple[float, dict[str, Any]]:
     x_val, y_val = validation
-    scores = np.array([_regression_score(scoring, y_val, p) for p in ridge_path(x, y, x_val, grid)])
+    scores = np.array([_regression_score(scoring, y_val, _clipped(p, y, clip)) for p in ridge_path(x, y, x_val, grid)])
     best = int(np.argmax(scores))
     return grid[best], {"valid_score": float(scores[best]), "selection": f"validation {scoring}"}
