@@ -256,27 +256,29 @@ def test_results_of_different_protocol_versions_are_not_merged(tmp_path):
 
 
 def test_a_protocol_versions_task_kinds_apart_and_runs_record_their_kinds_version(tmp_path):
-    """Linear 4 changed logistic fits only: ridge results keep version 3 and share the board with version 4."""
+    """Linear 4 changed logistic fits and regression 4 clipped ridge predictions: ranking results keep version 3
+    and share the board with version 4."""
     from radiobench.protocols.linear import Linear
 
     assert (Linear.version_for("classification"), Linear.version_for("regression"), Linear.version_for("ranking")) == \
-        ("4", "3", "3")
-    for backbone, task, kind, version in [("a", "t_cls", "classification", "4"), ("b", "t_cls", "classification", "4"),
-                                          ("a", "t_reg", "regression", "3"), ("b", "t_reg", "regression", "3")]:
-        res = result(backbone, task, 0.1 if backbone == "a" else 0.2, sources=(task,))
-        res["task"]["kind"], res["protocol"]["version"] = kind, version
-        if kind == "regression":
-            res["metrics"] = {"mse": res["metrics"].pop("error")}
-            res["main_score"]["name"] = "mse"
+        ("4", "4", "3")
+
+    def ranking(backbone, score, version):
+        res = result(backbone, "t_rank", score, higher=True, sources=("t_rank",))
+        res["task"]["kind"], res["protocol"]["version"] = "ranking", version
+        res["metrics"] = {"average_precision": res["metrics"].pop("f1")}
+        res["main_score"]["name"] = "average_precision"
+        return res
+
+    for backbone in ("a", "b"):
+        res = result(backbone, "t_cls", 0.1 if backbone == "a" else 0.2, sources=("t_cls",))
+        res["task"]["kind"], res["protocol"]["version"] = "classification", "4"
         write(tmp_path, res)
+        write(tmp_path, ranking(backbone, 0.5 if backbone == "a" else 0.4, "3"))
     board = collect(tmp_path)
-    assert set(board.tasks) == {"t_cls", "t_reg"} and board.ranks["a"] == 1.0
-    stale = result("c", "t_reg", 0.3, sources=("t_reg",))
-    stale["task"]["kind"], stale["protocol"]["version"] = "regression", "4"
-    stale["metrics"] = {"mse": stale["metrics"].pop("error")}
-    stale["main_score"]["name"] = "mse"
-    write(tmp_path, stale)
-    with pytest.raises(ResultsError, match=r"used protocol version 3 but .* used 4 \(regression tasks\)"):
+    assert set(board.tasks) == {"t_cls", "t_rank"} and board.ranks["a"] == 1.0
+    write(tmp_path, ranking("c", 0.3, "4"))
+    with pytest.raises(ResultsError, match=r"used protocol version 3 but .* used 4 \(ranking tasks\)"):
         collect(tmp_path)
 
 
