@@ -77,6 +77,8 @@ def artefact_reaches(fits_path: Path) -> list[tuple[float, float, float]]:
 
     from astropy.io import fits
 
+    from radiobench.astro.simulate import FieldParams
+
     header = fits.getheader(fits_path)
     level, beam = float(header["SIMARTL"]), float(header["BMAJ"]) * 3600 / float(header["SIMPIX"])
     with open(fits_path.with_name(fits_path.name.replace(".fits", ".truth.csv")), newline="") as handle:
@@ -85,7 +87,7 @@ def artefact_reaches(fits_path: Path) -> list[tuple[float, float, float]]:
     for row in rows:
         peak, rms = float(row["peak_jy_beam"]), float(row["local_rms"])
         amplitude = level * peak / rms  # the ripple's amplitude in local sigma (simulate._add_artefact)
-        if peak > 1e-3 and amplitude > 5:  # FieldParams.artefact_above
+        if peak > FieldParams.artefact_above and amplitude > 5:
             out.append((float(row["x"]), float(row["y"]), min(40 * beam, 10 * beam * math.log(amplitude / 5))))
     return out
 

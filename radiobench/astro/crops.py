@@ -85,7 +85,7 @@ def scale(pixels: np.ndarray, lo: float, hi: float, saturate: float | None = Non
         return np.clip(u, 0.0, 1.0)
     if not saturate > 1:
         raise RadiobenchError(f"saturate is {saturate}; give a number above 1 (the multiple of the range that maps to 1)")
-    return np.clip(np.arcsinh(np.maximum(u, 0.0)) / np.float32(np.arcsinh(saturate)), 0.0, 1.0).astype(np.float32)
+    return np.clip(np.arcsinh(np.maximum(u, 0.0)) / np.float32(np.arcsinh(saturate)), 0.0, 1.0)
 
 
 def count_in_crops(x: np.ndarray, y: np.ndarray, tiling: Tiling) -> np.ndarray:
