@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.astro import crops, label_quality, sourcefinding
+from radiobench.astro import artefacts, crops, label_quality, sourcefinding
 from radiobench.api import DatasetNotFoundError, RadiobenchError, Split, Task, TaskSpec, cache_root
 from radiobench.io.datafiles import check_unchanged, sha256_and_stamp
 from radiobench_plugins.mgcls_counts import FIELD_SUFFIXES, SURVEY_CATALOGUE
@@ -43,7 +43,9 @@ class FieldCounts(Task):
     at that multiple of the range, ``radiobench.astro.crops.scale``), ``beam_deg`` (for fields without beam keywords), ``frequency_hz``
     (for pyBDSF when the header has none), ``processes``; simulated variants add ``simulate`` and
     ``label_source`` (``pybdsf``, the default, or ``truth``: the simulator's compact sources with true
-    peak S/N >= 5, so a user can see how much of a score is label noise). Fields with a
+    peak S/N >= 5, so a user can see how much of a score is label noise) and ``flag_artefacts`` (true: drop
+    the crops within reach of a bright source's simulated artefacts, ``radiobench.astro.artefacts``, as
+    survey catalogues flag such regions; it needs each field's truth catalogue). Fields with a
     ``<stem>.truth.csv`` beside them get pyBDSF's completeness and purity against it in the metadata."""
 
     pixel_range = (0.0, 1.0)  # crops are scaled per field in prepare (the p2-p98 range needs the whole field)
@@ -66,6 +68,13 @@ class FieldCounts(Task):
         if self.label_source not in LABEL_SOURCES:
             raise RadiobenchError(f"{spec.name}: label_source is {self.label_source!r}; use one of "
                                   f"{', '.join(LABEL_SOURCES)}")
+        flag = options.get("flag_artefacts", False)
+        if not isinstance(flag, bool):
+            raise RadiobenchError(f"{spec.name}: flag_artefacts is {flag!r}; give true or false")
+        if flag and "simulate" not in options:
+            raise RadiobenchError(f"{spec.name}: flag_artefacts needs simulated fields (their truth catalogues give the "
+                                  "bright sources' peaks and noise); leave it out for real fields")
+        self.flag_artefacts = flag
         self._meta: dict[str, Any] = {}
         self._split: Split | None = None
         self._data_sha256 = ""
@@ -168,6 +177,9 @@ class FieldCounts(Task):
             image = read_radio_image(path, beam_deg=self.beam_deg)
             check_unchanged(path, hashed[path][1], self.spec.name)  # the pixels are those of the sha256 recorded
             tiling = crops.tile(image.data, self.crop)
+            flagged = 0
+            if self.flag_artefacts:
+                tiling, flagged = self._drop_artefact_crops(path, image, tiling)
             lo, hi = crops.percentile_range(image.data, self.percentiles)
             catalogue = _catalogue_beside(path)
             if catalogue is not None:
@@ -212,12 +224,16 @@ class FieldCounts(Task):
             per_field.append({
                 "file": path.name, "sha256": shas[path], "shape": list(image.data.shape), "beam_deg": list(image.beam_deg),
                 "pixel_arcsec": image.pixel_deg * 3600, "percentile_range": [lo, hi], "crops": len(tiling.corners),
-                "crops_rejected_nan": tiling.rejected, "compact_sources": inside, **source,
+                "crops_rejected_nan": tiling.rejected, **({"crops_flagged_artefacts": flagged} if self.flag_artefacts
+                                                          else {}),
+                "compact_sources": inside, **source,
             })
         if not sum(len(l) for l in labels):
+            why = "free of NaN and clear of artefacts" if self.flag_artefacts else "free of NaN"
             raise RadiobenchError(
-                f"{self.spec.name}: no {self.crop}x{self.crop} crop of {len(fields)} fields is free of NaN; "
+                f"{self.spec.name}: no {self.crop}x{self.crop} crop of {len(fields)} fields is {why}; "
                 "use a smaller crop or fields with less blanking"
+                + (" or set flag_artefacts false" if self.flag_artefacts else "")
             )
         identity = {"fields": {p.name: shas[p] for p in fields}, "catalogues": catalogue_shas}
         self._data_sha256 = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
@@ -230,11 +246,32 @@ class FieldCounts(Task):
             "fields": per_field,
             "source_finder": {"name": "pyBDSF", "version": sourcefinding.bdsf_version(), "params": sourcefinding.PARAMS,
                               "compact_codes": list(sourcefinding.COMPACT_CODES)} if needs_finder else None,
+            "artefact_flagging": artefacts.describe() if self.flag_artefacts else None,
             "labelling_seconds": labelling_seconds,
             "label_source": self.label_source,
             "count_distribution": label_quality.count_distribution(labels),
             "pybdsf_vs_truth": label_quality.pooled(qualities) or None,
         }
+
+    def _drop_artefact_crops(self, path: Path, image: Any, tiling: crops.Tiling) -> tuple[crops.Tiling, int]:
+        """The field's crops clear of its bright sources' artefacts, and how many were dropped."""
+        from astropy.io import fits
+
+        from radiobench.astro.simulate import FieldParams, HEADER_KEYS
+
+        truth_file = path.with_name(f"{_stem(path)}.truth.csv")
+        level = fits.getheader(path).get(HEADER_KEYS["artefact_level"])
+        if not truth_file.is_file() or level is None:
+            raise RadiobenchError(f"{self.spec.name}: flag_artefacts needs {truth_file.name} beside {path.name} and "
+                                  f"{HEADER_KEYS['artefact_level']} in its header (simulated fields have both); "
+                                  "delete the field to re-simulate it, or set flag_artefacts false")
+        truth = label_quality.read_truth(truth_file)
+        drawn = ~truth["diffuse"]
+        reach = artefacts.reaches(truth["x"][drawn], truth["y"][drawn], truth["peak"][drawn], truth["local_rms"][drawn],
+                                  float(level), FieldParams.artefact_above, image.beam_pixels)
+        keep = artefacts.clear(tiling.corners, tiling.size, reach)
+        corners = [c for c, k in zip(tiling.corners, keep) if k]
+        return crops.Tiling(corners, tiling.rejected, tiling.size), int((~keep).sum())
 
     def _positions(self, catalogue: Path) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
         """A catalogue's sha256 and its positions, refused if the file changed between the two."""

@@ -94,10 +94,10 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def read_truth(path: Any) -> dict[str, np.ndarray]:
-    """A simulator's ``<stem>.truth.csv`` as arrays: x, y (0-based pixels), peak, local_rms, S/N and a compact mask."""
+    """A simulator's ``<stem>.truth.csv`` as arrays: x, y (0-based pixels), peak, local_rms, S/N, compact and diffuse masks."""
     import csv
 
-    from radiobench.astro.simulate import COMPACT_KINDS
+    from radiobench.astro.simulate import COMPACT_KINDS, DIFFUSE_KINDS
 
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -113,7 +113,8 @@ def read_truth(path: Any) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         snr = np.where(np.isfinite(rms) & (rms > 0), peak / rms, np.nan)
     compact = np.array([r["kind"] in COMPACT_KINDS for r in rows], dtype=bool)
-    return {"x": x, "y": y, "peak": peak, "local_rms": rms, "snr": snr, "compact": compact}
+    diffuse = np.array([r["kind"] in DIFFUSE_KINDS for r in rows], dtype=bool)
+    return {"x": x, "y": y, "peak": peak, "local_rms": rms, "snr": snr, "compact": compact, "diffuse": diffuse}
 
 
 def truth_label_mask(truth: dict[str, np.ndarray], min_snr: float = TRUTH_MIN_SNR) -> np.ndarray:

@@ -68,6 +68,7 @@ HEADER_KEYS = {
     "relic_flux": "SIMRELIC", "n_bright": "SIMNBRT", "artefact_level": "SIMARTL",
 }
 COMPACT_KINDS = ("point", "member")  # truth kinds a compact-source catalogue should hold
+DIFFUSE_KINDS = ("halo", "relic")  # truth kinds that draw no artefacts
 
 
 # Largest side: a 1 GiB float32 image. simulate_field holds about a dozen image-sized float64/float32
@@ -244,7 +245,7 @@ def simulate_field(p: FieldParams) -> Field:
                               "bright_extended"))
     if p.artefact_level > 0:
         for row in truth:
-            if row["peak_jy_beam"] > p.artefact_above and row["kind"] not in ("halo", "relic"):
+            if row["peak_jy_beam"] > p.artefact_above and row["kind"] not in DIFFUSE_KINDS:
                 _add_artefact(image, rng, row["x"], row["y"], p.artefact_level * row["peak_jy_beam"],
                               p.beam_arcsec / p.pixel_arcsec)
 
