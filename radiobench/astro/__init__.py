@@ -1,1 +1,1 @@
-"""Radio astronomy: FITS images, simulated fields, pyBDSF source finding, catalogues and crops."""
+"""Radio astronomy: FITS images, simulated fields, pyBDSF source finding, catalogues, crops and artefact flags."""
