@@ -52,6 +52,21 @@ class Backbone(abc.ABC):
         """
         return [self.feature_map(images)]
 
+    def depth_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """(B, D, h, w) maps from the depths before the last, for ``depth_embedding``: by default the
+        finer maps ``feature_maps`` gives (a CNN's stages); a ViT's come from its blocks (TimmBackbone)."""
+        return self.feature_maps(images)[:-1] if self.has_feature_map else []
+
+    def depth_embedding(self, images: torch.Tensor) -> torch.Tensor:
+        """``embed``'s features, then the spatial mean of each of ``depth_maps``.
+
+        A pooled last layer keeps what an image shows, not how many small things it holds: on
+        sim_counts' design fields, ridge on an ImageNet EfficientNet-Lite0's embedding reached R² 0.52
+        and on this 0.61, a random ResNet-18's 0.29 and 0.56 (``benchmarks/count_depths.py``). A
+        backbone without maps (pixels, hand-made features) gives its embedding alone.
+        """
+        return torch.cat([self.embed(images)] + [m.float().mean(dim=(2, 3)) for m in self.depth_maps(images)], dim=1)
+
     @property
     def has_feature_map(self) -> bool:
         return type(self).feature_map is not Backbone.feature_map

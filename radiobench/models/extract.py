@@ -109,7 +109,8 @@ def extract(
     host_threads: int = 1,
     scale_on_device: bool | None = None,
 ) -> Extraction:
-    """Features of every image of ``split``, in order.
+    """Features of every image of ``split``, in order: ``embed``'s, or ``depth_embedding``'s for a task that
+    reads every depth (``Task.every_depth``; its width is the backbone's, known from the first batch).
 
     The host half (:func:`host_batches`) runs ahead on worker threads so that it overlaps the
     forward pass instead of adding to it. One host thread by default: on this project's 2-core CPU
@@ -133,6 +134,7 @@ def extract(
     elif scale_on_device and task.overrides_scale:
         raise RadiobenchError(f"task {task.spec.name!r} scales with its own scale(), which runs on the host only")
     spec = backbone.spec
+    method, dim = (backbone.depth_embedding, None) if task.every_depth else (backbone.embed, spec.embed_dim)
     outputs: list[torch.Tensor] = []
     ranges: list[torch.Tensor] = []
     firsts = split.ids[::batch_size]
@@ -149,16 +151,19 @@ def extract(
         if cuda:
             batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
-            out = backbone.embed(batch)
-        check_tensor(out, len(batch), spec.name, spec.embed_dim, owner)
-        outputs.append(owned(out) if cuda else torch.from_numpy(check_output(out, len(batch), spec.name, spec.embed_dim, owner)))
+            out = method(batch)
+        if dim is None:
+            dim = out.shape[-1] if isinstance(out, torch.Tensor) and out.ndim == 2 else spec.embed_dim
+        check_tensor(out, len(batch), spec.name, dim, owner)
+        outputs.append(owned(out) if cuda else torch.from_numpy(check_output(out, len(batch), spec.name, dim, owner)))
         if on_batch is not None:
             on_batch(len(batch))
     if ranges:
         check_ranges(task, firsts, torch.stack(ranges).cpu())
-    features = torch.cat(outputs) if outputs else torch.empty(0, spec.embed_dim)
+    dim = spec.embed_dim if dim is None else dim
+    features = torch.cat(outputs) if outputs else torch.empty(0, dim)
     if cuda:
-        features = torch.from_numpy(check_output(features, len(split), spec.name, spec.embed_dim, owner))
+        features = torch.from_numpy(check_output(features, len(split), spec.name, dim, owner))
         torch.cuda.synchronize(device)
     return Extraction(features.numpy(), time.perf_counter() - start)
 

@@ -70,6 +70,17 @@ class TimmBackbone(ModuleBackbone):
         raise RadiobenchError(f"backbone {self.spec.name!r}: forward_features gave shape {tuple(out.shape)}, "
                               "neither a feature map nor ViT tokens on a grid")
 
+    def depth_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """A CNN's stages before the last; a ViT's patch grids after a quarter, half and three quarters
+        of its blocks and after the last (before the final norm), as ViTDet and DPT read four depths."""
+        blocks = getattr(self.module, "blocks", None)
+        if blocks is None or not hasattr(self.module, "forward_intermediates"):
+            return super().depth_maps(images)
+        n = len(blocks)
+        indices = sorted({max(0, n * k // 4 - 1) for k in (1, 2, 3, 4)})
+        return list(self.module.forward_intermediates(images, indices=indices, output_fmt="NCHW",
+                                                      intermediates_only=True))
+
     def feature_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
         """A CNN's stage outputs finer than its last map, then the last map, from one pass of timm's
         ``forward_intermediates`` (whose final output is ``forward_features``')."""

@@ -114,6 +114,10 @@ class Task(abc.ABC):
     pixel_range: tuple[float, float] | None = None
     """Stored pixels lie in [low, high] and map linearly to [0, 1] (uint8 cutouts: (0, 255))."""
 
+    every_depth: bool = False
+    """Read each backbone's ``depth_embedding`` (its embedding and the mean of every earlier depth) instead of
+    ``embed``: a task whose answer is local, like a source count, that the last layer's pooled summary loses."""
+
     def __init__(self, spec: TaskSpec, **options: Any):
         if self.pixel_range is None and not self.overrides_scale:
             raise TypeError(f"task class {type(self).__qualname__} must set pixel_range or override scale()")
