@@ -45,8 +45,8 @@ class FieldCounts(Task):
     ``label_source`` (``pybdsf``, the default, or ``truth``: the simulator's compact sources with true
     peak S/N >= 5, so a user can see how much of a score is label noise) and ``flag_artefacts`` (true: drop
     the crops within reach of a bright source's simulated artefacts, ``radiobench.astro.artefacts``, as
-    survey catalogues flag such regions; it needs each field's truth catalogue), ``every_depth`` (true: read
-    each backbone's ``depth_embedding``, its embedding and every earlier depth's mean, ``Task.every_depth``). Fields with a
+    survey catalogues flag such regions; it needs each field's truth catalogue) and ``every_depth`` (true:
+    read each backbone's ``depth_embedding``, its embedding and every earlier depth's mean). Fields with a
     ``<stem>.truth.csv`` beside them get pyBDSF's completeness and purity against it in the metadata."""
 
     pixel_range = (0.0, 1.0)  # crops are scaled per field in prepare (the p2-p98 range needs the whole field)
