@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from radiobench.errors import RadiobenchError
+from radiobench.errors import BackboneOutputError, RadiobenchError
+from radiobench.models.backbone import Backbone
+from radiobench.specs import BackboneSpec, InputContract
 from radiobench.models.extract import extract
 from radiobench.models.preprocess import prepare_batch
 from radiobench.registry import get_registry
@@ -57,3 +59,21 @@ def test_extraction_reads_depth_embedding_when_the_task_asks_and_embed_otherwise
 def test_a_bad_every_depth_option_is_refused_in_one_line():
     with pytest.raises(RadiobenchError, match="every_depth is 'all'; give true or false"):
         build_task(get_registry().task("sim_counts"), {"every_depth": "all"})
+
+
+class FlatDepths(Backbone):
+    """A plugin whose depth_maps returns token lists (B, N, D) instead of maps."""
+
+    def embed(self, images):
+        return images.mean(dim=(2, 3))
+
+    def depth_maps(self, images):
+        return [torch.zeros(len(images), 16, 8)]
+
+
+def test_a_plugins_malformed_depth_maps_are_refused_by_name():
+    spec = BackboneSpec(name="flat", factory="x:FlatDepths", embed_dim=1,
+                        input=InputContract(channels=1, size=8, mean=(0.0,), std=(1.0,)))
+    with pytest.raises(BackboneOutputError, match=r"backbone 'flat': depth_maps must return \(B, D, h, w\) tensors for "
+                                                   r"2 images, got \(2, 16, 8\)"):
+        FlatDepths(spec).depth_embedding(torch.zeros(2, 1, 8, 8))

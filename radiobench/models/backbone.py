@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from radiobench.errors import BackboneOutputError
 from radiobench.specs import BackboneSpec
 
 
@@ -65,7 +66,14 @@ class Backbone(abc.ABC):
         and on this 0.61, a random ResNet-18's 0.29 and 0.56 (``benchmarks/count_depths.py``). A
         backbone without maps (pixels, hand-made features) gives its embedding alone.
         """
-        return torch.cat([self.embed(images)] + [m.float().mean(dim=(2, 3)) for m in self.depth_maps(images)], dim=1)
+        maps = self.depth_maps(images)
+        for m in maps:  # a plugin's own depth_maps: refuse a wrong shape by name, not with a torch traceback
+            if not isinstance(m, torch.Tensor) or m.ndim != 4 or len(m) != len(images):
+                raise BackboneOutputError(
+                    f"backbone {self.spec.name!r}: depth_maps must return (B, D, h, w) tensors for {len(images)} "
+                    f"images, got {tuple(getattr(m, 'shape', ())) or type(m).__name__}; fix its depth_maps or "
+                    "feature_maps")
+        return torch.cat([self.embed(images)] + [m.float().mean(dim=(2, 3)) for m in maps], dim=1)
 
     @property
     def has_feature_map(self) -> bool:
