@@ -20,7 +20,8 @@ import pytest
 
 from radiobench.io import datafiles
 from radiobench.cli import main
-from radiobench.io.download import NotRegularFileError, sha256_file
+from radiobench.io.download import sha256_file
+from radiobench.io.reader import NotRegularFileError
 from radiobench.errors import DatasetNotFoundError
 from radiobench.board.collect import collect
 from radiobench.board.render import csv_cell, md_text, render

@@ -66,7 +66,7 @@ def read_radio_image(path: str | Path, beam_deg: tuple[float, float, float] | No
 def _read(path: Path, beam_deg: tuple[float, float, float] | None, plane: int) -> RadioImage:
     from astropy.io import fits
 
-    from radiobench.io.download import open_regular
+    from radiobench.io.reader import open_regular
 
     try:
         with open_regular(path) as handle, fits.open(handle, memmap=False, lazy_load_hdus=True) as hdus:

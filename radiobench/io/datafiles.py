@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from radiobench.io.download import CHUNK, NotRegularFileError, open_regular, sha256_file
+from radiobench.io.download import CHUNK, sha256_file
+from radiobench.io.reader import NotRegularFileError, open_regular
 from radiobench.errors import ChecksumError, DatasetNotFoundError
 
 DEFAULT_HOME = Path("~/.cache/radiobench")

@@ -11,49 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from pathlib import Path
-from typing import BinaryIO
 
 from radiobench.errors import ChecksumError, DatasetNotFoundError
+from radiobench.io.reader import NotRegularFileError, open_regular
 
 CHUNK = 1 << 20
-
-
-class NotRegularFileError(DatasetNotFoundError):
-    """A named pipe, folder or device where a data or weights file should be."""
-
-    def __init__(self, path: Path, mode: int):
-        super().__init__(f"{path} is not a regular file ({file_kind(mode)}); delete it and put the real file there")
-        self.path = path
-
-
-def file_kind(mode: int) -> str:
-    """What a non-regular ``st_mode`` is, in words."""
-    kinds = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISDIR, "a folder"), (stat.S_ISSOCK, "a socket"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
-    return next((word for test, word in kinds if test(mode)), "not a plain file")
-
-
-def open_regular(path: Path) -> BinaryIO:
-    """Open ``path`` for reading if, and only if, it is a regular file (symlinks to one are fine).
-
-    Reading a named pipe blocks until something writes to it, so hashing one in place of a
-    data file hangs forever. It is opened without blocking and checked on the open handle,
-    so nothing swapped in between a check and the read can slip through.
-    """
-    nonblock = getattr(os, "O_NONBLOCK", 0)  # not on Windows, which has no named pipes in the file system
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | nonblock)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFileError(Path(path), mode)
-        if nonblock:
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def sha256_file(path: Path) -> str:
