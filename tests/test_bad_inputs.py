@@ -52,13 +52,13 @@ def one_error_line(capsys) -> str:
 ])
 def test_simulate_refuses_bad_values_and_writes_nothing(tmp_path, capsys, option, value, message):
     out = tmp_path / "field.fits"
-    assert main(["simulate", "field", "--output", str(out), f"{option}={value}"]) == 1
+    assert main(["simulate", "field", "--output", str(out), f"{option}={value}"]) == 2  # a bad value is a usage error
     assert one_error_line(capsys).startswith(f"error: simulate field: {message}")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_simulate_size_limit_is_stated(tmp_path, capsys):
-    assert main(["simulate", "field", "--output", str(tmp_path / "f.fits"), "--size", "200000"]) == 1
+    assert main(["simulate", "field", "--output", str(tmp_path / "f.fits"), "--size", "200000"]) == 2
     assert "the limit is 16384 pixels per side (a 1 GiB image)" in one_error_line(capsys)
 
 

@@ -83,7 +83,7 @@ def test_same_seed_same_field_and_bad_parameters_refused(tmp_path):
     b = simulate_field(FieldParams(size=64, n_sources=5, seed=7))
     assert np.array_equal(a.image, b.image, equal_nan=True)
     done = radiobench_cli("simulate", "field", "--output", str(tmp_path / "x.fits"), "--size", "8")
-    assert done.returncode == 1 and "--size is 8; it must be at least 32" in done.stderr and not (tmp_path / "x.fits").exists()
+    assert done.returncode == 2 and "--size is 8; it must be at least 32" in done.stderr and not (tmp_path / "x.fits").exists()
 
 
 # MGCLS-pointing structure: a cluster whose density rises towards its centre, depth that varies per field
@@ -158,4 +158,4 @@ def test_cli_simulates_an_mgcls_pointing_with_overrides(tmp_path):
     kinds = {row["kind"] for row in csv.DictReader(open(tmp_path / "pointing.truth.csv"))}
     assert {"member", "halo"} <= kinds
     done = radiobench_cli("simulate", "field", "--output", str(out), "--cluster-members", "-3")
-    assert done.returncode == 1 and "--cluster-members is -3; it must be 0 or more" in done.stderr
+    assert done.returncode == 2 and "--cluster-members is -3; it must be 0 or more" in done.stderr

@@ -8,12 +8,12 @@ one line saying what to do, so a mistake never surfaces after an hour of extract
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from radiobench.errors import RadiobenchError
+from radiobench.io.folders import check_writable_folder
 from radiobench.protocols.base import LabelBudget
 from radiobench.registry import Registry
 
@@ -76,6 +76,7 @@ class RunOptions:
         settings["weights"] = _weights_by_backbone(registry, settings.get("weights") or {})
         opts = cls(**settings)
         check_results_dir(opts.results_dir)
+        check_cache_dir(opts.cache_dir)
         return opts
 
 
@@ -111,21 +112,18 @@ def _weights_by_backbone(registry: Registry, by_typed_name: dict[str, str]) -> d
 
 
 def check_results_dir(folder: Path) -> None:
-    """Prove a result can be written under ``folder`` before any work, without creating anything.
+    """Prove a result can be written under ``folder`` before any work, without creating anything."""
+    check_writable_folder(folder, "--results-dir")
 
-    The nearest existing folder on the way must be a folder we can create files in; the
-    results folder itself is made when the first result is written.
-    """
-    folder = Path(folder)
-    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == Path(p.anchor or "."))
-    if not existing.is_dir():
-        raise RadiobenchError(f"--results-dir {folder}: {existing} is a file, not a folder; pick another --results-dir")
-    try:
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".radiobench-write-check-"):
-            pass
-    except OSError as exc:
-        raise RadiobenchError(f"--results-dir {folder}: cannot write in {existing} ({exc.strerror or exc}); "
-                              "pick a folder you can write to") from None
+
+def check_cache_dir(folder: Path | None) -> None:
+    """The feature cache, simulated fields and weights go under the cache root: checked like ``--results-dir``."""
+    import os
+
+    from radiobench.io.datafiles import cache_root
+
+    setting = "RADIOBENCH_CACHE" if folder is None and os.environ.get("RADIOBENCH_CACHE") else "the cache folder"
+    check_writable_folder(folder or cache_root(), setting)
 
 
 def weights_argument(value: str | None, backbones: list[str]) -> dict[str, str]:
