@@ -288,8 +288,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(show, indent=2))
         return 0
-    from rich.table import Table
-
     console = _console()
 
     def ready(item: dict[str, Any]) -> str:
@@ -297,8 +295,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         return f"[green]yes[/] ({because})" if item["ready"] else f"[red]no[/] ({because})"
 
     if "backbones" in show:
-        table = Table("backbone", "family", "dim", "input contract", "trained on", "weights", "plugin", "ready",
-                      title="Backbones")
+        table = _whole_names_table("backbone", [b["name"] + (f" (alias: {', '.join(b['aliases'])})" if b["aliases"] else "")
+                                                for b in backbones],
+                                   ("family", "dim", "input contract", "trained on", "weights", "plugin", "ready"),
+                                   title="Backbones")
         for b in backbones:
             i = b["input"]
             name = b["name"] + (f" (alias: {', '.join(b['aliases'])})" if b["aliases"] else "")
@@ -312,13 +312,37 @@ def cmd_list(args: argparse.Namespace) -> int:
             table.add_row(*map(markup_safe, cells), ready(b))  # plugin-given text: no markup, no escapes
         console.print(table)
     if "tasks" in show:
-        table = Table("task", "version", "kind", "main score", "plugin", "description", "ready", title="Tasks")
+        table = _whole_names_table("task", [t["name"] for t in tasks],
+                                   ("version", "kind", "main score", "plugin", "description", "ready"), title="Tasks")
         for t in tasks:
             arrow = "↑" if t["higher_is_better"] else "↓"
             cells = (t["name"], t["version"], t["kind"], f"{t['main_score']} {arrow}", t["plugin"], t["description"])
             table.add_row(*map(markup_safe, cells), ready(t))
         console.print(table)
+        console.print(f"data root: {markup_safe(_data_root_origin(args.data_root))}")
     return 0
+
+
+def _whole_names_table(first: str, names: list[str], rest: tuple[str, ...], title: str) -> Any:
+    """A table whose first column is never cut: the other columns wrap (fold) to make room."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column(first, no_wrap=True, min_width=max((len(n) for n in names), default=len(first)))
+    for name in rest:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def _data_root_origin(flag: str | None) -> str:
+    """``/path (from --data-root)``: where the task data are looked for, and which setting said so."""
+    import os
+
+    from radiobench.io.datafiles import data_root
+
+    origin = "--data-root" if flag else ("$RADIOBENCH_DATA" if os.environ.get("RADIOBENCH_DATA") else
+                                         "the default; set --data-root or $RADIOBENCH_DATA to use another")
+    return f"{data_root(flag)} (from {origin})"
 
 
 def _ready(ok: bool, because: str) -> dict[str, Any]:

@@ -157,3 +157,16 @@ def test_result_strings_reach_no_terminal_raw_from_leaderboard_and_compare(tmp_p
               str(folder / "random_resnet18__mirabest__linear.json"), "--resamples", "200"])
     captured = capsys.readouterr()
     assert "\x1b" not in captured.out + captured.err
+
+
+def test_list_at_120_columns_shows_every_name_whole_and_names_its_data_root(monkeypatch, capsys, tmp_path):
+    from radiobench.registry import get_registry
+
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("RADIOBENCH_DATA", str(tmp_path))
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    registry = get_registry()
+    for name in [*registry.backbones, *registry.tasks]:
+        assert any(line.split("│")[1].strip().startswith(name) for line in out.splitlines() if line.count("│") > 2), name
+    assert f"data root: {tmp_path} (from $RADIOBENCH_DATA)" in out
