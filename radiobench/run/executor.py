@@ -10,10 +10,16 @@ this module decides what to submit and reads back how it went:
 - **How**: on Slurm as one job array (``--array-parallelism`` jobs at a time); with
   ``--executor local`` as processes on this machine, at most ``--array-parallelism`` at once.
 - **Record**: ``JOBS_DIR/sweep.json`` lists every submission (pair, job id, log files); each
-  job marks itself running in ``JOBS_DIR/running/`` and submitit leaves its result or its
-  traceback in the job folder. :func:`states` reads those, and the scheduler only for
-  whether a job without a result is still alive, so ``radiobench sweep status JOBS_DIR``
-  works from any shell, long after the submitting command has gone.
+  job marks itself running in ``JOBS_DIR/running/`` and writes how it ended, done or failed,
+  as ``outcome.json`` in its own folder ``JOBS_DIR/logs/<job id>/``. :func:`states` reads
+  those, and the scheduler only for whether a job without an outcome is still alive, so
+  ``radiobench sweep status JOBS_DIR`` works from any shell, long after the submitting
+  command has gone.
+
+A jobs folder is read as data only, since it may be shared or planted: both files are JSON,
+read size-capped from regular files and checked field by field, every path the manifest names
+must lie inside the jobs folder, and submitit's result pickles are never loaded (loading a
+pickle runs whatever code it names). Anything wrong is one line naming the file.
 
 Each job runs :func:`~radiobench.run.pipeline.run_pair` with the same options, so its
 result files are those of a sequential run; jobs share the feature cache safely (see
@@ -39,11 +45,17 @@ from typing import Any
 
 from radiobench.errors import RadiobenchError
 from radiobench.io.atomic import write_text_atomic
+from radiobench.io.reader import MiB, UnreadableFileError, read_json
 
 EXECUTORS = ("local", "slurm")
 STATES = ("pending", "running", "done", "failed")
 MANIFEST = "sweep.json"
+OUTCOME = "outcome.json"  # in each job's folder, JOBS_DIR/logs/<job id>/
+OUTCOME_FORMAT = "radiobench-job-outcome/1"
+MANIFEST_LIMIT = 16 * MiB  # tens of thousands of submissions; anything larger is not ours
+OUTCOME_LIMIT = 1 * MiB  # a pair's outcomes are a few hundred bytes per protocol
 _MEM = re.compile(r"^[1-9]\d*[KMGT]?$")
+_JOB_IDS = {"local": re.compile(r"^\d{1,10}$"), "slurm": re.compile(r"^\d{1,20}(_\d{1,10})?$")}
 
 
 class SweepOptionError(RadiobenchError):
@@ -109,9 +121,10 @@ def _check_writable(folder: Path) -> None:
 class PairJob:
     """What one job runs: the pair through the ordinary pipeline, in the job's own process.
 
-    Returns the outcomes as plain dicts (read back from submitit's result file by any later
-    process); raises when a protocol failed, so that the scheduler and ``sweep status`` see a
-    failed job with its log.
+    How it ended goes to ``outcome.json`` in the job's folder (:func:`write_outcome`), the only
+    thing a later ``sweep status`` reads: the outcomes as plain dicts when it finished, the
+    error line when it failed. A failed job still raises once its outcome is written, so the
+    scheduler and submitit's log see the failure too.
     """
 
     backbone: str
@@ -120,20 +133,50 @@ class PairJob:
     jobs_dir: Path
 
     def __call__(self) -> list[dict[str, Any]]:
+        job_id, folder = _job_id(), _job_folder(self.jobs_dir)
+        marker = _marker(self.jobs_dir, job_id)
+        write_text_atomic(marker, json.dumps({"backbone": self.backbone, "task": self.task, "pid": os.getpid(),
+                                              "host": socket.gethostname(), "started": _now()}))
+        try:
+            rows = self._run()
+        except Exception as exc:
+            write_outcome(folder, self.backbone, self.task, job_id, "failed", [], _one_line(exc))
+            raise
+        failed = [o for o in rows if o["status"] == "failed"]
+        if failed:
+            error = "; ".join(f"{o['protocol']} failed: {o['error']}" for o in failed)
+            write_outcome(folder, self.backbone, self.task, job_id, "failed", rows, _one_line(error))
+            raise RadiobenchError(error)
+        write_outcome(folder, self.backbone, self.task, job_id, "done", rows)
+        return rows
+
+    def _run(self) -> list[dict[str, Any]]:
         from radiobench.registry import get_registry
         from radiobench.run.pipeline import run_pair
 
-        marker = _marker(self.jobs_dir, _job_id())
-        write_text_atomic(marker, json.dumps({"backbone": self.backbone, "task": self.task, "pid": os.getpid(),
-                                              "host": socket.gethostname(), "started": _now()}))
         print(f"radiobench job: {self.backbone} on {self.task}, results in {self.opts.results_dir}", flush=True)
         outcomes = run_pair(get_registry(), self.backbone, self.task, self.opts, _PrintProgress())
         for o in outcomes:
             print(f"  {o.protocol}: {o.status} {o.main_score} {o.error or o.path or ''}", flush=True)
-        failed = [o for o in outcomes if o.status == "failed"]
-        if failed:
-            raise RadiobenchError("; ".join(f"{o.protocol} failed: {o.error}" for o in failed))
         return [{**asdict(o), "path": None if o.path is None else str(o.path)} for o in outcomes]
+
+
+def write_outcome(folder: Path, backbone: str, task: str, job_id: str, state: str, outcomes: list[dict[str, Any]],
+                  error: str = "") -> Path:
+    """The job's record of how it ended, as JSON (atomically, so a reader never meets half of it)."""
+    path = Path(folder) / OUTCOME
+    write_text_atomic(path, json.dumps({"format": OUTCOME_FORMAT, "backbone": backbone, "task": task,
+                                        "job_id": job_id, "state": state, "outcomes": outcomes, "error": error,
+                                        "finished": _now()}, indent=1) + "\n")
+    return path
+
+
+def _one_line(error: BaseException | str) -> str:
+    """An error as the one line a status table shows: its own text, else its type's name."""
+    text = " ".join(str(error).split())
+    if isinstance(error, BaseException) and not isinstance(error, RadiobenchError):
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return text[:2000] or "error"
 
 
 class _PrintProgress:
@@ -166,6 +209,16 @@ def _job_id() -> str:
         return f"inline-{os.getpid()}"
 
 
+def _job_folder(jobs_dir: Path) -> Path:
+    """The job's own folder (submitit's, where its logs are): ``JOBS_DIR/logs/<job id>/``."""
+    try:
+        import submitit
+
+        return Path(submitit.JobEnvironment().paths.folder)
+    except (RuntimeError, KeyError):  # outside a submitit job (a test calling the job directly)
+        return Path(jobs_dir) / "logs" / _job_id()
+
+
 def _marker(jobs_dir: Path, job_id: str) -> Path:
     return Path(jobs_dir) / "running" / f"{job_id}.json"
 
@@ -189,21 +242,86 @@ class Submission:
     submitted: str
     stdout: str
     stderr: str
-    result: str  # submitit's result pickle: ("success", outcomes) or ("error", traceback)
+    outcome: str  # the job's outcome.json (see write_outcome), in its own folder
 
     @property
     def pair(self) -> tuple[str, str]:
         return self.backbone, self.task
 
 
+class JobsFolderError(RadiobenchError):
+    """A jobs folder whose record radiobench will not read (not ours, damaged, or pointing elsewhere)."""
+
+
+_PATH_FIELDS = ("stdout", "stderr", "outcome")
+
+
 def read_manifest(jobs_dir: Path) -> list[Submission]:
+    """Every submission ``JOBS_DIR/sweep.json`` records, checked: types, job ids, and paths inside the folder.
+
+    Nothing of a refused manifest is used: one wrong entry may be a planted one, so the whole
+    record is refused with a line naming the entry.
+    """
     path = Path(jobs_dir) / MANIFEST
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return []
+    hint = "use another --jobs-dir"
     try:
-        return [Submission(**s) for s in json.loads(path.read_text())["submissions"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise RadiobenchError(f"{path} is not a radiobench sweep record ({exc}); use another --jobs-dir") from None
+        document = _read_json(path, MANIFEST_LIMIT, "sweep record")
+    except UnreadableFileError as exc:
+        raise JobsFolderError(f"{exc}") from None
+    entries = document.get("submissions") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise JobsFolderError(f"{path} is not a radiobench sweep record (no list of submissions); {hint}")
+    root = Path(jobs_dir).resolve()
+    return [_submission(entry, i, path, root) for i, entry in enumerate(entries)]
+
+
+def _read_json(path: Path, limit: int, what: str) -> Any:
+    """:func:`~radiobench.io.reader.read_json`, with a document nested too deep for the parser refused like
+    any other unreadable file (``json`` raises RecursionError, not ValueError, for ``[[[[...``)."""
+    try:
+        return read_json(path, limit=limit, what=what)
+    except RecursionError:
+        raise UnreadableFileError(path, f"{what} is nested too deeply to be a radiobench record") from None
+
+
+def _submission(entry: Any, index: int, manifest: Path, root: Path) -> Submission:
+    """One manifest entry as a :class:`Submission`, or a one-line refusal naming it.
+
+    A manifest of an older radiobench names submitit's result pickle as ``result``; it is
+    accepted (the pickle is never read) and the job's outcome looked for beside it.
+    """
+    where = f"{manifest}: submission {index + 1}"
+    hint = "delete the record or use another --jobs-dir"
+    if isinstance(entry, dict) and "outcome" not in entry and isinstance(entry.get("result"), str):
+        _inside(entry["result"], root, f"{where} (result)", hint)
+        entry = {**{k: v for k, v in entry.items() if k != "result"},
+                 "outcome": str(Path(entry["result"]).parent / OUTCOME)}
+    names = list(Submission.__dataclass_fields__)
+    if not isinstance(entry, dict) or sorted(entry) != sorted(names):
+        raise JobsFolderError(f"{where} is not a radiobench job record (expected the fields {', '.join(names)}); {hint}")
+    wrong = next((k for k in names if not isinstance(entry[k], str)), None)
+    if wrong is not None:
+        raise JobsFolderError(f"{where}: {wrong} must be text, not {type(entry[wrong]).__name__}; {hint}")
+    s = Submission(**entry)
+    if s.executor not in EXECUTORS:
+        raise JobsFolderError(f"{where}: executor must be one of {', '.join(EXECUTORS)}, not {s.executor!r}; {hint}")
+    if not _JOB_IDS[s.executor].match(s.job_id):
+        raise JobsFolderError(f"{where}: {s.job_id!r} is not a {s.executor} job id; {hint}")
+    for name in _PATH_FIELDS:
+        _inside(getattr(s, name), root, f"{where} ({name})", hint)
+    return s
+
+
+def _inside(value: str, root: Path, where: str, hint: str) -> None:
+    """Refuse a path that leaves the jobs folder ``root`` (already resolved), symlinks followed."""
+    try:
+        resolved = Path(value).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+        raise JobsFolderError(f"{where}: cannot resolve the path {value!r} ({exc}); {hint}") from None
+    if not value or not resolved.is_relative_to(root):
+        raise JobsFolderError(f"{where}: refusing a path outside the jobs folder {root}: {value!r}; {hint}")
 
 
 def _write_manifest(jobs_dir: Path, submissions: list[Submission]) -> None:
@@ -229,7 +347,7 @@ class JobState:
 
 
 def states(submissions: list[Submission], live: dict[str, Any] | None = None) -> list[JobState]:
-    """Where each job stands: done or failed from submitit's result file; otherwise pending or running
+    """Where each job stands: done or failed from its ``outcome.json``; otherwise pending or running
     while the scheduler still has it, failed (killed, timed out, node lost) once it has not.
 
     ``live``: submitit job objects of this process by job id (a local job is this process's child).
@@ -237,9 +355,9 @@ def states(submissions: list[Submission], live: dict[str, Any] | None = None) ->
     alive = _alive_slurm([s.job_id for s in submissions if s.executor == "slurm"])
     out = []
     for s in submissions:
-        result = Path(s.result)
-        if result.exists():
-            out.append(_from_result(s, result))
+        outcome = Path(s.outcome)
+        if _present(outcome):
+            out.append(read_outcome(s))
             continue
         # a local job is this process's child: ask its process (a finished child is a zombie to a pid check);
         # submitit's Slurm state needs accounting (sacct), often off, so Slurm jobs are looked up in squeue
@@ -250,8 +368,8 @@ def states(submissions: list[Submission], live: dict[str, Any] | None = None) ->
             running = s.job_id in alive
         else:
             running = s.host == socket.gethostname() and _pid_alive(int(s.job_id))
-        if result.exists():  # finished between the two looks
-            out.append(_from_result(s, result))
+        if _present(outcome):  # finished between the two looks
+            out.append(read_outcome(s))
         elif running:
             started = _marker(_jobs_dir_of(s), s.job_id).exists()
             out.append(JobState(s, "running" if started else "pending"))
@@ -262,27 +380,71 @@ def states(submissions: list[Submission], live: dict[str, Any] | None = None) ->
     return out
 
 
+def _present(path: Path) -> bool:
+    """Something is at ``path`` (a dangling symlink too: reading it says what is wrong)."""
+    return path.exists() or path.is_symlink()
+
+
 def _jobs_dir_of(s: Submission) -> Path:
     return Path(s.stdout).parents[2]  # JOBS_DIR/logs/<job id>/<log file>
 
 
-def _from_result(s: Submission, path: Path) -> JobState:
-    from submitit.core.utils import pickle_load
+_OUTCOME_FIELDS = {"backbone": str, "task": str, "protocol": str, "status": str, "main_score": str,
+                   "path": (str, type(None)), "error": str}
+_OUTCOME_STATUSES = ("done", "skipped", "failed")
 
+
+class _BadOutcome(Exception):
+    """What is wrong with an outcome.json, in a few words (the caller names the file)."""
+
+
+def read_outcome(s: Submission) -> JobState:
+    """The job's state from its ``outcome.json``, read as data; anything unreadable or malformed is a failed
+    job whose error names the file (never a traceback: the file may have been planted)."""
+    path = Path(s.outcome)
     try:
-        kind, value = pickle_load(path)
-    except Exception as exc:  # noqa: BLE001 - a damaged result file is a failed job, named
-        return JobState(s, "failed", error=f"unreadable job result {path} ({exc}); log: {s.stderr}")
-    if kind == "success":
-        return JobState(s, "done", outcomes=list(value))
-    last = str(value).strip().splitlines()[-1] if str(value).strip() else "error"
-    return JobState(s, "failed", error=f"{last}; log: {s.stderr}")
+        document = _read_json(path, OUTCOME_LIMIT, "job outcome")
+        state, outcomes, error = _checked_outcome(document, s)
+    except UnreadableFileError as exc:
+        return JobState(s, "failed", error=f"{_one_line(str(exc))}; log: {s.stderr}")
+    except _BadOutcome as exc:
+        return JobState(s, "failed", error=f"{path}: not a radiobench job outcome ({exc}); log: {s.stderr}")
+    if state == "done":
+        return JobState(s, "done", outcomes=outcomes)
+    return JobState(s, "failed", outcomes=outcomes, error=f"{error or 'failed'}; log: {s.stderr}")
+
+
+def _checked_outcome(document: Any, s: Submission) -> tuple[str, list[dict[str, Any]], str]:
+    """``(state, outcomes, error)`` of an outcome document, every field checked against what
+    :func:`write_outcome` writes and the pair against the submission's."""
+    if not isinstance(document, dict) or document.get("format") != OUTCOME_FORMAT:
+        raise _BadOutcome(f"format is not {OUTCOME_FORMAT!r}")
+    for key in ("backbone", "task", "state", "error"):
+        if not isinstance(document.get(key), str):
+            raise _BadOutcome(f"{key} must be text")
+    if (document["backbone"], document["task"]) != s.pair:
+        raise _BadOutcome(f"it is for {document['backbone']!r} on {document['task']!r}, not this job's "
+                          f"{s.backbone!r} on {s.task!r}")
+    if document["state"] not in ("done", "failed"):
+        raise _BadOutcome(f"state must be done or failed, not {document['state']!r}")
+    outcomes = document.get("outcomes")
+    if not isinstance(outcomes, list):
+        raise _BadOutcome("outcomes must be a list")
+    for i, row in enumerate(outcomes):
+        if not isinstance(row, dict) or sorted(row) != sorted(_OUTCOME_FIELDS):
+            raise _BadOutcome(f"outcome {i + 1} must have exactly the fields {', '.join(_OUTCOME_FIELDS)}")
+        wrong = next((k for k, kind in _OUTCOME_FIELDS.items() if not isinstance(row[k], kind)), None)
+        if wrong is not None:
+            raise _BadOutcome(f"outcome {i + 1}: {wrong} has the wrong type ({type(row[wrong]).__name__})")
+        if row["status"] not in _OUTCOME_STATUSES:
+            raise _BadOutcome(f"outcome {i + 1}: status must be one of {', '.join(_OUTCOME_STATUSES)}")
+    return document["state"], [dict(row) for row in outcomes], _one_line(document["error"])
 
 
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True
@@ -347,7 +509,7 @@ class Sweep:
         host = socket.gethostname()
         for (b, t), job in zip(pairs, jobs):
             s = Submission(b, t, str(job.job_id), self.cluster.executor, host, _now(), str(job.paths.stdout),
-                           str(job.paths.stderr), str(job.paths.result_pickle))
+                           str(job.paths.stderr), str(job.paths.folder / OUTCOME))
             self.live[s.job_id] = job
             self.mine.append(s)
             self.submissions.append(s)
