@@ -7,11 +7,12 @@ command needs more, so ``--help``, ``list`` and ``plugins`` never import torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -813,12 +814,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         if args.format != "html":
             raise RadiobenchError("--protocol all makes one HTML page with every protocol's board: add --format html "
                                   "(md, csv and json take one protocol at a time)")
-        boards = {p: collect(results, protocol=p) for p in protocols_present(results)}
-        if not boards:
-            boards = {"linear": collect(results, protocol="linear")}  # says why there is nothing to show
-        text = to_html_page(boards)
+        with _board_progress() as progress:
+            boards = {p: collect(results, protocol=p, progress=progress(p)) for p in protocols_present(results)}
+            if not boards:
+                boards = {"linear": collect(results, protocol="linear")}  # says why there is nothing to show
+            text = to_html_page(boards)
     else:
-        boards = {args.protocol: collect(results, protocol=args.protocol)}
+        with _board_progress() as progress:
+            boards = {args.protocol: collect(results, protocol=args.protocol, progress=progress(args.protocol))}
         text = render(boards[args.protocol], args.format)
     if args.format in ("md", "csv"):  # names and devices come from result files: no escape sequence reaches a terminal
         text = printable(text, keep_newlines=True)
@@ -837,6 +840,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+@contextlib.contextmanager
+def _board_progress() -> Iterator[Callable[[str], Callable[[str], None]]]:
+    """A spinner on stderr naming the column being tested (the board's slow step), gone when the board is done."""
+    console = _console(stderr=True)
+    with console.status("reading results") as status:
+        def for_protocol(protocol: str) -> Callable[[str], None]:
+            return lambda task: status.update(f"testing {markup_safe(task)} ({markup_safe(protocol)}): paired tests "
+                                              "of every pair of rows")
+        yield for_protocol
 
 
 def _committed_board() -> str:

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from radiobench.board.stats import compare, tied_with_best
+from radiobench.board.stats import compare
 from radiobench.cli import main
 from radiobench.errors import ResultsError
 from radiobench.results import ResultRecord, Summary, result_path, write_result
@@ -118,32 +118,53 @@ def test_results_of_different_tasks_or_missing_ones_are_refused(tmp_path, capsys
     assert "give --task" in capsys.readouterr().err
 
 
-def test_tied_with_best_uses_the_paired_test_and_falls_back_to_intervals(tmp_path):
-    paths = {"alpha": synthetic(tmp_path, "alpha", 0.05, seed=1)[0], "beta": synthetic(tmp_path, "beta", 0.30, seed=2)[0]}
-    paths["gamma"], _ = synthetic(tmp_path, "gamma", 0.06, seed=4)
-    records = {k: ResultRecord.read(p) for k, p in paths.items()}
-    ties = tied_with_best(paths, records, "alpha", n_resamples=500)
-    assert ties["alpha"] == (True, None, "best")
-    assert ties["beta"][0] is False and ties["beta"][2] == "paired"
-    assert ties["gamma"][0] is True and ties["gamma"][1] > 0.05
-    paths["gamma"].with_name(records["gamma"].predictions.file).unlink()
-    assert tied_with_best(paths, records, "alpha", n_resamples=500)["gamma"] == (None, None, "unknown")  # no intervals
-
-
-def test_leaderboard_comparisons_are_remembered_by_their_sidecars(tmp_path, monkeypatch):
-    """A page re-render reuses each paired test; a changed sidecar (a re-run) is tested again."""
-    from radiobench.board import stats
-    from radiobench.results import ResultRecord
+def test_a_column_ranks_by_corrected_paired_tests_and_caches_nothing(tmp_path, monkeypatch):
+    """The board's column: the clearly worse row ranks below, the close one shares rank 1; no verdict is stored."""
+    from radiobench.board.collect import collect
 
     monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path / "cache"))
-    a, items = synthetic(tmp_path / "a", "alpha", 0.1, seed=1)
-    b, _ = synthetic(tmp_path / "b", "beta", 0.4, seed=2)
-    records = (ResultRecord.read(a), ResultRecord.read(b))
-    first = stats.cached_compare(a, b, records)
-    assert first == compare(a, b) and len(list((tmp_path / "cache" / "comparisons").iterdir())) == 1
-    calls = []
-    monkeypatch.setattr(stats, "compare", lambda *args, **kw: calls.append(args) or first)
-    assert stats.cached_compare(a, b, records) == first and calls == []  # from the cache, same answer
-    b2, _ = synthetic(tmp_path / "b", "beta", 0.3, seed=3)  # re-run: another sidecar
-    stats.cached_compare(a, b2, (records[0], ResultRecord.read(b2)))
-    assert len(calls) == 1
+    synthetic(tmp_path, "alpha", 0.05, seed=1)
+    synthetic(tmp_path, "beta", 0.30, seed=2)
+    synthetic(tmp_path, "gamma", 0.06, seed=4)
+    board = collect(tmp_path)
+    cells = {b: c for (b, t), c in board.cells.items()}
+    assert (cells["alpha"].rank, cells["gamma"].rank, cells["beta"].rank) == (1, 1, 3)  # both rows beat beta
+    assert cells["gamma"].tied and not cells["alpha"].tied and cells["beta"].p_vs_best < 0.01
+    assert board.tests["t"] == {"test": "McNemar exact", "resampled": "items within their true class", "family": 3}
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_result_without_predictions_is_refused_by_name_not_ranked_by_a_looser_rule(tmp_path):
+    from radiobench.board.collect import collect
+    from radiobench.board.render import render
+
+    synthetic(tmp_path, "alpha", 0.05, seed=1)
+    synthetic(tmp_path, "beta", 0.30, seed=2, sidecar=False)
+    board = collect(tmp_path)
+    beta = board.cells[("beta", "t")]
+    assert beta.rank is None and not beta.tied and "no per-item predictions" in beta.refused
+    page = render(board, "md")
+    assert "⊘" in page and "beta on t: not tested" in page
+
+
+def test_a_forged_sidecar_is_refused_by_name_in_compare_and_on_the_board(tmp_path, capsys):
+    """Perfect predictions written over a result's sidecar, its sha256 updated in the JSON: neither is used."""
+    from radiobench.board.collect import collect
+    from radiobench.board.render import render
+
+    a, _ = synthetic(tmp_path, "alpha", 0.05, seed=1)
+    b, items = synthetic(tmp_path, "beta", 0.30, seed=2)
+    perfect = {s: ItemPredictions(it.ids, it.truth, it.truth.copy()) for s, it in items.items()}
+    content = to_bytes(perfect)
+    record = json.loads(b.read_text())
+    b.with_name(record["predictions"]["file"]).write_bytes(content)
+    record["predictions"]["sha256"] = sha256(content)
+    b.write_text(json.dumps(record))
+    assert main(["compare", "alpha", "beta", "--task", "t", "--results-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "beta__t__linear.json: its predictions give error 0.0000 for seed 0" in err
+    assert "the result records 0.3" in err and "re-run it with --overwrite" in err
+    board = collect(tmp_path)
+    beta = board.cells[("beta", "t")]
+    assert beta.rank is None and beta.refused and "its predictions give error 0.0000" in beta.refused
+    assert "⊘ beta on t: not tested" in render(board, "md")

@@ -23,7 +23,7 @@ def result(backbone, task, mean, std=0.01, higher=False, version="1.0", sha="a" 
            limit=None, protocol="linear", training=(), sources=("FIRST",)):
     """A complete, valid result record (schema 2) of five seeds (the recorded std is taken as given)."""
     values = [mean] * 5
-    name = "error" if not higher else "f1"
+    name = "error" if not higher else "accuracy"
     provided = {"plugin": "test", "distribution": "test-dist", "version": "0"}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -47,9 +47,28 @@ def result(backbone, task, mean, std=0.01, higher=False, version="1.0", sha="a" 
     }
 
 
-def write(folder, res):
+ITEMS = 100
+
+
+def write(folder, res, sidecar=True):
+    """The result file, and beside it per-item predictions that give its score (error or accuracy of ``ITEMS``
+    items, the same for every seed), so the board can test it; ``sidecar=False``: an untestable result."""
+    from radiobench.results import write_result
+    from radiobench.results.predictions import FORMAT, ItemPredictions, sha256, sidecar_name, to_bytes
+
     path = result_path(folder, res["backbone"]["name"], res["task"]["name"], res["protocol"]["id"], res["limit"])
-    write_text_atomic(path, json.dumps(ResultRecord.model_validate(res).model_dump(mode="json"), indent=2))
+    main = res["main_score"]
+    content = None
+    if sidecar and main["name"] in ("error", "accuracy"):
+        wrong = round((main["mean"] if main["name"] == "error" else 1 - main["mean"]) * ITEMS)
+        truth = np.arange(ITEMS) % 2
+        predicted = truth.copy()
+        predicted[:wrong] = 1 - predicted[:wrong]
+        items = {s: ItemPredictions(np.array([f"i{k}" for k in range(ITEMS)]), truth, predicted) for s in res["seeds"]}
+        content = to_bytes(items)
+        res = {**res, "predictions": {"file": sidecar_name(path.name), "sha256": sha256(content), "format": FORMAT,
+                                      "rows": ITEMS * len(res["seeds"])}}
+    write_result(path, ResultRecord.model_validate(res), content)
     return path
 
 
@@ -75,11 +94,14 @@ def test_ranks_respect_each_tasks_direction(board_dir):
 
 
 def test_markdown_has_spread_rank_and_in_domain_mark(board_dir):
-    md = render(collect(board_dir), "md")
-    assert "| backbone | training data | t_err (error ↓) | t_f1 (f1 ↑) | mean rank | tasks |" in md
-    assert "| alpha | – | **0.1000 ± 0.0100 ‡** | 0.5000 ± 0.0100 ‡ | 1.50 | 2/2 |" in md  # bold: the task's best
-    assert "| gamma | FIRST | 0.2000 ± 0.0100 ‡ † | – | 2.00 | 1/2 |" in md
-    assert "‡: no interval known" in md and "≈: not significantly worse than the best" in md
+    board = collect(board_dir)
+    md = render(board, "md")
+    assert "| backbone | training data | t_err (error ↓) | t_f1 (accuracy ↑) | mean rank | tasks |" in md
+    alpha, gamma = (md.split(f"| {b} |")[1].splitlines()[0] for b in ("alpha", "gamma"))
+    low, high = board.cells[("alpha", "t_err")].low, board.cells[("alpha", "t_err")].high
+    assert alpha.startswith(f" – | **0.1000 [{low:.3f}, {high:.3f}]** | 0.5000 [") and alpha.endswith("| 1.50 | 2/2 |")
+    assert gamma.startswith(" FIRST | 0.2000 [") and gamma.endswith("] † | – | 2.00 | 1/2 |")
+    assert "‡: no interval known" in md and "≈: rank 1 without the best mean" in md
     assert "1 `--limit` result(s) left out" in md
 
 
@@ -160,7 +182,7 @@ def test_html_renders_sorts_and_plots_in_headless_chromium(board_dir, tmp_path):
     assert body.index(">alpha<") < body.index(">beta<") < body.index(">gamma<")
     assert dom.count('<figure class="plot"') == 2  # one chart per task (matplotlib SVG, text kept as text)
     plots = dom.split('<section class="plots" id="plots-linear">')[1]
-    assert plots.count(">alpha<") == 2 and plots.count(">gamma<") == 1
+    assert plots.count(">alpha<") == 4 and plots.count(">gamma<") == 2  # a bar chart and a confusion panel per task
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=900,700", f"file://{page}"],
                    capture_output=True, timeout=120)
@@ -170,7 +192,7 @@ def test_html_renders_sorts_and_plots_in_headless_chromium(board_dir, tmp_path):
 @pytest.fixture
 def interval_dir(tmp_path):
     """Schema-3 results with sidecars and intervals: alpha best, beta clearly worse, gamma close to alpha, delta
-    with an interval but no sidecar (ties by overlap), and epsilon of schema 2 (no interval)."""
+    with an interval but no sidecar (untestable), and epsilon of schema 2 (no interval, no sidecar)."""
     from test_compare import synthetic
 
     folder = tmp_path / "results"
@@ -179,23 +201,27 @@ def interval_dir(tmp_path):
     synthetic(folder, "gamma", 0.06, seed=4, intervals=True)
     delta, _ = synthetic(folder, "delta", 0.07, seed=5, intervals=True)
     delta.with_name(delta.name.replace(".json", ".predictions.npz")).unlink()
-    write(folder, result("epsilon", "t", 0.2, std=0.0))
+    write(folder, result("epsilon", "t", 0.2, std=0.0), sidecar=False)
     return folder
 
 
 def test_intervals_and_ties_show_in_every_format(interval_dir):
     board = collect(interval_dir)
     cells = {b: board.cells[(b, "t")] for b in ("alpha", "beta", "gamma", "delta", "epsilon")}
-    assert cells["alpha"].tie_rule == "best" and cells["beta"].tied is False and cells["beta"].p_vs_best < 0.01
-    assert cells["gamma"].tied and cells["gamma"].tie_rule == "paired" and cells["gamma"].p_vs_best >= 0.05
-    assert cells["delta"].tie_rule == "overlap" and cells["epsilon"].tied is None
+    assert (cells["alpha"].rank, cells["gamma"].rank, cells["beta"].rank) == (1, 1, 3)
+    assert not cells["alpha"].tied and cells["beta"].tied is False and cells["beta"].p_vs_best < 0.01
+    assert cells["gamma"].tied and cells["gamma"].p_vs_best >= 0.05
+    for untestable in ("delta", "epsilon"):  # no predictions to test: refused by name, never ranked by overlap
+        assert cells[untestable].rank is None and cells[untestable].tied is None
+        assert "no per-item predictions" in cells[untestable].refused or "is missing" in cells[untestable].refused
     md = render(board, "md")
     low, high = cells["alpha"].low, cells["alpha"].high
     assert f"| alpha | – | **{cells['alpha'].mean:.4f} [{low:.3f}, {high:.3f}]** |" in md
     assert f"| gamma | – | {cells['gamma'].mean:.4f} [{cells['gamma'].low:.3f}, {cells['gamma'].high:.3f}] ≈ |" in md
-    assert "] ~ |" in md.split("| delta |")[1].splitlines()[0] and "0.2000 ± 0.0000 ‡" in md
+    assert "] ⊘ |" in md.split("| delta |")[1].splitlines()[0] and "0.2000 ± 0.0000 ‡ ⊘" in md
+    assert "⊘ delta on t: not tested" in md and "⊘ epsilon on t: not tested" in md
     beta = md.split("| beta |")[1].splitlines()[0]
-    assert "≈" not in beta and "~" not in beta
+    assert "≈" not in beta and "⊘" not in beta
     rows = {r["backbone"]: r for r in csv.DictReader(io.StringIO(render(board, "csv")))}
     assert float(rows["alpha"]["t_ci_low"]) == low and rows["epsilon"]["t_ci_low"] == ""
     assert rows["gamma"]["t_not_worse_than_best"] == "True" and rows["beta"]["t_not_worse_than_best"] == "False"
@@ -242,7 +268,8 @@ def test_simulated_tasks_are_marked_and_left_out_of_mean_ranks(tmp_path):
     assert board.ranks["c"] != board.ranks["c"]  # NaN: only a simulated result
     md = render(board, "md")
     assert "t_sim [SIMULATED] (error ↓)" in md and "left out of mean ranks" in md
-    assert "| c | – | – | **0.0500 ± 0.0100 ‡** | – | 1/2 |" in md
+    c = md.split("| c |")[1].splitlines()[0]
+    assert c.startswith(" – | – | **0.0500 [") and c.endswith("** | – | 1/2 |")
     assert json.loads(render(board, "json"))["rows"][-1]["mean_rank"] is None
 
 
@@ -266,7 +293,7 @@ def test_a_protocol_versions_task_kinds_apart_and_runs_record_their_kinds_versio
     def ranking(backbone, score, version):
         res = result(backbone, "t_rank", score, higher=True, sources=("t_rank",))
         res["task"]["kind"], res["protocol"]["version"] = "ranking", version
-        res["metrics"] = {"average_precision": res["metrics"].pop("f1")}
+        res["metrics"] = {"average_precision": res["metrics"].pop("accuracy")}
         res["main_score"]["name"] = "average_precision"
         return res
 
@@ -355,7 +382,7 @@ def described(folder):
                          "r2": {"mean": 0.5, "std": 0.0, "per_seed": [0.5] * 5}}
     counts["main_score"].update(name="mse", std=0.0)
     write(folder, counts)
-    write(folder, result("alpha", "t_plain", 0.1))
+    write(folder, result("alpha", "t_plain", 0.1), sidecar=False)
     write(folder, result("beta", "mirabest", 0.25, protocol="knn", sources=("MiraBest",)))
     return folder
 
@@ -366,8 +393,9 @@ def test_html_page_describes_tasks_with_chance_levels_and_lists_backbones_withou
     results = described(tmp_path / "results")
     board = collect(results)
     info = board.info
-    assert info["mirabest"]["chance"] == pytest.approx(0.471, abs=5e-4)
-    assert info["mirabest"]["chance_source"] == "declared by the task"
+    assert info["mirabest"]["chance"] == pytest.approx(0.5)  # half of the items in each class: the majority errs on 1/2
+    assert info["mirabest"]["chance_source"] == "computed from the test labels"
+    assert "always the majority class" in info["mirabest"]["chance_note"]
     assert info["t_rank"]["chance"] == 0.083 and "share of relevant" in info["t_rank"]["chance_note"]
     assert info["t_counts"]["chance"] == pytest.approx(16.0)  # MSE / (1 - R²): the variance of the targets
     assert info["t_plain"]["chance"] is None
@@ -379,7 +407,7 @@ def test_html_page_describes_tasks_with_chance_levels_and_lists_backbones_withou
 
     spec = get_registry().tasks["mirabest"].spec
     assert html_escape(spec.description) in text and "Porter &amp; Scaife 2023, RASTI 2, 293" in text
-    assert "Chance level: 0.4712 — " + html_escape(spec.chance_note) in text
+    assert "Chance level: 0.5 — the best no-skill predictor: always the majority class" in text
     assert "error: lower is better (↓)" in text and "average_precision: higher is better (↑)" in text
     assert "Chance level: 0.083 — a random ranking" in text and "Chance level: 16 — predicting the mean" in text
     assert "Chance level: not known" in text.split('id="task-t_plain"')[1].split("</div>")[0]
@@ -406,9 +434,9 @@ def test_chance_line_is_drawn_on_the_chart(tmp_path):
 
     board = collect(described(tmp_path))
     lines = [line for line in task_figure(board, "mirabest").axes[0].get_lines() if line.get_color() == CHANCE]
-    assert len(lines) == 1 and lines[0].get_xdata()[0] == pytest.approx(0.471, abs=5e-4)
+    assert len(lines) == 1 and lines[0].get_xdata()[0] == pytest.approx(0.5)
     assert not [line for line in task_figure(board, "t_plain").axes[0].get_lines() if line.get_color() == CHANCE]
-    assert "chance level 0.471" in render(board, "html")  # the axis label says it in the SVG text
+    assert "chance level 0.5" in render(board, "html")  # the axis label says it in the SVG text
 
 
 @pytest.mark.parametrize("width", [800, 1400])
@@ -528,25 +556,24 @@ def test_label_efficiency_curves_come_from_the_budgeted_result_files(tmp_path):
         collect_curves(tmp_path, "nothing")
 
 
-def test_mean_rank_shares_ranks_intervals_cannot_separate_and_counts_a_shared_survey_once():
+def test_mean_rank_averages_tested_ranks_and_counts_a_shared_survey_once():
     from radiobench.board.collect import Board, Cell, mean_ranks, source_groups
 
-    def cell(mean, low=None, high=None):
-        return Cell(mean, 0.0, 5, False, Path("r.json"), low, high)
+    def cell(rank):
+        return Cell(0.5, 0.0, 5, False, Path("r.json"), rank=rank)
 
     tasks = {"first_a": {"higher_is_better": True, "source_datasets": ["FIRST"]},
              "first_b": {"higher_is_better": False, "source_datasets": ["first", "NVSS"]},
              "meerkat": {"higher_is_better": True, "source_datasets": ["MGCLS"]},
              "sim": {"higher_is_better": True, "source_datasets": [], "simulated": True}}
-    cells = {("a", "first_a"): cell(0.90, 0.85, 0.95), ("b", "first_a"): cell(0.88, 0.80, 0.92),  # overlap: both 1
-             ("c", "first_a"): cell(0.50, 0.45, 0.55),  # both intervals wholly above: 3
-             ("a", "first_b"): cell(0.10, 0.05, 0.15), ("b", "first_b"): cell(0.30, 0.25, 0.35),  # lower is better
-             ("c", "first_b"): cell(0.20),  # no interval: a point, below a's interval, above b's
-             ("a", "meerkat"): cell(0.3), ("b", "meerkat"): cell(0.6), ("d", "sim"): cell(0.9, 0.8, 1.0)}
+    cells = {("a", "first_a"): cell(1), ("b", "first_a"): cell(1), ("c", "first_a"): cell(3),
+             ("a", "first_b"): cell(1), ("b", "first_b"): cell(3), ("c", "first_b"): cell(2),
+             ("a", "meerkat"): cell(2), ("b", "meerkat"): cell(1), ("c", "meerkat"): cell(None),  # refused: no rank
+             ("d", "sim"): cell(1)}
     board = Board("linear", tasks, {b: {} for b in "abcd"}, cells)
     assert source_groups(board, ["first_a", "meerkat", "first_b"]) == [["first_a", "first_b"], ["meerkat"]]
     ranks = mean_ranks(board)
-    # FIRST group: a (1 + 1) / 2, b (1 + 3) / 2, c (3 + 2) / 2; meerkat: a 2, b 1; then the mean over groups
+    # FIRST group: a (1 + 1) / 2, b (1 + 3) / 2, c (3 + 2) / 2; meerkat: a 2, b 1, c untested; then over groups
     assert (ranks["a"], ranks["b"], ranks["c"]) == (1.5, 1.5, 2.5)
     assert ranks["d"] != ranks["d"]  # only a simulated result: NaN
 

@@ -5,9 +5,10 @@ and one data sha256; for each backbone, one weights identity; one file per
 (backbone, task). Anything else is refused with the files named, never averaged.
 ``--limit`` smoke runs are left out.
 
-Each cell keeps its recorded confidence interval, and, per task, whether it is not
-significantly worse than the task's best (:func:`radiobench.board.stats.tied_with_best`:
-a paired test where both results' per-item predictions are beside them).
+Each column is then tested from the results' per-item predictions (:mod:`radiobench.board.ranks`):
+every cell gets a 95 % interval of the same bootstrap and a rank, 1 + the number of rows
+significantly better than it by Holm-corrected paired tests; ``≈`` marks the rows of rank 1
+other than the best mean, and the mean rank averages these ranks over the real-data tasks.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ class Cell:
     n_seeds: int
     in_domain: bool
     path: Path
-    low: float | None = None  # the recorded 95 % interval of the mean; None: unknown (schema < 3)
+    low: float | None = None  # the 95 % interval of the mean (module docstring); None: unknown (schema < 3)
     high: float | None = None
-    tied: bool | None = None  # not significantly worse than the task's best; None: unknown
-    p_vs_best: float | None = None  # the paired test's p-value against the best
-    tie_rule: str = "unknown"  # "best", "paired", "overlap" (intervals only) or "unknown"
+    rank: int | None = None  # 1 + the rows significantly better (Holm); None: not tested
+    tied: bool | None = None  # rank 1 without the best mean: no row is significantly better; None: not tested
+    p_vs_best: float | None = None  # the Holm-adjusted p-value of the test against the best mean's row
+    refused: str | None = None  # why its per-item predictions could not be tested (named on the page)
 
 
 @dataclass
@@ -46,6 +48,9 @@ class Board:
     # per task: description, citation, chance (the main score of a no-skill predictor) and chance_note;
     # see task_info. Not part of the Markdown/CSV tables.
     info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # per task: the primary test, what the bootstrap resampled, and the number of pairwise tests (Holm's family)
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charts: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)  # drawn charts (board.plots)
 
     def coverage(self, backbone: str) -> int:
         return sum((backbone, t) in self.cells for t in self.tasks)
@@ -59,8 +64,11 @@ class Board:
         return sorted(self.backbones, key=lambda b: (-self.coverage(b), rank(b), b))
 
 
-def collect(results_dir: Path, protocol: str = "linear", ties: bool = True) -> Board:
-    """The board of ``protocol``'s results under ``results_dir``; ``ties=False`` skips the paired tests against each best."""
+def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, progress: Any = None) -> Board:
+    """The board of ``protocol``'s results under ``results_dir``; ``ties=False`` skips the column tests (no ranks).
+
+    ``progress(task)``, when given, is called before each column is tested (the slow step).
+    """
     board = Board(protocol, {}, {}, {})
     records = {}
     first_seen: dict[tuple[str, str], Path] = {}
@@ -128,66 +136,73 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True) -> B
             + (f" ({did_you_mean(protocol, present)}results here: {', '.join(sorted(present))})" if present else "")
         )
     board.environments = sorted(environments)
+    # real-data tasks first (the board's question), simulated ones after; each group in the order found
+    board.tasks = dict(sorted(board.tasks.items(), key=lambda item: bool(item[1].get("simulated"))))
+    truths = test_columns(board, records, progress) if ties else {}
     board.ranks = mean_ranks(board)
-    board.info = task_info(board, records)
-    if ties:
-        mark_ties(board, records)
+    board.info = task_info(board, records, truths)
     return board
 
 
-def best_of(board: Board, task: str) -> str:
-    """The backbone with the task's best mean (the first by name on an exact tie)."""
+def best_of(board: Board, task: str, among: set[str] | None = None) -> str:
+    """The backbone with the task's best mean (the first by name on an exact tie), of ``among`` when given."""
     sign = -1 if board.tasks[task]["higher_is_better"] else 1
-    return min((sign * c.mean, b) for (b, t), c in board.cells.items() if t == task)[1]
+    return min((sign * c.mean, b) for (b, t), c in board.cells.items() if t == task and (among is None or b in among))[1]
 
 
-def mark_ties(board: Board, records: dict[tuple[str, str], Any]) -> None:
-    """Per task, which cells are not significantly worse than the best (nothing to do where no cell has an interval)."""
-    from radiobench.board.stats import tied_with_best
+def test_columns(board: Board, records: dict[tuple[str, str], Any], progress: Any = None) -> dict[str, Any]:
+    """Every column's paired tests, intervals and ranks into its cells; returns each task's test labels (for chance).
 
-    for task in board.tasks:
+    A result whose per-item predictions cannot be read, or disagree with its recorded scores,
+    is refused by name in its cell (never silently tested by a looser rule).
+    """
+    from radiobench.board.ranks import column_tests, read_rows
+    from radiobench.kinds import get_kind
+    from radiobench.results.scoring import scorer_for_record
+
+    truths: dict[str, Any] = {}
+    for task, meta in board.tasks.items():
         cells = {b: c for (b, t), c in board.cells.items() if t == task}
-        if not any(c.low is not None for c in cells.values()):
+        if progress is not None:
+            progress(task)
+        entries = {b: (c.path, records[(b, task)], c.mean) for b, c in cells.items()}
+        record = next(iter(entries.values()))[1]
+        target, score = get_kind(record.task.kind).target, scorer_for_record(record)
+        rows, refused = read_rows(entries, target, score)
+        for b, why in refused.items():
+            cells[b].refused = why
+        if not rows:
             continue
-        decided = tied_with_best({b: c.path for b, c in cells.items()}, {b: records[(b, task)] for b in cells},
-                                 best_of(board, task))
-        for b, (tied, p_value, rule) in decided.items():
-            cells[b].tied, cells[b].p_vs_best, cells[b].tie_rule = tied, p_value, rule
+        tests = column_tests(rows, target, meta["main_score"], meta["higher_is_better"], score)
+        best = best_of(board, task, among=set(tests.ranks))
+        for name, rank in tests.ranks.items():
+            cell = cells[name]
+            cell.rank, cell.tied = rank, rank == 1 and name != best
+            cell.low, cell.high = tests.intervals[name]
+            cell.p_vs_best = None if name == best else tests.p_against(name, best)
+        board.tests[task] = {"test": tests.test, "resampled": tests.resampled, "family": tests.family}
+        first = next(iter(rows[0].items.values()))
+        truths[task] = first.truth
+    return truths
 
 
 def mean_ranks(board: Board) -> dict[str, float]:
-    """A tie-aware rank per real-data task, averaged within groups of tasks that share source data, then across groups.
+    """The tested ranks (:func:`test_columns`) per real-data task, averaged within groups of tasks that share
+    source data, then across groups.
 
-    A backbone's rank on a task is 1 + the number of backbones whose 95 % interval lies wholly on
-    the better side of its own (the rule Chatbot Arena uses for ranks from intervals): backbones
-    whose intervals overlap share a rank, so a difference the test set cannot resolve moves no
-    rank. A cell without an interval (written before result schema 3) counts as its mean alone.
     MiraBest and RGD are both FIRST cutouts of mostly the same sources; averaging tasks that share
     source data first lets each survey's test count once. Simulated tasks are shown but left out:
     a rank earned on simulated sky says how well the pipeline works, not how good a backbone is
-    for radio astronomers. A backbone with no real-data result gets NaN.
+    for radio astronomers. A backbone with no tested real-data result gets NaN.
     """
     real = [t for t, meta in board.tasks.items() if not meta.get("simulated")]
-    per_task = {t: interval_ranks(board, t) for t in real}
     totals: dict[str, list[float]] = {b: [] for b in board.backbones}
     for group in source_groups(board, real):
         for b in board.backbones:
-            ranks = [per_task[t][b] for t in group if b in per_task[t]]
+            ranks = [float(c.rank) for t in group if (c := board.cells.get((b, t))) is not None and c.rank is not None]
             if ranks:
                 totals[b].append(sum(ranks) / len(ranks))
     return {b: sum(v) / len(v) if v else float("nan") for b, v in totals.items()}
-
-
-def interval_ranks(board: Board, task: str) -> dict[str, float]:
-    """1 + how many backbones are better than each beyond doubt: their interval lies wholly on the better side."""
-    sign = 1 if board.tasks[task]["higher_is_better"] else -1
-    bounds = {}
-    for (b, t), c in board.cells.items():
-        if t == task:
-            low, high = (c.low, c.high) if c.low is not None and c.high is not None else (c.mean, c.mean)
-            bounds[b] = (low, high) if sign > 0 else (-high, -low)  # as if higher were better
-    return {b: 1.0 + sum(other_low > high for o, (other_low, _) in bounds.items() if o != b)
-            for b, (_, high) in bounds.items()}
 
 
 def source_groups(board: Board, tasks: list[str]) -> list[list[str]]:
@@ -241,14 +256,20 @@ def _chance_from_records(main: str, found: list[Any]) -> tuple[float, str] | Non
     return None
 
 
-def task_info(board: Board, records: dict[tuple[str, str], Any]) -> dict[str, dict[str, Any]]:
+def task_info(board: Board, records: dict[tuple[str, str], Any], truths: dict[str, Any] | None = None
+              ) -> dict[str, dict[str, Any]]:
     """Per task: description, data citation, metric direction and chance level, with where each came from.
 
-    The citation comes from the result records; the description and a declared chance
-    (``TaskSpec.chance``) from the installed task's spec when one is registered under the task's
-    name (a spec of another version is named as such, its chance not used). Otherwise the chance is
-    computed from the records (:func:`_chance_from_records`) or left unknown (None).
+    The citation comes from the result records; the description from the installed task's spec
+    when one is registered under the task's name. The chance level is the best no-skill predictor
+    on the test labels (:func:`radiobench.results.chance.no_skill`) where a result's per-item
+    predictions give them; otherwise a chance the spec declares, or one computed from the records
+    (:func:`_chance_from_records`), or unknown (None).
     """
+    from radiobench.kinds import get_kind
+    from radiobench.results.chance import no_skill
+
+    truths = truths or {}
     specs = _registered_tasks()
     out: dict[str, dict[str, Any]] = {}
     for task, meta in board.tasks.items():
@@ -262,7 +283,12 @@ def task_info(board: Board, records: dict[tuple[str, str], Any]) -> dict[str, di
             "description": spec.description if spec is not None else "", "registered_version": spec.version if spec else None,
             "chance": None, "chance_note": "", "chance_source": "",
         }
-        if same_version and main in spec.chance:
+        labels = truths.get(task)
+        computed = None if labels is None or not found else no_skill(labels, get_kind(found[0].task.kind).target, main)
+        if computed is not None:
+            info.update(chance=float(computed[0]), chance_note=f"the best no-skill predictor: {computed[1]}",
+                        chance_source="computed from the test labels")
+        elif same_version and main in spec.chance:
             info.update(chance=float(spec.chance[main]), chance_note=spec.chance_note, chance_source="declared by the task")
         else:
             derived = _chance_from_records(main, found)

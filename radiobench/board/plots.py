@@ -59,7 +59,19 @@ def task_figure(board: Board, task: str) -> Any:
 
 def render(board: Board, task: str, fmt: str, chart: str = "scores") -> bytes | None:
     """A chart of the task as PNG or SVG bytes: ``scores`` (the bars) or ``confusion`` (None: not a
-    classification task, or no result with per-item predictions)."""
+    classification task, or no result with per-item predictions).
+
+    Each figure is drawn once per board and saved in every format at once (drawing is most of
+    the cost, and the page's inline SVG and the files beside it are the same charts).
+    """
+    key = (task, chart)
+    if key not in board.charts:
+        board.charts[key] = _draw(board, task, chart)
+    found = board.charts[key]
+    return None if found is None else found[fmt]
+
+
+def _draw(board: Board, task: str, chart: str) -> dict[str, bytes] | None:
     import matplotlib
 
     from radiobench.board import confusion
@@ -68,10 +80,13 @@ def render(board: Board, task: str, fmt: str, chart: str = "scores") -> bytes | 
         fig = task_figure(board, task) if chart == "scores" else confusion.figure(board, task)
         if fig is None:
             return None
-        buffer = io.BytesIO()
-        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
-    return buffer.getvalue()
+        out = {}
+        for fmt in FORMATS:
+            buffer = io.BytesIO()
+            metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+            fig.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+            out[fmt] = buffer.getvalue()
+    return out
 
 
 def inline_svg(board: Board, task: str, chart: str = "scores") -> str | None:

@@ -66,7 +66,7 @@ class ColumnTests:
     adjusted: dict[tuple[str, str], float] = field(default_factory=dict)  # Holm
     better: set[tuple[str, str]] = field(default_factory=set)  # (winner, loser), significant after Holm
     ranks: dict[str, int] = field(default_factory=dict)
-    refused: dict[str, str] = field(default_factory=dict)  # backbone -> why its result could not be tested
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # each row's 95 % percentile interval
 
     @property
     def family(self) -> int:
@@ -87,6 +87,24 @@ def holm(p_values: dict[Any, float]) -> dict[Any, float]:
         running = max(running, min(1.0, (m - i) * p_values[key]))
         adjusted[key] = running
     return adjusted
+
+
+def _own_distribution(row: Row, target: str, metric: str, score: Any, n_resamples: int) -> np.ndarray:
+    """One row's bootstrap distribution alone (its own draws), for its interval when rows cannot share draws."""
+    per_seed = [row.items[s] for s in row.record.seeds]
+    rng = np.random.default_rng(RANDOM_SEED)
+    seed_draw = seed_weights(len(per_seed), n_resamples, rng)
+    shared = all(np.array_equal(per_seed[0].ids, x.ids) for x in per_seed[1:])
+    designs = [design_for(per_seed[0], target)] if shared else [design_for(x, target) for x in per_seed]
+    weights = [d.weights(n_resamples, rng) for d in designs]
+    return sum(seed_draw[:, s] * metric_matrix(x, target, metric, weights[0 if shared else s], score)
+               for s, x in enumerate(per_seed))
+
+
+def percentile_interval(distribution: np.ndarray, alpha: float = ALPHA) -> tuple[float, float]:
+    """The order-statistic interval of :func:`~radiobench.results.paired.inverted_interval`, of a score itself."""
+    low, high, _ = inverted_interval(distribution, alpha)
+    return low, high
 
 
 def _distributions(rows: list[Row], target: str, metric: str, score: Any, n_resamples: int) -> dict[str, np.ndarray] | None:
@@ -122,12 +140,15 @@ def column_tests(rows: list[Row], target: str, metric: str, higher_is_better: bo
     uses_mcnemar = target == "class" and metric in MCNEMAR_METRICS
     design = design_for(next(iter(rows[0].items.values())), target).description if rows else ""
     out = ColumnTests("McNemar exact" if uses_mcnemar else "paired bootstrap", design)
-    dist = None if uses_mcnemar else _distributions(rows, target, metric, score, n_resamples)
+    dist = _distributions(rows, target, metric, score, n_resamples)
+    for r in rows:
+        own = dist[r.name] if dist is not None else _own_distribution(r, target, metric, score, n_resamples)
+        out.intervals[r.name] = percentile_interval(own)
     sign = 1.0 if higher_is_better else -1.0
     direction: dict[tuple[str, str], float] = {}
     for a, b in combinations(sorted(rows, key=lambda r: r.name), 2):
         key = (a.name, b.name)
-        if dist is not None:
+        if dist is not None and not uses_mcnemar:
             _, _, p = inverted_interval(dist[a.name] - dist[b.name])
             direction[key] = sign * (a.mean - b.mean)
         else:
@@ -149,12 +170,19 @@ def column_tests(rows: list[Row], target: str, metric: str, higher_is_better: bo
     return out
 
 
-def read_rows(entries: dict[str, tuple[Path, Any, float]], read: Any) -> tuple[list[Row], dict[str, str]]:
-    """The rows whose per-item predictions ``read(path, record)`` gives, and why each other row could not be read."""
+def read_rows(entries: dict[str, tuple[Path, Any, float]], target: str, score: Any) -> tuple[list[Row], dict[str, str]]:
+    """The rows whose per-item predictions can be read and give back their recorded scores
+    (:func:`~radiobench.results.agreement.check_agreement`), and why each other row is refused."""
+    from radiobench.results.agreement import check_agreement
+    from radiobench.results.predictions import read_predictions
+
     rows, refused = [], {}
     for name, (path, record, mean) in sorted(entries.items()):
         try:
-            rows.append(Row(name, path, record, read(path, record), mean))
+            items = read_predictions(path, record)
+            check_agreement(path, record, items, target, score)
         except RadiobenchError as exc:
             refused[name] = str(exc)
+            continue
+        rows.append(Row(name, path, record, items, mean))
     return rows, refused

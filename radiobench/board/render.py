@@ -13,8 +13,8 @@ from radiobench.board.collect import Board
 FORMATS = ("md", "csv", "html", "json")
 IN_DOMAIN_MARK = "†"
 NO_INTERVAL_MARK = "‡"  # a result without per-item predictions: mean ± std over seeds, no test-set interval
-TIED_MARK = "≈"  # not significantly worse than the task's best (paired bootstrap on the shared test items)
-OVERLAP_MARK = "~"  # no per-item predictions to pair: the 95 % intervals overlap the best's
+TIED_MARK = "≈"  # rank 1 without the best mean: no row is significantly better (Holm-corrected paired tests)
+REFUSED_MARK = "⊘"  # its per-item predictions could not be read or disagree with its scores: not tested, named below
 # A cell starting with one of these is a formula to Excel/LibreOffice (OWASP "CSV injection"); tab and CR too
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Markdown/HTML specials in names: & first, so the entities written for the others are not escaped again.
@@ -58,8 +58,10 @@ def rows(board: Board) -> list[dict[str, Any]]:
             row[f"{t}_ci_low"] = cell.low if cell else None
             row[f"{t}_ci_high"] = cell.high if cell else None
             row[f"{t}_in_domain"] = cell.in_domain if cell else None
-            row[f"{t}_not_worse_than_best"] = cell.tied if cell else None
+            row[f"{t}_rank"] = cell.rank if cell else None
+            row[f"{t}_not_worse_than_best"] = (cell.rank == 1) if cell and cell.rank is not None else None
             row[f"{t}_p_vs_best"] = cell.p_vs_best if cell else None
+            row[f"{t}_refused"] = cell.refused if cell else None
         rank = board.ranks.get(b)
         row["mean_rank"] = rank if rank == rank else None  # NaN (simulated results only) -> null
         row["tasks"] = board.coverage(b)
@@ -80,9 +82,17 @@ def _cell_text(board: Board, b: str, t: str) -> str:
         text = f"{cell.mean:.4f} [{cell.low:.3f}, {cell.high:.3f}]"
     else:
         text = f"{cell.mean:.4f} ± {cell.std:.4f} {NO_INTERVAL_MARK}"
-    if cell.tied and cell.tie_rule != "best":
-        text += f" {TIED_MARK if cell.tie_rule == 'paired' else OVERLAP_MARK}"
+    if cell.tied:
+        text += f" {TIED_MARK}"
+    if cell.refused:
+        text += f" {REFUSED_MARK}"
     return text + (f" {IN_DOMAIN_MARK}" if cell.in_domain else "")
+
+
+def _refusals(board: Board, text: Callable[[str], str]) -> list[str]:
+    """One note per refused result, naming its file and why (its cell shows the mark)."""
+    return [f"{REFUSED_MARK} {text(b)} on {text(t)}: not tested, {text(c.refused)}"
+            for (b, t), c in sorted(board.cells.items()) if c.refused]
 
 
 def _is_best(board: Board, b: str, t: str) -> bool:
@@ -105,19 +115,23 @@ def _footer(board: Board, text: Callable[[str], str] = str) -> list[str]:
     """The notes under the table; ``text`` escapes what comes from result files (the hardware strings)."""
     lines = [
         f"Protocol `{board.protocol.replace('`', '')}`; each cell is the mean over seeds with its 95 % confidence "
-        "interval [low, high]: a two-stage BCa bootstrap over seeds and test items (stratified by class, by field "
-        "for the counting tasks, whole images for detection; 2000 resamples, recorded in each result).",
+        "interval [low, high]: a two-stage percentile bootstrap over seeds, then test units (items within their "
+        "class; whole fields for counting, the cluster bootstrap; whole images for detection), 2000 resamples drawn "
+        "once per task and shared by its rows, computed from each result's per-item predictions.",
         f"{NO_INTERVAL_MARK}: no interval known (a result without per-item predictions, written before result "
         "schema 3): mean ± sample std over seeds instead, which on a fixed test split leaves out the test set's "
         "own uncertainty.",
-        f"Bold: the task's best mean. {TIED_MARK}: not significantly worse than the best (paired bootstrap of the "
-        f"difference on the test items both scored, p >= 0.05; `radiobench compare` shows it). {OVERLAP_MARK}: no "
-        "per-item predictions to pair, but the 95 % intervals overlap the best's (a looser rule). No correction "
-        "for multiple comparisons.",
-        "Mean rank (ties shared): on each real-data task a backbone's rank is 1 + the number of backbones whose 95 % "
-        "interval lies wholly above its own (below, for lower-is-better scores), so backbones the test set cannot "
-        "separate share a rank; a cell without an interval counts as its mean. Tasks that share source data are "
-        "averaged first, so each survey counts once; then the mean over those groups. Rows with more tasks come first.",
+        "Ties, bold and ranks follow one rule: every pair of rows in a column is tested on the test items both "
+        "scored (McNemar's exact test for error, Dietterich 1998; a paired bootstrap of the difference for every "
+        "other score, whose p-value and interval agree), and the column's tests are corrected together with Holm's "
+        "step-down procedure (family-wise error 5 %; Holm 1979, as Demšar 2006 recommends for comparing "
+        "classifiers). A row's rank on a task is 1 + the number of rows significantly better than it. Bold: the "
+        f"best mean. {TIED_MARK}: rank 1 without the best mean (no row is significantly better). "
+        "`radiobench compare A B` shows one pair's tests (uncorrected).",
+        "Mean rank: the tested ranks on the real-data tasks; tasks that share source data are averaged first, so "
+        "each survey counts once, then the mean over those groups. A row has mean rank 1.00 only where it is bold "
+        f"or {TIED_MARK} on every real-data task it has. Rows with more tasks come first.",
+        *_refusals(board, text),
         f"{IN_DOMAIN_MARK}: in-domain (the backbone's training data includes the task's source data).",
         *_shared_sources(board, text),
         "Hardware: " + text("; ".join(board.environments)),

@@ -92,11 +92,15 @@ class Comparison:
         if self.primary != "McNemar exact" or self.mcnemar is None:
             return None
         if (self.p_bootstrap < ALPHA) != self.significant:
-            return f"the paired bootstrap disagrees (p = {self.p_bootstrap:.3g})"
+            return f"the paired bootstrap disagrees ({self.p_text(self.p_bootstrap)})"
         return None
 
+    def p_text(self, p: float) -> str:
+        """``p = 0.012``; a bootstrap p of 0 is only known to be below one resample in B: ``p < 0.0005``."""
+        return f"p < {1 / self.n_resamples:.2g}" if p == 0 else f"p = {p:.3g}"
+
     def verdict(self) -> str:
-        how = f"{self.primary}, p = {self.p_value:.3g}"
+        how = f"{self.primary}, {self.p_text(self.p_value)}"
         text = (f"{self.a if self.a_better else self.b} is better ({how})" if self.significant
                 else f"no significant difference at {ALPHA:.0%} ({how})")
         other = self.disagreement()
@@ -224,7 +228,7 @@ def describe(c: Comparison) -> list[str]:
         f"{c.task}: {c.metric} {arrow} on {c.items} shared test items, {len(c.seed_pairs)} seed pair(s) (seeds {seeds})",
         f"  A {c.a}: {c.a_score:.4f}",
         f"  B {c.b}: {c.b_score:.4f}",
-        f"  A - B = {c.difference:+.4f}, 95% CI [{c.low:+.4f}, {c.high:+.4f}]; paired bootstrap p = {c.p_bootstrap:.3g} "
+        f"  A - B = {c.difference:+.4f}, 95% CI [{c.low:+.4f}, {c.high:+.4f}]; paired bootstrap {c.p_text(c.p_bootstrap)} "
         f"({c.n_resamples} resamples of {c.resampled})",
     ]
     if c.mcnemar is not None:
