@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from radiobench.errors import RadiobenchError
 
 PRETRAIN_EXAMPLES = """\
 examples:
-  # the committed CPU configuration (about an hour on 2 cores)
+  # the committed CPU configuration
   radiobench pretrain --config configs/pretrain-cpu.toml --output ~/.cache/radiobench/pretrained/cpu-dino-vit-tiny
 
   # any mix of sources; then evaluate the result like any backbone
@@ -17,13 +18,20 @@ examples:
       --data fits:fields/,protege:../shared/data/mgcls_protege,task:mirabest
   radiobench run --backbone pretrained:runs/r18 --task mirabest,rgd --data-root ../shared/data
 
-sources: fits:PATH (fields or a folder/glob of them, cut into --fits-crop crops), images:DIR (PNG/FITS
+sources: fits:PATH (fields or a folder/glob of them, cut into --fits-crop crops), images:DIR (PNG/JPEG/FITS
 cutouts of one size), protege:DIR (MGCLS Protege cutouts, annotations masked), task:NAME (a task's train
 split, minus anything within 90" of a test image of a task on the same survey).
+
+Every setting is checked before the output folder is made or any data are read; a bad one stops the
+command with one line naming it (exit 2). A file of the data that cannot be used (not an image, truncated,
+over 64 M pixels, not a FITS image) stops it too, naming the file: no run trains on part of the data
+it was given. --config files take the same settings as these flags (keys with _ or -).
 """
 
 
 def add_parser(sub: Any) -> None:
+    from radiobench.pretrain.settings import PretrainConfig, describe, flag
+
     p = sub.add_parser("pretrain", help="self-supervised pretraining (DINO) of a backbone on radio images",
                        description="DINO (student/teacher, centring and sharpening, multi-crop of flips, 90-degree "
                                    "rotations and resized crops, no colour jitter) on crops of radio images. Writes "
@@ -31,44 +39,32 @@ def add_parser(sub: Any) -> None:
                                    "`radiobench run --backbone pretrained:DIR`.",
                        epilog=PRETRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="TOML file of settings (keys as the flags, with _ or -); flags given here win")
-    p.add_argument("--method", choices=("dino",), help="self-supervised method (default: dino)")
-    p.add_argument("--arch", help="timm architecture, e.g. vit_tiny_patch16_224, resnet18, vit_small_patch8_224, "
-                                  "vit_base_patch16_224, resnet50 (default: vit_tiny_patch16_224)")
-    p.add_argument("--data", help="comma-separated sources KIND:WHERE (see below)")
-    p.add_argument("--output", help="run folder (checkpoint.pth, teacher.pth, card.json, loss_curve.png)")
-    p.add_argument("--name", help="backbone name for results (default: dino_<arch>_<size>px_<output folder name>)")
-    p.add_argument("--epochs", type=int, help="epochs (default: 10)")
-    p.add_argument("--batch-size", type=int, help="images per step (default: 64)")
-    p.add_argument("--image-size", type=int, help="global crop side in pixels, also the evaluation input size (default: 64)")
-    p.add_argument("--fits-crop", type=int, help="crop side cut from FITS fields, before resizing (default: 256)")
-    p.add_argument("--max-images", type=int, help="a seeded random subset of this many images (default: all)")
-    p.add_argument("--device", help="auto (default), cpu or cuda")
-    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), help="auto (default): bf16 on CUDA, fp32 on CPU")
-    p.add_argument("--seed", type=int, help="seed of the initialisation, image order and crops (default: 0)")
-    p.add_argument("--data-root", help="data folder for task: sources (default: $RADIOBENCH_DATA)")
-    p.add_argument("--training-data", help="comma-separated survey names for in-domain marks (default: from the sources)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --output after its last full epoch")
+    dino = p.add_argument_group("DINO hyper-parameters")
+    for f in dataclasses.fields(PretrainConfig):
+        group = dino if f.name in DINO_KEYS else p
+        if f.name == "resume":
+            group.add_argument("--resume", action="store_true", default=None, help=describe("resume"))
+        elif f.type in ("bool", bool):
+            group.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=describe(f.name))
+        else:  # read as text and checked with the others, so every bad setting is named in one line
+            group.add_argument(flag(f.name), metavar=f.name.upper(), help=describe(f.name))
+
+
+DINO_KEYS = frozenset({"out_dim", "hidden_dim", "bottleneck_dim", "norm_last_layer", "lr", "min_lr", "warmup_epochs",
+                       "weight_decay", "weight_decay_end", "momentum_teacher", "teacher_temp", "warmup_teacher_temp",
+                       "warmup_teacher_temp_epochs", "freeze_last_layer", "clip_grad", "drop_path_rate"})
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
+    from radiobench.pretrain.settings import from_command
+
+    config = from_command(args)  # refused here, before torch is imported, when a setting is wrong
+
     from rich.console import Console
 
-    from radiobench.pretrain.train import PretrainConfig, load_config, train
+    from radiobench.pretrain.train import train
 
-    values: dict[str, Any] = load_config(args.config) if args.config else {}
-    for key in PretrainConfig.fields():
-        given = getattr(args, key, None)
-        if given is None or given is False:
-            continue
-        if key in ("data", "training_data"):
-            given = [v.strip() for v in given.split(",") if v.strip()]
-        values[key] = given
-    for key in ("data", "training_data"):
-        if isinstance(values.get(key), str):
-            values[key] = [v.strip() for v in values[key].split(",") if v.strip()]
-    if not values.get("output"):
-        raise RadiobenchError("--output DIR is required (the run folder)")
-    train(PretrainConfig(**values), console=Console(stderr=True))
+    train(config, console=Console(stderr=True))
     return 0
 
 

@@ -19,7 +19,9 @@ A source is ``KIND:WHERE``; any mix may be given:
 
 Every source is resized (bilinear, antialiased) to ``stored_size`` so that sources of different
 cutout sizes can mix; its identity (files' sha256, counts, exclusions) goes into the card, and the
-sha256 of the final pixel array identifies the training set as a whole.
+sha256 of the final pixel array identifies the training set as a whole. Files are read through
+radiobench.pretrain.files (capped, refused by name when unusable): one bad file stops the run, naming
+it, rather than leaving a silently smaller data set.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ from typing import Any, Callable
 import numpy as np
 
 from radiobench.errors import RadiobenchError
+from radiobench.pretrain.settings import KINDS
 
 EXCLUDE_ARCSEC = 90.0
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-KINDS = ("fits", "images", "protege", "task")
 
 
 class PretrainDataError(RadiobenchError):
@@ -61,22 +63,46 @@ class PretrainData:
                 "pixels_sha256": self.sha256, "sources": self.sources, "training_data": list(self.training_data)}
 
 
-def load_sources(sources: list[str], stored_size: int, fits_crop: int = 256, data_root: str | Path | None = None,
-                 on_source: Callable[[str], None] | None = None) -> PretrainData:
+def _parse(source: str) -> tuple[str, str]:
+    kind, sep, where = source.partition(":")
+    if not sep or kind not in KINDS or not where:
+        raise PretrainDataError(f"data source {source!r}: expected KIND:WHERE with KIND one of {', '.join(KINDS)}")
+    return kind, where
+
+
+def check_sources(sources: list[str], data_root: str | Path | None = None) -> None:
+    """Refuse, before any file is read, a source that cannot give images: a malformed source, a folder or glob
+    with no image files, an unknown task or one without a train split. Lists folders; reads no image."""
     if not sources:
         raise PretrainDataError("no --data source given; e.g. --data fits:FIELDS_DIR,protege:DATA/mgcls_protege,task:mirabest")
+    for source in sources:
+        kind, where = _parse(source)
+        if kind == "fits":
+            _files(where, FITS_SUFFIXES, "FITS fields")
+        elif kind == "images":
+            _files(where, IMAGE_SUFFIXES + FITS_SUFFIXES, "images (PNG, JPEG or FITS cutouts)")
+        elif kind == "protege":
+            _files(str(_protege_folder(where)), (".png",), "Protege cutouts")
+        else:
+            _train_split_spec(where)
+
+
+def load_sources(sources: list[str], stored_size: int, fits_crop: int = 256, data_root: str | Path | None = None,
+                 on_source: Callable[[str], None] | None = None) -> PretrainData:
+    """Every source read and resized to ``stored_size`` (file by file or field by field, so memory holds one
+    full-size image at a time, not a whole folder of them)."""
+    check_sources(sources, data_root)
     arrays, records, surveys = [], [], []
     for source in sources:
-        kind, sep, where = source.partition(":")
-        if not sep or kind not in KINDS or not where:
-            raise PretrainDataError(f"data source {source!r}: expected KIND:WHERE with KIND one of {', '.join(KINDS)}")
+        kind, where = _parse(source)
         if on_source:
             on_source(source)
-        images, record, names = LOADERS[kind](where, fits_crop=fits_crop, data_root=data_root)
+        images, record, names = LOADERS[kind](where, fits_crop=fits_crop, data_root=data_root, stored_size=stored_size)
         if len(images) == 0:
             raise PretrainDataError(f"data source {source!r}: no images found")
+        cutout = record.pop("cutout_size", list(images.shape[1:]))
         arrays.append(_resize(images, stored_size))
-        records.append({"source": source, **record, "images": int(len(images)), "cutout_size": list(images.shape[1:])})
+        records.append({"source": source, **record, "images": int(len(images)), "cutout_size": cutout})
         surveys += [n for n in names if n not in surveys]
     return PretrainData(np.concatenate(arrays).astype(np.float32, copy=False), records, tuple(surveys))
 
@@ -95,18 +121,16 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _files(where: str, suffixes: tuple[str, ...], what: str) -> list[Path]:
+    """The files named like ``suffixes`` in a folder, a file, or a glob. Anything but a folder is listed, so that
+    a named pipe or device among them is refused by name when read, not silently left out."""
     path = Path(where).expanduser()
     if path.is_dir():
-        files = [p for p in path.iterdir() if p.is_file()]
-    elif path.is_file():
+        files = [p for p in path.iterdir() if not p.is_dir()]
+    elif path.exists() or path.is_symlink():
         files = [path]
     else:
-        files = [Path(p) for p in glob.glob(str(path))]
+        files = [Path(p) for p in glob.glob(str(path)) if not Path(p).is_dir()]
     files = sorted(p for p in files if p.name.lower().endswith(suffixes) and ".catalogue." not in p.name)
     if not files:
         raise PretrainDataError(f"no {what} found at {where} (looked for {', '.join(suffixes)})")
@@ -117,26 +141,32 @@ def _digest(files: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
 
 
-def _read_fits(path: Path) -> Any:
-    from radiobench.astro.fitsimage import read_radio_image
+def _in_file(path: Path, step: Callable[[], Any]) -> Any:
+    """``step()``, with a RadiobenchError that does not say which file (crops' "image is flat") given its name."""
+    try:
+        return step()
+    except RadiobenchError as exc:
+        if str(path) in str(exc):
+            raise
+        raise PretrainDataError(f"{path}: {exc}") from None
 
-    # the beam is not needed to crop; a placeholder only where the header has none
-    return read_radio_image(path, beam_deg=(1.0, 1.0, 0.0))
 
-
-def load_fits_fields(where: str, fits_crop: int = 256, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+def load_fits_fields(where: str, fits_crop: int = 256, stored_size: int | None = None,
+                     **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
     from radiobench.astro import crops
+    from radiobench.pretrain.files import read_fits_plane
 
     files = _files(where, FITS_SUFFIXES, "FITS fields")
     images, per_field, names = [], [], []
     for path in files:
-        image = _read_fits(path)
-        tiling = crops.tile(image.data, fits_crop)
+        data, sha = read_fits_plane(path)
+        tiling = _in_file(path, lambda: crops.tile(data, fits_crop))
         if not tiling.corners:
             continue
-        lo, hi = crops.percentile_range(image.data)
-        images.append(crops.scale(crops.cut(image.data, tiling), lo, hi))
-        per_field.append({"file": path.name, "sha256": _sha256(path), "crops": len(tiling.corners),
+        lo, hi = _in_file(path, lambda: crops.percentile_range(data))
+        cut = crops.scale(crops.cut(data, tiling), lo, hi)
+        images.append(_resize(cut, stored_size) if stored_size else cut)
+        per_field.append({"file": path.name, "sha256": sha, "crops": len(tiling.corners),
                           "crops_rejected_nan": tiling.rejected, "percentile_range": [lo, hi]})
         stem = path.name[: -len(next(s for s in FITS_SUFFIXES if path.name.lower().endswith(s)))]
         if (path.parent / f"{stem}.truth.csv").is_file():
@@ -146,49 +176,60 @@ def load_fits_fields(where: str, fits_crop: int = 256, **_: Any) -> tuple[np.nda
     if not images:
         raise PretrainDataError(f"fits:{where}: no {fits_crop}x{fits_crop} crop of {len(files)} field(s) is free of "
                                 "NaN; use a smaller --fits-crop")
-    record = {"kind": "fits", "crop": fits_crop, "fields": per_field,
+    record = {"kind": "fits", "crop": fits_crop, "fields": per_field, "cutout_size": [fits_crop, fits_crop],
               "sha256": _digest({f["file"]: f["sha256"] for f in per_field})}
     return np.concatenate(images), record, list(dict.fromkeys(names))
 
 
-def load_image_folder(where: str, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+def load_image_folder(where: str, stored_size: int | None = None, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    """Cutouts of one size; a file that is not a usable image stops the run, named (no silent partial data)."""
     from radiobench.astro import crops
+    from radiobench.pretrain.files import read_fits_plane, read_picture
 
     files = _files(where, IMAGE_SUFFIXES + FITS_SUFFIXES, "images (PNG, JPEG or FITS cutouts)")
-    images, shas = [], {}
+    images, shas, first = [], {}, None
     for path in files:
         if path.name.lower().endswith(FITS_SUFFIXES):
-            data = _read_fits(path).data
+            data, sha = read_fits_plane(path)
             if not np.isfinite(data).all():
                 raise PretrainDataError(f"{path}: {int((~np.isfinite(data)).sum())} NaN/inf pixels in a cutout; "
                                         "blank-free cutouts only (use fits: for fields, whose blanked crops are dropped)")
-            lo, hi = crops.percentile_range(data)
+            lo, hi = _in_file(path, lambda: crops.percentile_range(data))
             pixels = crops.scale(data, lo, hi)
         else:
-            from PIL import Image
+            pixels, sha = read_picture(path)
+        if first is None:
+            first = (path.name, pixels.shape)
+        elif pixels.shape != first[1]:
+            raise PretrainDataError(f"images:{where}: mixed sizes ({first[0]} is {first[1][1]}x{first[1][0]}, "
+                                    f"{path.name} is {pixels.shape[1]}x{pixels.shape[0]}); give each size as its own source")
+        pixels = pixels.astype(np.float32)
+        images.append(_resize(pixels[None], stored_size)[0] if stored_size else pixels)
+        shas[path.name] = sha
+    record = {"kind": "images", "files": len(files), "sha256": _digest(shas), "cutout_size": list(first[1])}
+    return np.stack(images), record, []
 
-            with Image.open(path) as im:
-                pixels = np.asarray(im.convert("RGB"), dtype=np.float32).mean(axis=2) / 255.0
-        if images and pixels.shape != images[0].shape:
-            raise PretrainDataError(f"images:{where}: mixed sizes ({files[0].name} is {images[0].shape[1]}x"
-                                    f"{images[0].shape[0]}, {path.name} is {pixels.shape[1]}x{pixels.shape[0]}); "
-                                    "give each size as its own source")
-        images.append(pixels.astype(np.float32))
-        shas[path.name] = _sha256(path)
-    return np.stack(images), {"kind": "images", "files": len(files), "sha256": _digest(shas)}, []
+
+def _protege_folder(where: str) -> Path:
+    folder = Path(where).expanduser()
+    return folder / "images" if (folder / "images").is_dir() else folder
+
+
+MAX_CUTOUT_BYTES = 4 << 20  # a Protege cutout is ~65 kB
 
 
 def load_protege(where: str, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    from radiobench.io.reader import read_bytes
+    from radiobench.pretrain.files import sha256
     from radiobench_plugins.mgcls_anomaly.images import read_cutout
 
-    folder = Path(where).expanduser()
-    if (folder / "images").is_dir():
-        folder = folder / "images"
-    files = _files(str(folder), (".png",), "Protege cutouts")
+    files = _files(str(_protege_folder(where)), (".png",), "Protege cutouts")
     images = np.empty((len(files), 219, 219), dtype=np.float32)
     shas = {}
     for i, path in enumerate(files):
-        sha = _sha256(path)
+        # read here through the shared reader (a pipe or an oversized file is refused by name); the plugin
+        # decodes the file only if its bytes still have this digest
+        sha = sha256(read_bytes(path, limit=MAX_CUTOUT_BYTES, what="Protege cutout"))
         images[i] = read_cutout(path, sha256=sha) / np.float32(255)
         shas[path.name] = sha
     return images, {"kind": "protege", "files": len(files), "sha256": _digest(shas),
@@ -231,15 +272,23 @@ def _task(reg: Any, name: str, data_root: Any) -> Any:
     return task
 
 
+def _train_split_spec(name: str) -> Any:
+    """The registered task ``name``, refused when it has no train split (an unknown name: UnknownNameError)."""
+    from radiobench.registry import get_registry
+
+    spec = get_registry().task(name).spec
+    if "train" not in spec.splits:
+        raise PretrainDataError(f"task:{name} has no train split (it serves {', '.join(spec.splits)}, partitioned or "
+                                "ranked per seed): every image may be a test image, so it cannot be a pretraining source")
+    return spec
+
+
 def load_task_train(where: str, data_root: str | Path | None = None, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
     from radiobench.io.datafiles import data_root as default_root
     from radiobench.registry import get_registry
 
     reg = get_registry()
-    spec = reg.task(where).spec
-    if "train" not in spec.splits:
-        raise PretrainDataError(f"task:{where} has no train split (it serves {', '.join(spec.splits)}, partitioned or "
-                                "ranked per seed): every image may be a test image, so it cannot be a pretraining source")
+    spec = _train_split_spec(where)
     root = default_root(data_root)
     task = _task(reg, where, root)
     split = task.load_split("train")

@@ -5,124 +5,73 @@ and any stochastic depth from generators seeded by (seed, epoch); the optimizer 
 centre and the history are in the per-epoch checkpoint. So a run killed after epoch k and
 resumed gives bit-identical weights to one never interrupted (on the same device and threads).
 
+Nothing is done before everything that can be checked is: the settings (radiobench.pretrain.settings),
+the output folder (a folder, writable), the sources (they list image files; tasks exist), the
+architecture (it builds, and takes crops of both sizes), and on ``--resume`` the checkpoint (readable,
+consistent, of this model, trained with the same settings but those that may change). Only then are
+the data read, and only once they are read is the output folder made.
+
 Files in ``--output``: ``checkpoint.pth`` (full DINO training checkpoint: student, teacher,
-optimizer, epoch, args, dino_loss; written atomically after every epoch), and when training ends
-``teacher.pth`` (the teacher alone, DINO layout: what `radiobench run` reads), ``loss_curve.png``
-and ``card.json`` (written last: its presence means the run finished).
+optimizer, epoch, args, dino_loss; written atomically after every epoch, so a full disk leaves the
+previous one), and when training ends ``teacher.pth`` (the teacher alone, DINO layout: what
+`radiobench run` reads), ``loss_curve.png`` and ``card.json`` (written last: its presence means the
+run finished).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import platform
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from radiobench.errors import RadiobenchError
+from radiobench.errors import RadiobenchError, did_you_mean
 from radiobench.io.atomic import open_atomic, write_text_atomic
+from radiobench.io.folders import check_writable_folder, is_disk_full
 from radiobench.pretrain import card as cards
+from radiobench.pretrain import checkpoint as checkpoints
 from radiobench.pretrain.augment import MultiCrop
+from radiobench.pretrain.checkpoint import CHECKPOINT, Resumed
 from radiobench.pretrain.dino import (DINOHead, DINOLoss, MultiCropWrapper, cancel_last_layer_gradients, clip_gradients,
                                       cosine_schedule, param_groups)
+from radiobench.pretrain.settings import PretrainConfig, PretrainConfigError, default_local_size, resume_differences, validated
 
-CHECKPOINT = "checkpoint.pth"
+__all__ = ["CHECKPOINT", "PretrainConfig", "train"]
+
+# Each schedule (lr, weight decay, momentum) is an array of one float per step, and the history keeps a loss
+# and a learning rate per step: 10 M steps (100x DINO's ViT-S/16 ImageNet run) is ~0.5 GB of them.
+MAX_STEPS = 10_000_000
+
+
+class PretrainWriteError(RadiobenchError):
+    """The output folder cannot take a file (disk full, read-only, gone); the previous checkpoint is kept."""
 
 
 @dataclass
-class PretrainConfig:
-    """Every setting of a run; ``--config FILE`` (TOML) sets any of them, command-line flags win."""
+class Models:
+    """What one run trains, built before any data are read."""
 
-    arch: str = "vit_tiny_patch16_224"
-    data: list[str] = field(default_factory=list)
-    output: str = ""
-    method: str = "dino"
-    name: str = ""  # backbone name on the leaderboard (default: dino_<arch>_<size>px_<dir name>)
-    epochs: int = 10
-    batch_size: int = 64
-    image_size: int = 64  # global crops; local crops are local_size
-    local_size: int = 0  # 0: image_size * 3 / 7 (DINO's 96 for 224), at least 16
-    local_crops: int = 4
-    stored_size: int = 0  # every source resized to this before cropping (0: 1.5 x image_size)
-    fits_crop: int = 256
-    max_images: int = 0  # 0: all; else a seeded random subset of this many
-    device: str = "auto"
-    precision: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU
-    seed: int = 0
-    resume: bool = False
-    data_root: str = ""
-    training_data: list[str] = field(default_factory=list)  # override of the surveys derived from the sources
-    # DINO hyper-parameters (facebookresearch/dino defaults unless the config says otherwise)
-    out_dim: int = 4096
-    hidden_dim: int = 2048
-    bottleneck_dim: int = 256
-    norm_last_layer: bool = True
-    lr: float = 5e-4  # at batch 256, scaled linearly
-    min_lr: float = 1e-6
-    warmup_epochs: int = 1
-    weight_decay: float = 0.04
-    weight_decay_end: float = 0.4
-    momentum_teacher: float = 0.996
-    teacher_temp: float = 0.04
-    warmup_teacher_temp: float = 0.04
-    warmup_teacher_temp_epochs: int = 0
-    freeze_last_layer: int = 1
-    clip_grad: float = 3.0
-    drop_path_rate: float = 0.1
-
-    @classmethod
-    def fields(cls) -> set[str]:
-        return {f.name for f in dataclasses.fields(cls)}
-
-    def derived(self) -> PretrainConfig:
-        out = dataclasses.replace(self)
-        out.local_size = self.local_size or max(16, round(self.image_size * 3 / 7))
-        out.stored_size = self.stored_size or round(self.image_size * 1.5)
-        if not out.name:
-            out.name = f"dino_{self.arch}_{self.image_size}px_{Path(self.output).name}".replace("/", "_")
-        return out
-
-    def check(self) -> None:
-        if self.method != "dino":
-            raise RadiobenchError(f"--method {self.method!r}: only dino is implemented")
-        if not self.output:
-            raise RadiobenchError("--output DIR is required")
-        for name in ("epochs", "batch_size", "image_size", "fits_crop"):
-            if getattr(self, name) <= 0:
-                raise RadiobenchError(f"--{name.replace('_', '-')} must be positive")
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise RadiobenchError(f"--precision {self.precision!r}: use bf16, fp32 or auto")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise RadiobenchError(f"--device {self.device!r}: use auto, cpu or cuda")
-
-
-def load_config(path: str | Path) -> dict[str, Any]:
-    import tomllib
-
-    try:
-        raw = tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise RadiobenchError(f"--config {path}: no such file") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RadiobenchError(f"--config {path}: {exc}") from None
-    values = {k.replace("-", "_"): v for k, v in raw.items() if k != "comment"}
-    unknown = set(values) - PretrainConfig.fields()
-    if unknown:
-        raise RadiobenchError(f"--config {path}: unknown settings {', '.join(sorted(unknown))}")
-    return values
+    student: torch.nn.Module
+    teacher: torch.nn.Module
+    embed_dim: int
+    optimizer: torch.optim.Optimizer
+    loss_fn: DINOLoss
 
 
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RadiobenchError("--device cuda: no CUDA device here; use --device cpu")
+        raise PretrainConfigError(f"--device {name}: no CUDA device here; use --device cpu")
     return torch.device(name)
 
 
@@ -131,6 +80,9 @@ def build(arch: str, image_size: int, drop_path_rate: float, seed: int) -> torch
 
     from radiobench.models.backbone import seeded
 
+    if not timm.is_model(arch):
+        hint = did_you_mean(arch, timm.list_models()) or "`python -c 'import timm; print(timm.list_models())'` lists them. "
+        raise PretrainConfigError(f"--arch {arch!r}: timm has no such architecture. {hint.strip()}")
     kwargs: dict[str, Any] = dict(cards.model_kwargs(arch, image_size))
     if "img_size" in kwargs:
         kwargs["dynamic_img_size"] = True  # local crops are smaller: position embeddings interpolated, as DINO does
@@ -139,33 +91,97 @@ def build(arch: str, image_size: int, drop_path_rate: float, seed: int) -> torch
     try:
         with seeded(seed):
             return timm.create_model(arch, pretrained=False, num_classes=0, in_chans=1, **kwargs)
-    except (RuntimeError, TypeError) as exc:
-        raise RadiobenchError(f"--arch {arch!r}: timm cannot build it ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - timm raises RuntimeError, TypeError, AssertionError... for a bad combination
+        raise PretrainConfigError(f"--arch {arch!r}: timm cannot build it ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def patch_size(backbone: torch.nn.Module) -> int:
+    """A ViT's patch side (crops must be multiples of it); 1 for architectures without patches."""
+    size = getattr(getattr(backbone, "patch_embed", None), "patch_size", None)
+    if isinstance(size, (tuple, list)):
+        size = max(size)
+    return int(size) if isinstance(size, int) and size > 0 else 1
+
+
+def fit_to_arch(cfg: PretrainConfig, backbone: torch.nn.Module) -> None:
+    """Fill the default local crop size for this architecture, then refuse crop sizes it cannot take: not
+    multiples of a ViT's patch, or failing a forward pass of one blank crop (any other constraint)."""
+    patch = patch_size(backbone)
+    cfg.local_size = cfg.local_size or default_local_size(cfg.image_size, patch)
+    sizes = {"image_size": cfg.image_size, "local_size": cfg.local_size}
+    off = {k: v for k, v in sizes.items() if v % patch}
+    if off:
+        fix = ", ".join(f"{k}={max(patch, round(v / patch) * patch)}" for k, v in off.items())
+        raise PretrainConfigError(f"{', '.join(f'{k}={v}' for k, v in off.items())}: not a multiple of {cfg.arch}'s "
+                                  f"patch size {patch}; use e.g. {fix}")
+    training = backbone.training
+    backbone.eval()
+    try:
+        for size in dict.fromkeys(sizes.values()):
+            with torch.no_grad():
+                backbone(torch.zeros(1, 1, size, size))
+    except Exception as exc:  # noqa: BLE001 - whatever the architecture objects to, it is the crop size
+        raise PretrainConfigError(f"--arch {cfg.arch} cannot take {size}x{size} crops ({type(exc).__name__}: "
+                                  f"{_first_line(exc)}); choose another --image-size or --local-size") from None
+    finally:
+        backbone.train(training)
+
+
+def _first_line(exc: BaseException) -> str:
+    line = next((l.strip() for l in str(exc).splitlines() if l.strip()), "")
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 def _epoch_generator(seed: int, epoch: int, stream: int) -> torch.Generator:
     return torch.Generator().manual_seed(((seed * 1_000_003 + epoch) * 7 + stream) % (2**63))
 
 
+def check_output(out: Path, resume: bool) -> None:
+    """Refuse, creating nothing, an --output that is a file, lies under a file, cannot be written, or holds a
+    run this command would overwrite."""
+    if out.exists() and not out.is_dir():
+        raise PretrainConfigError(f"--output {out} is a file, not a folder; give the run folder's path")
+    try:
+        check_writable_folder(out, "--output")
+    except RadiobenchError as exc:
+        raise PretrainConfigError(str(exc)) from None
+    if resume:
+        return
+    if (out / cards.CARD).exists():
+        raise PretrainConfigError(f"{out} already holds a finished run ({cards.CARD}); choose another --output")
+    if os.path.lexists(out / CHECKPOINT):
+        raise PretrainConfigError(f"{out} holds an unfinished run ({CHECKPOINT}); pass --resume to continue it, "
+                                  "or choose another --output")
+
+
+def settings_of(cfg: PretrainConfig) -> dict[str, Any]:
+    """The settings a checkpoint and card record: all but the --resume switch."""
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k != "resume"}
+
+
 def train(config: PretrainConfig, stop_after: int | None = None, console: Any = None) -> Path:
     """Run (or resume) the pretraining; returns the output folder. ``stop_after``: end after that many
     epochs in total without finishing the run (tests use it to stand in for a kill)."""
-    from radiobench.pretrain.data import load_sources
+    from radiobench.pretrain.data import check_sources, load_sources
 
-    cfg = config.derived()
-    cfg.check()
+    cfg = validated(dataclasses.asdict(config)).derived()
     out = Path(cfg.output).expanduser()
     ckpt_path = out / CHECKPOINT
-    if (out / cards.CARD).exists() and not cfg.resume:
-        raise RadiobenchError(f"{out} already holds a finished run (card.json); choose another --output")
-    if ckpt_path.exists() and not cfg.resume:
-        raise RadiobenchError(f"{out} holds an unfinished run ({CHECKPOINT}); pass --resume to continue it, "
-                              "or choose another --output")
+    check_output(out, cfg.resume)
     if (out / cards.CARD).exists():
         say(console, f"{out}: already finished ({cards.CARD}); nothing to do")
         return out
+    check_sources(cfg.data, cfg.data_root or None)
     device = _device(cfg.device)
-    precision = cfg.precision if cfg.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    requested_precision = cfg.precision
+    cfg.precision = cfg.precision if cfg.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    models = _build(cfg, device)
+    resumed = None
+    if cfg.resume and os.path.lexists(ckpt_path):
+        resumed = _resume(cfg, ckpt_path, models, requested_precision, console)
+    elif cfg.resume:
+        say(console, f"--resume: no {CHECKPOINT} in {out}; starting the run")
+    settings = settings_of(cfg)
 
     started = time.time()
     say(console, f"reading {len(cfg.data)} data source(s)")
@@ -181,50 +197,28 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
     identity = data.identity()
     identity.update(used_images=int(len(images)), used_pixels_sha256=_sha(images), max_images=cfg.max_images)
     say(console, f"{len(images)} images of {cfg.stored_size}x{cfg.stored_size} ({', '.join(data.training_data) or 'unnamed surveys'})")
-
-    student_bb = build(cfg.arch, cfg.image_size, cfg.drop_path_rate, cfg.seed)
-    teacher_bb = build(cfg.arch, cfg.image_size, 0.0, cfg.seed)
-    embed_dim = int(student_bb.num_features)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        student = MultiCropWrapper(student_bb, DINOHead(embed_dim, cfg.out_dim, cfg.norm_last_layer,
-                                                        hidden_dim=cfg.hidden_dim, bottleneck_dim=cfg.bottleneck_dim))
-    teacher = MultiCropWrapper(teacher_bb, DINOHead(embed_dim, cfg.out_dim, hidden_dim=cfg.hidden_dim,
-                                                    bottleneck_dim=cfg.bottleneck_dim))
-    teacher.load_state_dict(student.state_dict())
-    for p in teacher.parameters():
-        p.requires_grad = False
-    student.to(device), teacher.to(device)
-    ncrops = 2 + cfg.local_crops
-    loss_fn = DINOLoss(cfg.out_dim, ncrops, cfg.warmup_teacher_temp, cfg.teacher_temp,
-                       cfg.warmup_teacher_temp_epochs, cfg.epochs).to(device)
-    optimizer = torch.optim.AdamW(param_groups(student))
     niter = len(images) // cfg.batch_size
+    if cfg.epochs * niter > MAX_STEPS:
+        raise PretrainConfigError(f"--epochs {cfg.epochs} of {niter:,} steps is {cfg.epochs * niter:,} steps, more than "
+                                  f"the {MAX_STEPS:,} radiobench schedules; lower --epochs or raise --batch-size")
+    start_epoch, history, wall_before = 0, {"epoch_loss": [], "step_loss": [], "lr": []}, 0.0
+    if resumed is not None:
+        if resumed.data["used_pixels_sha256"] != identity["used_pixels_sha256"]:
+            raise RadiobenchError(f"--resume: the data differ from those {ckpt_path} was trained on "
+                                  "(pixels sha256); resume with the same --data")
+        checkpoints.check_steps(resumed, niter, ckpt_path)
+        start_epoch, history, wall_before = resumed.epoch, resumed.history, resumed.wall_seconds
+        say(console, f"resuming after epoch {start_epoch} of {cfg.epochs}")
+    with _writing(out, out, start_epoch):
+        out.mkdir(parents=True, exist_ok=True)
+
+    student, teacher, loss_fn, optimizer = models.student, models.teacher, models.loss_fn, models.optimizer
     lr_schedule = cosine_schedule(cfg.lr * cfg.batch_size / 256, cfg.min_lr, cfg.epochs, niter,
                                   warmup_epochs=min(cfg.warmup_epochs, cfg.epochs - 1))
     wd_schedule = cosine_schedule(cfg.weight_decay, cfg.weight_decay_end, cfg.epochs, niter)
     momentum_schedule = cosine_schedule(cfg.momentum_teacher, 1.0, cfg.epochs, niter)
     multicrop = MultiCrop(cfg.image_size, cfg.local_size, cfg.local_crops)
-    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("resume",)}
-
-    start_epoch, history, wall_before = 0, {"epoch_loss": [], "step_loss": [], "lr": []}, 0.0
-    if ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        previous = state["args"]
-        for key in ("arch", "image_size", "local_size", "local_crops", "epochs", "batch_size", "seed", "out_dim"):
-            if previous.get(key) != settings.get(key):
-                raise RadiobenchError(f"--resume: {ckpt_path} was trained with {key}={previous.get(key)!r}, not "
-                                      f"{settings.get(key)!r}; resume with the same settings or another --output")
-        if state["data"]["used_pixels_sha256"] != identity["used_pixels_sha256"]:
-            raise RadiobenchError(f"--resume: the data differ from those {ckpt_path} was trained on "
-                                  "(pixels sha256); resume with the same --data")
-        student.load_state_dict(state["student"]), teacher.load_state_dict(state["teacher"])
-        optimizer.load_state_dict(state["optimizer"]), loss_fn.load_state_dict(state["dino_loss"])
-        start_epoch, history, wall_before = int(state["epoch"]), state["history"], float(state["wall_seconds"])
-        say(console, f"resuming after epoch {start_epoch} of {cfg.epochs}")
-    out.mkdir(parents=True, exist_ok=True)
-
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     pixels = torch.from_numpy(images)
     progress = _progress(console)
     wall_start = time.time()
@@ -277,14 +271,77 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
                 "epoch": epoch + 1, "args": settings, "dino_loss": loss_fn.state_dict(), "history": history,
                 "data": identity, "wall_seconds": wall_before + time.time() - wall_start,
             }
-            _save(checkpoint, ckpt_path)
+            with _writing(ckpt_path, out, epoch):
+                _save(checkpoint, ckpt_path)
     if stop_after is not None and stop_after < cfg.epochs:
         return out
     wall = wall_before + time.time() - wall_start
-    _finish(out, cfg, teacher, embed_dim, history, identity, data.training_data, multicrop, device, precision, wall,
+    _finish(out, cfg, teacher, models.embed_dim, history, identity, data.training_data, multicrop, device, wall,
             time.time() - started)
     say(console, f"done: {out / cards.TEACHER}, card {out / cards.CARD}, loss curve {out / 'loss_curve.png'}")
     return out
+
+
+def _build(cfg: PretrainConfig, device: torch.device) -> Models:
+    """Student, teacher (a copy of the student), optimiser and loss for ``cfg``, on ``device``; fixes
+    ``cfg.local_size`` for the architecture. Draws from the torch RNG only under fixed seeds."""
+    student_bb = build(cfg.arch, cfg.image_size, cfg.drop_path_rate, cfg.seed)
+    teacher_bb = build(cfg.arch, cfg.image_size, 0.0, cfg.seed)
+    fit_to_arch(cfg, teacher_bb)
+    embed_dim = int(student_bb.num_features)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        student = MultiCropWrapper(student_bb, DINOHead(embed_dim, cfg.out_dim, cfg.norm_last_layer,
+                                                        hidden_dim=cfg.hidden_dim, bottleneck_dim=cfg.bottleneck_dim))
+    teacher = MultiCropWrapper(teacher_bb, DINOHead(embed_dim, cfg.out_dim, hidden_dim=cfg.hidden_dim,
+                                                    bottleneck_dim=cfg.bottleneck_dim))
+    teacher.load_state_dict(student.state_dict())
+    for p in teacher.parameters():
+        p.requires_grad = False
+    student.to(device), teacher.to(device)
+    loss_fn = DINOLoss(cfg.out_dim, 2 + cfg.local_crops, cfg.warmup_teacher_temp, cfg.teacher_temp,
+                       cfg.warmup_teacher_temp_epochs, cfg.epochs).to(device)
+    return Models(student, teacher, embed_dim, torch.optim.AdamW(param_groups(student)), loss_fn)
+
+
+def _resume(cfg: PretrainConfig, path: Path, models: Models, requested_precision: str, console: Any) -> Resumed:
+    """The checkpoint at ``path``, checked (file, structure, settings, tensors) and loaded into ``models``."""
+    state = checkpoints.read(path, checkpoints.size_limit(models.student, models.teacher))
+    resumed = checkpoints.check(state, path)
+    previous = dict(resumed.args)
+    if previous.get("precision") == "auto" and requested_precision == "auto":  # recorded before "auto" was resolved
+        previous["precision"] = cfg.precision
+    differ = resume_differences(previous, settings_of(cfg))
+    if differ:
+        was = ", ".join(f"{k}={old!r}" for k, old, _ in differ)
+        now = ", ".join(f"{k}={new!r}" for k, _, new in differ)
+        raise PretrainConfigError(f"--resume: the run in {path.parent} was trained with {was}; this command asks {now}; "
+                                  "resume with the same settings or start a new --output")
+    if resumed.epoch > cfg.epochs:
+        raise PretrainConfigError(f"--epochs {cfg.epochs}: the run in {path.parent} has already trained {resumed.epoch} "
+                                  f"epochs; give --epochs {resumed.epoch} or more")
+    checkpoints.restore(state, path, models.student, models.teacher, models.optimizer, models.loss_fn)
+    before = previous.get("epochs")
+    if before != cfg.epochs:
+        resumed.history.setdefault("epochs_changes", []).append(
+            {"after_epoch": resumed.epoch, "from": before, "to": cfg.epochs})
+        say(console, f"--resume: epochs {before} -> {cfg.epochs}; the schedules follow the new total from epoch "
+                     f"{resumed.epoch + 1} (recorded in the card)")
+    return resumed
+
+
+@contextlib.contextmanager
+def _writing(path: Path, out: Path, epochs_kept: int) -> Iterator[None]:
+    """An OSError while writing ``path`` becomes one line: which file, why, and what was kept."""
+    try:
+        yield
+    except OSError as exc:
+        kept = (f"the checkpoint after epoch {epochs_kept} is kept" if epochs_kept else "no epoch was lost")
+        if is_disk_full(exc):
+            raise PretrainWriteError(f"disk full writing {path}; {kept}: free space under {out} and run the same "
+                                     "command with --resume") from None
+        raise PretrainWriteError(f"cannot write {path} ({exc.strerror or exc}); {kept}: fix the folder and run the "
+                                 "same command with --resume") from None
 
 
 def _sha(array: np.ndarray) -> str:
@@ -293,21 +350,32 @@ def _sha(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
+def _serialise(obj: Any, handle: Any) -> None:
+    torch.save(obj, handle)
+
+
 def _save(obj: Any, path: Path) -> None:
+    """Written to a temporary sibling and renamed: a failure (a full disk) leaves the previous file whole."""
     with open_atomic(path, "wb") as handle:
-        torch.save(obj, handle)
+        _serialise(obj, handle)
 
 
 def _finish(out: Path, cfg: PretrainConfig, teacher: torch.nn.Module, embed_dim: int, history: dict, identity: dict,
-            surveys: tuple[str, ...], multicrop: MultiCrop, device: torch.device, precision: str, wall: float,
-            total: float) -> None:
-    from radiobench.io.download import sha256_file
+            surveys: tuple[str, ...], multicrop: MultiCrop, device: torch.device, wall: float, total: float) -> None:
+    """teacher.pth, loss_curve.png, then card.json (last: its presence means the run finished)."""
+    import hashlib
+    import io
 
     teacher_state = {k: v.detach().cpu() for k, v in teacher.state_dict().items()}
-    _save({"teacher": teacher_state, "epoch": cfg.epochs, "args": {k: v for k, v in dataclasses.asdict(cfg).items()
-                                                                   if k != "resume"}}, out / cards.TEACHER)
-    plot_loss(history, out / "loss_curve.png", title=f"DINO {cfg.arch} {cfg.image_size}px, {identity['used_images']} images")
-    hardware = {"device": str(device), "precision": precision, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+    buffer = io.BytesIO()
+    _serialise({"teacher": teacher_state, "epoch": cfg.epochs, "args": settings_of(cfg)}, buffer)
+    content = buffer.getvalue()  # hashed as written, not read back
+    with _writing(out / cards.TEACHER, out, cfg.epochs), open_atomic(out / cards.TEACHER, "wb") as handle:
+        handle.write(content)
+    with _writing(out / "loss_curve.png", out, cfg.epochs):
+        plot_loss(history, out / "loss_curve.png",
+                  title=f"DINO {cfg.arch} {cfg.image_size}px, {identity['used_images']} images")
+    hardware = {"device": str(device), "precision": cfg.precision, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                 "cpu_count": os.cpu_count(), "machine": platform.machine(), "processor": platform.processor() or None}
     if device.type == "cuda":
         hardware["gpu"] = torch.cuda.get_device_name(device)
@@ -315,15 +383,17 @@ def _finish(out: Path, cfg: PretrainConfig, teacher: torch.nn.Module, embed_dim:
 
     card = {
         "format": cards.FORMAT, "name": cfg.name, "method": "dino", "arch": cfg.arch, "embed_dim": embed_dim,
-        "image_size": cfg.image_size, "checkpoint": cards.TEACHER, "sha256": sha256_file(out / cards.TEACHER),
+        "image_size": cfg.image_size, "checkpoint": cards.TEACHER, "sha256": hashlib.sha256(content).hexdigest(),
         "training_data": list(cfg.training_data or surveys), "data": identity, "epochs": cfg.epochs, "seed": cfg.seed,
         "batch_size": cfg.batch_size, "augmentations": multicrop.describe(),
-        "settings": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "resume"},
+        "settings": settings_of(cfg),
+        **({"epochs_changed_on_resume": history["epochs_changes"]} if history.get("epochs_changes") else {}),
         "final_loss": history["epoch_loss"][-1], "loss_per_epoch": history["epoch_loss"],
         "train_seconds": round(wall, 1), "wall_seconds_this_process": round(total, 1), "hardware": hardware,
         "radiobench_version": __version__, "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    write_text_atomic(out / cards.CARD, json.dumps(card, indent=2) + "\n")
+    with _writing(out / cards.CARD, out, cfg.epochs):
+        write_text_atomic(out / cards.CARD, json.dumps(card, indent=2) + "\n")
 
 
 def plot_loss(history: dict, path: Path, title: str = "") -> None:
