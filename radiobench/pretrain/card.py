@@ -9,7 +9,6 @@ one channel, [0, 1] pixels unnormalised, resized to the training image size (bil
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -28,17 +27,52 @@ def model_kwargs(arch: str, image_size: int) -> dict[str, Any]:
     return {"img_size": image_size} if arch.startswith(("vit", "deit")) else {}
 
 
+MAX_CARD_BYTES = 4 << 20  # a card lists its sources' files: ~1 kB per field, far below this
+
+
+class CardError(RadiobenchError):
+    """A card.json that is not what `radiobench pretrain` writes (unreadable, or a field of the wrong kind)."""
+
+
 def read_card(folder: str | Path) -> dict[str, Any]:
+    """The card of a finished run, read through the shared reader and checked where the registry relies on it:
+    its name becomes result file names, its checkpoint a path beside it."""
+    from radiobench.io.reader import UnreadableFileError, read_json
+
     path = Path(folder).expanduser() / CARD
+    if not os.path.lexists(path):
+        raise CardError(f"{path.parent}: no {CARD}; not a finished `radiobench pretrain` output")
     try:
-        card = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise RadiobenchError(f"{path.parent}: no {CARD}; not a finished `radiobench pretrain` output") from None
-    except (OSError, ValueError) as exc:
-        raise RadiobenchError(f"{path}: unreadable card ({exc})") from None
-    if card.get("format") != FORMAT:
-        raise RadiobenchError(f"{path}: not a radiobench pretrain card (format {card.get('format')!r})")
+        card = read_json(path, limit=MAX_CARD_BYTES, what="pretrain card")
+    except UnreadableFileError as exc:
+        raise CardError(str(exc)) from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        found = card.get("format") if isinstance(card, dict) else type(card).__name__
+        raise CardError(f"{path}: not a radiobench pretrain card (format {found!r})")
+    problem = _card_problem(card)
+    if problem:
+        raise CardError(f"{path}: {problem}; the card is damaged or edited: train the run again or restore the card")
     return card
+
+
+def _card_problem(card: dict[str, Any]) -> str:
+    """What is wrong with the fields the registry uses, or ''."""
+    from radiobench.pretrain.settings import NAME
+
+    name, checkpoint = card.get("name"), card.get("checkpoint", TEACHER)
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        return f"name {name!r} is not a plain name (lower-case letters, digits, _ . -)"
+    if not isinstance(checkpoint, str) or not checkpoint or Path(checkpoint).name != checkpoint or checkpoint in (".", ".."):
+        return f"checkpoint {checkpoint!r} is not a file name beside the card"
+    for key in ("embed_dim", "image_size", "epochs", "seed"):
+        if isinstance(card.get(key), bool) or not isinstance(card.get(key), int) or card[key] < 0:
+            return f"{key} {card.get(key)!r} is not a whole number"
+    for key in ("arch", "sha256"):
+        if not isinstance(card.get(key), str) or not card[key]:
+            return f"{key} {card.get(key)!r} is not a string"
+    if not isinstance(card.get("data", {}), dict) or not isinstance(card.get("training_data", []), list):
+        return "data or training_data is of the wrong kind"
+    return ""
 
 
 def spec_from_dir(folder: str | Path) -> BackboneSpec:
@@ -46,8 +80,7 @@ def spec_from_dir(folder: str | Path) -> BackboneSpec:
     card = read_card(folder)
     teacher = folder / card.get("checkpoint", TEACHER)
     data = card.get("data", {})
-    sources = ", ".join(s["source"].split(":", 1)[0] + ":" + Path(s["source"].split(":", 1)[1]).name
-                        for s in data.get("sources", []))
+    sources = ", ".join(_short_source(s.get("source")) for s in data.get("sources", []) if isinstance(s, dict))
     return BackboneSpec(
         name=card["name"],
         factory=FACTORY,
@@ -65,6 +98,12 @@ def spec_from_dir(folder: str | Path) -> BackboneSpec:
     )
 
 
+def _short_source(source: Any) -> str:
+    """``fits:/long/path/fields`` -> ``fits:fields`` for the description."""
+    kind, _, where = str(source).partition(":")
+    return f"{kind}:{Path(where).name}"
+
+
 def pretrained_dirs() -> list[Path]:
     """Finished runs under ``$RADIOBENCH_PRETRAINED`` (os.pathsep-separated; default ``<cache>/pretrained``):
     each entry may be a run folder or a folder of run folders."""
@@ -77,8 +116,8 @@ def pretrained_dirs() -> list[Path]:
         roots = [cache_root() / "pretrained"]
     found = []
     for root in roots:
-        if (root / CARD).is_file():
+        if os.path.lexists(root / CARD):
             found.append(root)
         elif root.is_dir():
-            found += sorted(p for p in root.iterdir() if (p / CARD).is_file())
+            found += sorted(p for p in root.iterdir() if p.is_dir() and os.path.lexists(p / CARD))
     return found
