@@ -1,6 +1,7 @@
 """Results say which commit made them and whether the code had uncommitted edits."""
 
 import subprocess
+from pathlib import Path
 
 from radiobench.results.provenance import git_state
 
@@ -42,3 +43,19 @@ def test_environment_records_blas_threads_and_the_code_path(monkeypatch):
     assert set(CODE_PATH) <= set(env["packages"]) and env["packages"]["scikit-learn"]
     assert env["thread_settings"] == {"OMP_NUM_THREADS": "3"}
     assert any(lib["user_api"] == "blas" and lib["num_threads"] >= 1 for lib in env["blas"])
+
+
+def test_recorded_paths_name_their_root_not_a_home_folder(tmp_path, monkeypatch):
+    import sysconfig
+
+    from radiobench.results.provenance import portable_path
+
+    monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RADIOBENCH_WEIGHTS", str(tmp_path / "weights"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert portable_path(tmp_path / "cache" / "features" / "t" / "a.npz") == "$RADIOBENCH_CACHE/features/t/a.npz"
+    assert portable_path(tmp_path / "weights" / "net" / "w.pth") == "$RADIOBENCH_WEIGHTS/net/w.pth"
+    wheel = Path(sysconfig.get_paths()["purelib"]) / "some_model" / "w.pth"
+    assert portable_path(wheel) == "<site-packages>/some_model/w.pth"
+    assert portable_path(tmp_path / "home" / "Downloads" / "w.pth") == "~/Downloads/w.pth"
+    assert portable_path(None) is None

@@ -44,7 +44,9 @@ class ResolvedWeights:
         return f"sha256:{self.sha256}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path) if self.path else None, "sha256": self.sha256, "source": self.source,
+        from radiobench.results.provenance import portable_path
+
+        return {"path": portable_path(self.path), "sha256": self.sha256, "source": self.source,
                 "verified_against_published": self.verified}
 
 

@@ -99,3 +99,34 @@ def blas_libraries() -> list[dict[str, Any]]:
     keep = ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
     return sorted(({k: info.get(k) for k in keep if k in info} for info in threadpool_info()),
                   key=lambda d: (str(d.get("internal_api")), str(d.get("version"))))
+
+
+def portable_path(path: str | Path | None) -> str | None:
+    """A path as a result records it: relative to the root it lives under, never a machine's home folder.
+
+    A result is shared and committed; ``/home/alice/.cache/radiobench/features/...`` says nothing
+    to its reader but the author's user name. Under the cache root it becomes
+    ``$RADIOBENCH_CACHE/...``, under the weights folder ``$RADIOBENCH_WEIGHTS/...``, inside an
+    installed package ``<site-packages>/...``, elsewhere under the home folder ``~/...``.
+    """
+    import os
+    import site
+    import sysconfig
+
+    from radiobench.io.datafiles import cache_root
+
+    if path is None:
+        return None
+    resolved = Path(path).expanduser().resolve()
+    roots = [("$RADIOBENCH_CACHE", cache_root())]
+    if os.environ.get("RADIOBENCH_WEIGHTS"):
+        roots.append(("$RADIOBENCH_WEIGHTS", Path(os.environ["RADIOBENCH_WEIGHTS"])))
+    packages = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()}
+    roots += [("<site-packages>", Path(p)) for p in sorted(packages)]
+    roots.append(("~", Path.home()))
+    for name, root in roots:
+        try:
+            return f"{name}/{resolved.relative_to(root.expanduser().resolve()).as_posix()}"
+        except ValueError:
+            continue
+    return str(path)

@@ -24,6 +24,7 @@ from radiobench.results.predictions import ItemPredictions
 from radiobench.run.pair import Pair
 from radiobench.run.progress import Progress
 from radiobench.run.strategy import Fit, NotApplicable, Strategy
+from radiobench.results.provenance import portable_path
 
 
 def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precision: str,
@@ -169,8 +170,8 @@ class MapStrategy(Strategy):
                 else:
                     levels = [h[0] for h in hits if h[0].shape[1] > 0]
                 self.maps[name] = levels
-            pair.cache_info[name] = {"key": last.key, "hit": all(hit is not None for hit in hits), "path": str(last.path),
-                                     "levels": [{"key": e.key, "path": str(e.path)} for e in (fine, last)]}
+            pair.cache_info[name] = {"key": last.key, "hit": all(hit is not None for hit in hits), "path": portable_path(last.path),
+                                     "levels": [{"key": e.key, "path": portable_path(e.path)} for e in (fine, last)]}
         progress.done()
 
     def fit(self, pair: Pair, protocol: Any, seeds: list[int], progress: Progress) -> Fit:

@@ -18,6 +18,7 @@ from radiobench.run.progress import Progress
 from radiobench.run.strategy import Fit, Strategy
 from radiobench.specs import TaskSpec
 from radiobench.tasks.base import Split
+from radiobench.results.provenance import portable_path
 
 
 def evaluation_for(spec: TaskSpec, features: dict[str, np.ndarray], splits: dict[str, Split]) -> Evaluation:
@@ -91,7 +92,7 @@ class VectorStrategy(Strategy):
             made, hit = cached_or_extracted(pair, entry, name, split, progress)
             if made is not None:
                 features[name] = made
-            pair.cache_info[name] = {"key": entry.key, "hit": hit, "path": str(entry.path)}
+            pair.cache_info[name] = {"key": entry.key, "hit": hit, "path": portable_path(entry.path)}
         progress.done()
         if distributed.current().leader:
             self.evaluation = evaluation_for(pair.task_reg.spec, features, pair.splits)
