@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,18 @@ from typing import Any
 import numpy as np
 
 from radiobench.errors import ResultsError
+from radiobench.io.reader import GiB, MiB, UnreadableFileError, load_npz, read_bytes
+from radiobench.results.record import results_error
 
 FORMAT = "radiobench-predictions/1"
 SUFFIX = ".predictions.npz"
+RERUN = "re-run the result with --overwrite"
+# A sidecar holds a row per (seed, test item): the committed ones are at most 0.4 MiB on disk and
+# 0.7 MiB expanded (detection boxes). 100,000 test items x 5 seeds x 100 class probabilities is
+# 400 MB expanded, so 1 GiB expanded leaves room for any real test set while a 3 MB archive that
+# claims gigabytes is refused before a byte is expanded; compressed, a sidecar is smaller still.
+SIDECAR_LIMIT = 256 * MiB
+SIDECAR_EXPANDED_LIMIT = 1 * GiB
 
 
 @dataclass
@@ -137,16 +147,22 @@ def _unragged(data: Any, prefix: str, keys: tuple[str, ...], rows: np.ndarray) -
 
 
 def from_bytes(content: bytes, source: str | Path = "<predictions>") -> dict[int, ItemPredictions]:
-    """Every seed's items from a sidecar's content; a file of another format is one ``ResultsError``."""
+    """Every seed's items from a sidecar's content; anything but a well-formed sidecar is one ``ResultsError``.
+
+    The archive is expanded only when its members' stated sizes fit :data:`SIDECAR_EXPANDED_LIMIT`,
+    and every column is checked (:func:`_check_columns`) before it is indexed, so a damaged or
+    hand-made sidecar is named, not a ``KeyError`` or an ``IndexError``.
+    """
     try:
-        with np.load(io.BytesIO(content), allow_pickle=False) as archive:
-            data = {k: archive[k] for k in archive.files}
-    except Exception as exc:  # noqa: BLE001 - zipfile, numpy and OS errors alike: the file is not ours
-        raise ResultsError(f"{source}: not a readable predictions file ({type(exc).__name__}); re-run the result "
-                           "with --overwrite") from None
+        data = load_npz(content, limit=SIDECAR_EXPANDED_LIMIT, source=source, what="predictions file")
+    except UnreadableFileError as exc:
+        raise results_error(exc, RERUN) from None
     if str(data.get("format", "")) != FORMAT:
         raise ResultsError(f"{source}: predictions format {str(data.get('format'))!r}, this radiobench reads {FORMAT}; "
-                           "re-run the result with --overwrite")
+                           f"{RERUN}")
+    problem = _check_columns(data)
+    if problem:
+        raise ResultsError(f"{source}: not a well-formed predictions file ({problem}); {RERUN}")
     seeds = data["seed"]
     out = {}
     for seed in dict.fromkeys(seeds.tolist()):
@@ -161,6 +177,51 @@ def from_bytes(content: bytes, source: str | Path = "<predictions>") -> dict[int
             _unragged(data, "detection", ("boxes", "scores", "labels"), rows) if "detection_count" in data else None,
         )
     return out
+
+
+_NUMERIC = "biuf"  # numpy dtype kinds a score can be computed from
+_RAGGED = {"target": {"boxes": 2, "labels": 1}, "detection": {"boxes": 2, "scores": 1, "labels": 1}}
+
+
+def _check_columns(data: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with a sidecar's columns (None: nothing), in words: every column a row per item,
+    ids as text, scores as numbers, and a ragged column's counts adding up to its boxes."""
+    seed, ids = data.get("seed"), data.get("id")
+    if seed is None or seed.ndim != 1 or seed.dtype.kind not in "iu":
+        return "no 1-D integer column 'seed'"
+    n = len(seed)
+    if ids is None or ids.shape != (n,) or ids.dtype.kind != "U":
+        return f"no text column 'id' of {n} rows"
+    for name, ndim in (("truth", 1), ("predicted", 1), ("proba", 2), ("group", 1)):
+        column = data.get(name)
+        if column is None:
+            continue
+        kind_ok = column.dtype.kind in ("U" + _NUMERIC if name == "group" else _NUMERIC)
+        if column.ndim != ndim or len(column) != n or not kind_ok:
+            return f"column {name!r} is {column.dtype} {column.shape}, not {ndim}-D of {n} rows"
+    if ("truth" in data) != ("predicted" in data) or ("target_count" in data) != ("detection_count" in data):
+        return "'truth' without 'predicted', or target boxes without detections, or the other way round"
+    for prefix, parts in _RAGGED.items():
+        if f"{prefix}_count" in data:
+            problem = _check_ragged(data, prefix, parts, n)
+            if problem:
+                return problem
+    if "truth" not in data and "target_count" not in data:
+        return "neither 'truth' nor detection boxes"
+    return None
+
+
+def _check_ragged(data: dict[str, np.ndarray], prefix: str, parts: dict[str, int], n: int) -> str | None:
+    counts = data[f"{prefix}_count"]
+    if counts.shape != (n,) or counts.dtype.kind not in "iu" or (counts < 0).any():
+        return f"column '{prefix}_count' is not {n} counts"
+    total = int(counts.sum())
+    for key, ndim in parts.items():
+        column = data.get(f"{prefix}_{key}")
+        shape_ok = column is not None and column.ndim == ndim and len(column) == total
+        if not shape_ok or column.dtype.kind not in _NUMERIC or (key == "boxes" and column.shape[1] != 4):
+            return f"column '{prefix}_{key}' does not hold the {total} rows its counts add up to"
+    return None
 
 
 def sha256(content: bytes) -> str:
@@ -180,11 +241,13 @@ def read_predictions(result_path: Path, record: Any) -> dict[int, ItemPrediction
     if Path(ref.file).name != ref.file:
         raise ResultsError(f"{result_path}: predictions file {ref.file!r} must be a name beside the result; delete it")
     path = Path(result_path).with_name(ref.file)
-    try:
-        content = path.read_bytes()
-    except OSError:
+    if not os.path.lexists(path):
         raise ResultsError(f"{result_path}: its predictions file {path.name} is missing; copy it beside the result "
-                           "or re-run with --overwrite") from None
+                           "or re-run with --overwrite")
+    try:  # a named pipe, a link to /dev/zero or a huge file is refused here by name, before any read
+        content = read_bytes(path, limit=SIDECAR_LIMIT, what="predictions file")
+    except UnreadableFileError as exc:
+        raise results_error(exc, RERUN) from None
     if sha256(content) != ref.sha256:
         raise ResultsError(f"{path}: sha256 differs from the one {Path(result_path).name} records, so it belongs to "
                            "another run; re-run with --overwrite")

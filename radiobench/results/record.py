@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from radiobench.errors import ResultsError
+from radiobench.io.reader import MiB, UnreadableFileError, read_text
 
 SCHEMA_VERSION = 3
 # 1: no backbone code identity. 2: ``backbone.code`` (spec version, providing distribution,
@@ -30,6 +31,20 @@ SCHEMA_VERSION = 3
 # 3: ``predictions`` (the per-item sidecar's file name and sha256) and ``intervals`` (bootstrap
 #    confidence intervals over test items); v1 and v2 files migrate with both null ("unknown"):
 #    they render with mean ± std, answer no new request and lend no seeds.
+
+# The largest committed result is 170 KiB (a simulated task's per-field metadata, 48 fields); the per-item
+# predictions live in the sidecar, so a result JSON a hundred times larger is not radiobench's.
+RESULT_LIMIT = 16 * MiB
+RERUN = "delete it or re-run with --overwrite"
+
+
+def results_error(exc: UnreadableFileError, hint: str = RERUN) -> ResultsError:
+    """The reader's one line as the ``ResultsError`` that result readers catch, its advice replaced by ``hint``.
+
+    A reader line is ``<file>...: <what is wrong>; <what to do>``; for a result or a sidecar
+    the thing to do is to re-run (or copy the right file), not only to delete the file.
+    """
+    return ResultsError(f"{str(exc).rpartition('; ')[0]}; {hint}")
 
 
 class _Model(BaseModel):
@@ -283,10 +298,12 @@ class ResultRecord(_Model):
 
     @classmethod
     def read(cls, path: Path) -> ResultRecord:
+        """The result at ``path``, read through :mod:`radiobench.io.reader` (a results folder may be shared:
+        a named pipe there must not hang the board, nor a link to ``/dev/zero`` fill the memory)."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ResultsError(f"{path}: not a readable result file ({exc}); delete it or re-run with --overwrite") from None
+            text = read_text(path, limit=RESULT_LIMIT, what="result file")
+        except UnreadableFileError as exc:
+            raise results_error(exc) from None
         return cls.from_json(text, path)
 
     def to_json(self) -> str:
