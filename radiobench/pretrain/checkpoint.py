@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,13 +60,24 @@ def read(path: Path, limit: int) -> dict[str, Any]:
     try:
         state = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - zip, pickle and torch errors alike: the file is not a checkpoint
-        raise CheckpointError(path, f"not a readable torch checkpoint ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise CheckpointError(path, _unreadable(exc)) from None
     if not isinstance(state, dict):
         raise CheckpointError(path, f"holds a {type(state).__name__}, not a training checkpoint")
     missing = [k for k in PARTS if k not in state]
     if missing:
         raise CheckpointError(path, f"lacks {', '.join(missing)} (not a `radiobench pretrain` checkpoint, or damaged)")
     return state
+
+
+def _unreadable(exc: BaseException) -> str:
+    """Why torch.load refused the file, in a few words (torch's weights-only message is a page that suggests
+    loading with weights_only=False, the one thing not to do with a file from elsewhere)."""
+    text = str(exc)
+    if "Weights only load failed" in text:
+        found = re.search(r"(Trying to load unsupported GLOBAL[^\n]*|Unsupported[^\n]*)", text)
+        detail = found.group(1).strip().rstrip(".") if found else "refused by torch.load(weights_only=True)"
+        return f"holds more than tensors and plain data, so it was not unpickled ({detail})"
+    return f"not a readable torch checkpoint ({type(exc).__name__}: {_first_line(exc) or 'empty or cut short'})"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -79,7 +79,8 @@ class PretrainConfig:
     name: str = _setting("", "backbone name for results: lower-case letters, digits, _ . - (default: "
                          "dino_<arch>_<size>px_<output folder name>)")
     epochs: int = _setting(10, "epochs in total", 1, MAX_EPOCHS)
-    batch_size: int = _setting(64, "images per step", 1, 65536)
+    # at least 2: a batch of one makes a CNN's batch norm fail mid-training on 1-pixel maps of local crops
+    batch_size: int = _setting(64, "images per step", 2, 65536)
     image_size: int = _setting(64, "global crop side in pixels, also the evaluation input size; a multiple of a ViT's "
                                "patch size", MIN_CROP, MAX_IMAGE_SIZE)
     local_size: int = _setting(0, "local crop side in pixels, at most --image-size; a multiple of a ViT's patch size",
@@ -215,8 +216,9 @@ def validated(values: dict[str, Any], origins: dict[str, str] | None = None) -> 
         else:
             clean[f.name] = value
     config = PretrainConfig(**clean)
+    refused = set(values) - set(clean)  # their defaults stand in: no second complaint about them
     problems += [f"{_label(k, getattr(config, k), origins)}: {why}" for k, why in _cross_checks(config)
-                 if k in clean or k in ("output", "data")]
+                 if k not in refused]
     if problems:
         many = len(problems) > 1
         raise PretrainConfigError(f"bad pretrain setting{'s' * many}: {'; '.join(problems)}; fix {'them' if many else 'it'} "

@@ -72,7 +72,11 @@ def _device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise PretrainConfigError(f"--device {name}: no CUDA device here; use --device cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise PretrainConfigError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                                  f"numbered from 0; use --device cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    return device
 
 
 def build(arch: str, image_size: int, drop_path_rate: float, seed: int) -> torch.nn.Module:
@@ -332,16 +336,32 @@ def _resume(cfg: PretrainConfig, path: Path, models: Models, requested_precision
 
 @contextlib.contextmanager
 def _writing(path: Path, out: Path, epochs_kept: int) -> Iterator[None]:
-    """An OSError while writing ``path`` becomes one line: which file, why, and what was kept."""
+    """An OSError while writing ``path`` becomes one line: which file, why, and what was kept.
+
+    torch.save reports a failed write of its file object as a RuntimeError ("unexpected pos") whose
+    context is the OSError, so the chain is searched for one.
+    """
     try:
         yield
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - re-raised unless an OSError caused it
+        error = _os_error(exc)
+        if error is None:
+            raise
         kept = (f"the checkpoint after epoch {epochs_kept} is kept" if epochs_kept else "no epoch was lost")
-        if is_disk_full(exc):
+        if is_disk_full(error):
             raise PretrainWriteError(f"disk full writing {path}; {kept}: free space under {out} and run the same "
                                      "command with --resume") from None
-        raise PretrainWriteError(f"cannot write {path} ({exc.strerror or exc}); {kept}: fix the folder and run the "
-                                 "same command with --resume") from None
+        raise PretrainWriteError(f"cannot write {path} ({error.strerror or error}); {kept}: fix the folder and run "
+                                 "the same command with --resume") from None
+
+
+def _os_error(exc: BaseException | None) -> OSError | None:
+    """The OSError ``exc`` is or was raised from (its cause or context, a few levels deep), if any."""
+    for _ in range(5):
+        if exc is None or isinstance(exc, OSError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _sha(array: np.ndarray) -> str:
