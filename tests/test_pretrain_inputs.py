@@ -525,6 +525,14 @@ def test_a_damaged_checkpoint_is_refused_by_name(capsys, images, run, case):
     assert not (run.parent / "pwned").exists()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_for_a_card_is_not_taken_for_a_finished_run(capsys, images, run):
+    os.mkfifo(run / "card.json")
+    line = resume_refused(capsys, images, run)
+    assert line == (f"error: {run / 'card.json'} is not a regular file (a run's card is); delete it, or choose another "
+                    "--output")
+
+
 def test_a_checkpoint_larger_than_the_model_can_need_is_not_read(capsys, images, run, monkeypatch):
     from radiobench.pretrain import checkpoint
 

@@ -149,9 +149,12 @@ def check_output(out: Path, resume: bool) -> None:
         check_writable_folder(out, "--output")
     except RadiobenchError as exc:
         raise PretrainConfigError(str(exc)) from None
+    card = out / cards.CARD
+    if os.path.lexists(card) and not card.is_file():
+        raise PretrainConfigError(f"{card} is not a regular file (a run's card is); delete it, or choose another --output")
     if resume:
         return
-    if (out / cards.CARD).exists():
+    if os.path.lexists(card):
         raise PretrainConfigError(f"{out} already holds a finished run ({cards.CARD}); choose another --output")
     if os.path.lexists(out / CHECKPOINT):
         raise PretrainConfigError(f"{out} holds an unfinished run ({CHECKPOINT}); pass --resume to continue it, "
