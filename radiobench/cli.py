@@ -797,6 +797,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from radiobench.board.collect import collect
     from radiobench.board.render import render
     from radiobench.io.atomic import write_text_atomic
+    from radiobench.run import installed
 
     results = Path(args.results_dir)
     if args.output:
@@ -815,13 +816,16 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             raise RadiobenchError("--protocol all makes one HTML page with every protocol's board: add --format html "
                                   "(md, csv and json take one protocol at a time)")
         with _board_progress() as progress:
-            boards = {p: collect(results, protocol=p, progress=progress(p)) for p in protocols_present(results)}
+            boards = {p: collect(results, protocol=p, progress=progress(p), specs=installed.task_specs())
+                      for p in protocols_present(results)}
             if not boards:
                 boards = {"linear": collect(results, protocol="linear")}  # says why there is nothing to show
-            text = to_html_page(boards)
+            missing = installed.unevaluated_backbones({b for board in boards.values() for b in board.backbones})
+            text = to_html_page(boards, missing, installed.training_data(missing))
     else:
         with _board_progress() as progress:
-            boards = {args.protocol: collect(results, protocol=args.protocol, progress=progress(args.protocol))}
+            boards = {args.protocol: collect(results, protocol=args.protocol, progress=progress(args.protocol),
+                                             specs=installed.task_specs())}
         text = render(boards[args.protocol], args.format)
     if args.format in ("md", "csv"):  # names and devices come from result files: no escape sequence reaches a terminal
         text = printable(text, keep_newlines=True)

@@ -64,10 +64,13 @@ class Board:
         return sorted(self.backbones, key=lambda b: (-self.coverage(b), rank(b), b))
 
 
-def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, progress: Any = None) -> Board:
+def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, progress: Any = None,
+            specs: dict[str, Any] | None = None) -> Board:
     """The board of ``protocol``'s results under ``results_dir``; ``ties=False`` skips the column tests (no ranks).
 
     ``progress(task)``, when given, is called before each column is tested (the slow step).
+    ``specs``: installed tasks' specs by name, for their descriptions (the CLI passes
+    :func:`radiobench.run.installed.task_specs`; without them the page says what the files say).
     """
     board = Board(protocol, {}, {}, {})
     records = {}
@@ -140,7 +143,7 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, prog
     board.tasks = dict(sorted(board.tasks.items(), key=lambda item: bool(item[1].get("simulated"))))
     truths = test_columns(board, records, progress) if ties else {}
     board.ranks = mean_ranks(board)
-    board.info = task_info(board, records, truths)
+    board.info = task_info(board, records, truths, specs or {})
     return board
 
 
@@ -158,7 +161,7 @@ def test_columns(board: Board, records: dict[tuple[str, str], Any], progress: An
     """
     from radiobench.board.ranks import column_tests, read_rows
     from radiobench.kinds import get_kind
-    from radiobench.results.scoring import scorer_for_record
+    from radiobench.results.scoring import default_scorer
 
     truths: dict[str, Any] = {}
     for task, meta in board.tasks.items():
@@ -167,7 +170,7 @@ def test_columns(board: Board, records: dict[tuple[str, str], Any], progress: An
             progress(task)
         entries = {b: (c.path, records[(b, task)], c.mean) for b, c in cells.items()}
         record = next(iter(entries.values()))[1]
-        target, score = get_kind(record.task.kind).target, scorer_for_record(record)
+        target, score = get_kind(record.task.kind).target, default_scorer(record)
         rows, refused = read_rows(entries, target, score)
         for b, why in refused.items():
             cells[b].refused = why
@@ -217,16 +220,6 @@ def source_groups(board: Board, tasks: list[str]) -> list[list[str]]:
     return sorted((sorted(g, key=order.get) for g in groups), key=lambda g: order[g[0]])
 
 
-def _registered_tasks() -> dict[str, Any]:
-    """name -> TaskSpec of the installed tasks ({} when the registry cannot load: the board renders from files)."""
-    try:
-        from radiobench.registry import get_registry
-
-        return {name: t.spec for name, t in get_registry().tasks.items()}
-    except Exception:  # a broken plugin must not stop a leaderboard made from result files
-        return {}
-
-
 def _chance_from_records(main: str, found: list[Any]) -> tuple[float, str] | None:
     """The main score of a no-skill predictor, computed from what the result records hold (None: not derivable)."""
     import math
@@ -256,8 +249,8 @@ def _chance_from_records(main: str, found: list[Any]) -> tuple[float, str] | Non
     return None
 
 
-def task_info(board: Board, records: dict[tuple[str, str], Any], truths: dict[str, Any] | None = None
-              ) -> dict[str, dict[str, Any]]:
+def task_info(board: Board, records: dict[tuple[str, str], Any], truths: dict[str, Any] | None = None,
+              specs: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Per task: description, data citation, metric direction and chance level, with where each came from.
 
     The citation comes from the result records; the description from the installed task's spec
@@ -270,7 +263,7 @@ def task_info(board: Board, records: dict[tuple[str, str], Any], truths: dict[st
     from radiobench.results.chance import no_skill
 
     truths = truths or {}
-    specs = _registered_tasks()
+    specs = specs or {}
     out: dict[str, dict[str, Any]] = {}
     for task, meta in board.tasks.items():
         found = [r for (_, t), r in sorted(records.items()) if t == task]
@@ -305,35 +298,3 @@ def protocols_present(results_dir: Path) -> list[str]:
     """The protocols with at least one finished (not ``--limit``) result here: the usual ones first, then by name."""
     found = {res.protocol.id for _, res in iter_results(results_dir) if not res.limit}
     return [p for p in PROTOCOL_ORDER if p in found] + sorted(found - set(PROTOCOL_ORDER))
-
-
-def unevaluated_backbones(shown: set[str]) -> dict[str, str]:
-    """Registered backbones with no result among ``shown``, each with why when it is known.
-
-    Only looks: weights are resolved offline without fetching (never a download), so a missing
-    file says "weights not available here" with where they come from.
-    """
-    from radiobench.errors import RadiobenchError
-    from radiobench.models.weights import WeightsNotFoundError, resolve
-
-    try:
-        from radiobench.registry import get_registry
-
-        registry = get_registry()
-    except Exception:
-        return {}
-    out = {}
-    for name in registry.list_backbones():
-        if name in shown:
-            continue
-        spec = registry.backbones[name].spec
-        try:
-            resolve(spec, offline=True, fetch_missing=False)
-            why = "weights here (or none needed); not run yet"
-        except WeightsNotFoundError:
-            source = spec.weights.download_source or spec.weights.source_page
-            why = f"weights not available here ({spec.weights.kind}{': ' + source if source else ''})"
-        except RadiobenchError as exc:
-            why = str(exc).split(";")[0]
-        out[name] = why
-    return out

@@ -368,9 +368,8 @@ def _tasks_section(boards: dict[str, Board]) -> str:
     return f'<section id="tasks"><h2>Tasks</h2><div class="tasks">{"".join(cards)}</div></section>'
 
 
-def _unevaluated_section(missing: dict[str, str]) -> str:
+def _unevaluated_section(missing: dict[str, str], training: dict[str, str]) -> str:
     esc = html.escape
-    training = _training_data(missing)
     if missing:
         rows = "".join(f"<tr><td>{esc(b)}</td><td>{esc(training.get(b, '')) or '–'}</td><td>{esc(why)}</td></tr>"
                        for b, why in missing.items())
@@ -385,28 +384,15 @@ def _unevaluated_section(missing: dict[str, str]) -> str:
             f"{listing}</section>")
 
 
-def _training_data(names: Any) -> dict[str, str]:
-    """Registered backbones' training data, to show what the missing ones would bring ({} without a registry)."""
-    try:
-        from radiobench.registry import get_registry
-
-        backbones = get_registry().backbones
-    except Exception:
-        return {}
-    return {b: ", ".join(backbones[b].spec.training_data) for b in names if b in backbones}
-
-
-def to_html_page(boards: dict[str, Board], missing: dict[str, str] | None = None) -> str:
+def to_html_page(boards: dict[str, Board], missing: dict[str, str] | None = None,
+                 training: dict[str, str] | None = None) -> str:
     """One self-contained page: every protocol's board with its charts, the tasks, and the backbones without results.
 
-    ``missing``: registered backbone -> why it has no result (default: asked of the registry,
-    :func:`radiobench.board.collect.unevaluated_backbones`, which never downloads).
+    ``missing``: registered backbone -> why it has no result, and ``training``: backbone -> its training data
+    (the CLI asks the registry, :mod:`radiobench.run.installed`; without them the section says none are known).
     """
-    from radiobench.board.collect import unevaluated_backbones
-
     esc = html.escape
-    if missing is None:
-        missing = unevaluated_backbones({b for board in boards.values() for b in board.backbones})
+    missing = missing or {}
     sections = []
     for protocol, board in boards.items():
         plots = "".join(_plot(board, t) for t in board.tasks)
@@ -431,7 +417,7 @@ def to_html_page(boards: dict[str, Board], missing: dict[str, str] | None = None
         "chance level, the red dotted line on each chart) are described below the boards.</p>"
         f'<nav>Boards: {nav} · <a href="#tasks">tasks</a> · <a href="#unevaluated">backbones without results</a></nav>'
         f'<p class="hint" id="sort-hint">{esc(SORT_HINT)}</p></header>'
-        f'{"".join(sections)}{_tasks_section(boards)}{_unevaluated_section(missing)}'
+        f'{"".join(sections)}{_tasks_section(boards)}{_unevaluated_section(missing, training or {})}'
         f"<script>{_SCRIPT}</script></body></html>\n"
     )
 

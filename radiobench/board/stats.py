@@ -16,7 +16,7 @@ from radiobench.results import ResultRecord
 from radiobench.results.agreement import check_agreement
 from radiobench.results.paired import N_RESAMPLES, Comparison, compare_files, describe
 from radiobench.results.predictions import read_predictions
-from radiobench.results.scoring import scorer_for_record
+from radiobench.results.scoring import default_scorer
 
 __all__ = ["Comparison", "compare", "describe"]
 
@@ -26,7 +26,7 @@ def compare(a_path: Path, b_path: Path, metric: str | None = None, n_resamples: 
     a_rec, b_rec = ResultRecord.read(a_path), ResultRecord.read(b_path)
     kind = get_kind(a_rec.task.kind)
     higher = kind.metrics[metric].higher_is_better if metric in kind.metrics else None
-    score = scorer_for_record(a_rec)
+    score = default_scorer(a_rec)
     a_items, b_items = read_predictions(a_path, a_rec), read_predictions(b_path, b_rec)
     for path, record, items in ((a_path, a_rec, a_items), (b_path, b_rec, b_items)):
         check_agreement(path, record, items, kind.target, score)  # a forged sidecar speaks for nothing

@@ -36,6 +36,10 @@ def check_agreement(path: Path, record: Any, items: dict[int, ItemPredictions], 
             raise ResultsError(f"{path}: its predictions hold no items of seed {seed}; re-run it with --overwrite")
         seed_items = items[seed]
         again = float(metric_matrix(seed_items, target, main, np.ones((1, len(seed_items))), score)[0])
+        if math.isnan(again) and not math.isnan(recorded):
+            raise ResultsError(f"{path}: {main} cannot be computed again from its predictions with the "
+                               f"{record.task.kind} kind's scorer, so the result cannot be tested; the board tests "
+                               "a kind's own metrics as main scores")
         if not math.isclose(again, recorded, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE):
             raise ResultsError(f"{path}: its predictions give {main} {again:.4f} for seed {seed} but the result "
                                f"records {recorded:.4f}; the predictions file was changed or belongs to another run, "

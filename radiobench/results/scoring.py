@@ -4,8 +4,8 @@ A bootstrap scores every metric a few thousand times per seed. scikit-learn's me
 check and convert their inputs on every call (6 ms for a MiraBest test set, 30 ms for the
 1031 ranked Protege items), which made an interval cost minutes; these compute the same
 definitions directly (to float rounding; ``tests/test_stats.py`` compares them with
-scikit-learn's). They are used only where a task scores with its kind's default
-(``Task.score`` not overridden); a task's own ``score`` is called as it is. Detection
+scikit-learn's). A run scores resamples with its task's own ``score`` where the task overrides it
+(:func:`radiobench.run.installed.scorer_for`); a board, which reads files alone, with its kind's. Detection
 resamples go through :mod:`radiobench.results.coco`, which matches boxes once per image.
 """
 
@@ -109,37 +109,17 @@ def ranking(y_true: np.ndarray, y_score: np.ndarray, interesting: float = INTERE
 FAST = {"class": classification, "value": regression, "graded": ranking}
 
 
-def scorer_for(task: Any) -> Scorer:
-    """The resample scorer of a built task: the numpy twin of its kind's default, or the task's own ``score``."""
-    from radiobench.kinds import get_kind
-    from radiobench.tasks.base import Task
-    from radiobench.tasks.detection import DetectionTask
+def default_scorer(record: Any) -> Scorer:
+    """The scorer of a result's kind, from the record alone: what the board and ``compare`` test with.
 
-    kind = get_kind(task.spec.kind)
-    own = type(task).score
-    if own is Task.score and kind.target in FAST:
-        return FAST[kind.target]
-    if own is DetectionTask.score:
+    A task that overrides ``score`` for one of its kind's metrics is caught by the agreement check
+    (:mod:`radiobench.results.agreement`), not trusted; one that only adds metrics scores the same.
+    """
+    from radiobench.kinds import get_kind
+
+    target = get_kind(record.task.kind).target
+    if target == "boxes":
         from radiobench.results.coco import DetectionScorer
 
-        return DetectionScorer(task.spec.classes)
-    return task.score
-
-
-def scorer_for_record(record: Any) -> Scorer:
-    """A result's scorer from its task's registration when that task is installed, else its kind's default."""
-    from radiobench.errors import RadiobenchError
-    from radiobench.kinds import get_kind
-
-    try:
-        from radiobench.registry import get_registry
-        from radiobench.run.pair import build_task
-
-        return scorer_for(build_task(get_registry().task(record.task.name)))
-    except RadiobenchError:
-        target = get_kind(record.task.kind).target
-        if target == "boxes":
-            from radiobench.results.coco import DetectionScorer
-
-            return DetectionScorer(tuple(record.task.classes))
-        return FAST[target]
+        return DetectionScorer(tuple(record.task.classes))
+    return FAST[target]

@@ -170,25 +170,11 @@ FAST_METRICS = {"class": ("accuracy", "error", "f1_macro", "balanced_accuracy"),
                 "graded": ("average_precision",), "boxes": ("map", "map_50")}
 
 
-def _same_as_default(items: Any, target: str, metric: str, weights: np.ndarray, score: Any) -> bool:
-    """Whether a task's own ``score`` gives the kind's default value of ``metric`` on these items: checked on the
-    whole set and the first resamples, so a task that only adds metrics (RGD's per-class recalls) keeps the fast
-    path, and one that redefines a metric is scored resample by resample."""
-    from radiobench.results.scoring import FAST
-
-    if metric not in FAST_METRICS.get(target, ()) or target == "boxes":
-        return False
-    probe = np.vstack([np.ones((1, weights.shape[1])), weights[:3]])
-    own = by_rows(score, items, metric, probe)
-    default = metric_matrix(items, target, metric, probe, FAST[target])
-    return bool(np.allclose(own, default, rtol=1e-9, atol=1e-12, equal_nan=True))
-
-
 def metric_matrix(items: Any, target: str, metric: str, weights: np.ndarray, score: Any) -> np.ndarray:
     """``metric`` of ``items`` under every row of ``weights``: the weighted form where there is one."""
     from radiobench.results.scoring import FAST
 
-    default = target in FAST and (score is FAST[target] or _same_as_default(items, target, metric, weights, score))
+    default = target in FAST and score is FAST[target]  # another scorer is called as it is
     if metric in FAST_METRICS.get(target, ()) and (default or target == "boxes"):
         if target == "class":
             return classification(items.truth, items.predicted, weights)[metric]

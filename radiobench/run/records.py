@@ -15,7 +15,7 @@ from radiobench.errors import PluginError, ResultsError
 from radiobench.protocols.base import SeedResult
 from radiobench.results import Request, ResultRecord, Summary
 from radiobench.results import bootstrap, predictions
-from radiobench.results.scoring import scorer_for
+from radiobench.run.installed import scorer_for
 from radiobench.run.pair import Pair
 from radiobench.run.strategy import Fit
 
