@@ -22,8 +22,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from radiobench.io.reader import MiB, read_bytes
 from radiobench.registry.loader import PluginInfo
 from radiobench.specs import BackboneSpec
+
+# A factory module is Python source of kilobytes, or a compiled extension of a few MiB; a
+# module file of 256 MiB is not code to hash but something in its place (a pipe is refused too).
+MODULE_LIMIT = 256 * MiB
 
 #: What ``backbone_code_identity`` records. Keys of ``describe``: those that name the code.
 KEY_FIELDS = ("backbone", "version", "factory", "distribution", "distribution_version", "source_module", "source_sha256")
@@ -50,8 +55,13 @@ def backbone_code_identity(spec: BackboneSpec, plugin_info: PluginInfo) -> dict[
         "distribution_version": plugin_info.version,
         "install": install,
         "source_module": module,
-        "source_sha256": hashlib.sha256(origin.read_bytes()).hexdigest() if hashed else None,
+        "source_sha256": _sha256(origin) if hashed else None,
     }
+
+
+def _sha256(origin: Path) -> str:
+    """The factory module file's sha256, read through :mod:`radiobench.io.reader` (one line naming it if unreadable)."""
+    return hashlib.sha256(read_bytes(origin, limit=MODULE_LIMIT, what="backbone factory module")).hexdigest()
 
 
 def describe(identity: dict[str, Any]) -> dict[str, Any]:

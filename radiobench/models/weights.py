@@ -24,6 +24,7 @@ from typing import Any
 
 from radiobench.io.datafiles import STAMP_FIELDS, Stamp, cache_root, file_stamp, sha256_and_stamp
 from radiobench.io.download import download, sha256_file
+from radiobench.io.reader import KiB, UnreadableFileError, read_text
 from radiobench.errors import ChecksumError, RadiobenchError
 from radiobench.specs import BackboneSpec
 
@@ -173,6 +174,10 @@ def _remembered_sha256(path: Path) -> str:
     return digest
 
 
+# A note is two lines (a sha256, a file name and five integers), about 200 bytes.
+NOTE_LIMIT = 4 * KiB
+
+
 def _note_text(digest: str, stamp: Stamp, name: str) -> str:
     """``sha256sum`` style first line (what a person checks), then the stamp of the file hashed."""
     fields = " ".join(f"{key}={stamp[key]}" for key in STAMP_FIELDS)
@@ -182,8 +187,8 @@ def _note_text(digest: str, stamp: Stamp, name: str) -> str:
 def _read_note(note: Path) -> tuple[str, Stamp] | None:
     """(sha256, stamp) from a note; None when it is missing, unreadable or has no complete stamp."""
     try:
-        lines = note.read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_text(note, limit=NOTE_LIMIT, what="checksum note").splitlines()
+    except UnreadableFileError:  # a pipe or a huge file where the note goes is a missing note: hashed again
         return None
     digest = lines[0].split()[0] if lines and lines[0].split() else ""
     stamp: Stamp = {}
