@@ -1,6 +1,6 @@
 """A finished pretraining run as the registry sees it (torch-free: listing never imports torch).
 
-``DIR/card.json`` says what was trained (method, architecture, image size), on what (the data
+``DIR/card.json`` says what was trained (method: dino or byol, architecture, image size), on what (the data
 identity and the survey names the leaderboard's in-domain mark compares with tasks'
 ``source_datasets``), how long, on which hardware, and the sha256 of ``DIR/teacher.pth``.
 ``spec_from_dir`` turns it into a BackboneSpec whose input contract is the training's:
@@ -20,6 +20,11 @@ CARD = "card.json"
 TEACHER = "teacher.pth"
 FORMAT = "radiobench-pretrain-card/1"
 FACTORY = "radiobench.pretrain.backbone:PretrainedTeacher"
+# what teacher.pth holds and how to cite it, per method (a card written before `method` was varied is DINO's)
+METHOD_WORDS = {
+    "dino": ("DINO teacher", "DINO (Caron et al. 2021) as in Lastufka et al. 2024 (A&A 690, A310)"),
+    "byol": ("BYOL online encoder", "BYOL (Grill et al. 2020) as in Slijepcevic et al. 2024 (RASTI 3, 19)"),
+}
 
 
 def model_kwargs(arch: str, image_size: int) -> dict[str, Any]:
@@ -70,6 +75,8 @@ def _card_problem(card: dict[str, Any]) -> str:
     for key in ("arch", "sha256"):
         if not isinstance(card.get(key), str) or not card[key]:
             return f"{key} {card.get(key)!r} is not a string"
+    if card.get("method", "dino") not in METHOD_WORDS:
+        return f"method {card.get('method')!r} is not one of {', '.join(METHOD_WORDS)}"
     if not isinstance(card.get("data", {}), dict) or not isinstance(card.get("training_data", []), list):
         return "data or training_data is of the wrong kind"
     return ""
@@ -81,18 +88,20 @@ def spec_from_dir(folder: str | Path) -> BackboneSpec:
     teacher = folder / card.get("checkpoint", TEACHER)
     data = card.get("data", {})
     sources = ", ".join(_short_source(s.get("source")) for s in data.get("sources", []) if isinstance(s, dict))
+    method = card.get("method", "dino")
+    weights_words, citation = METHOD_WORDS[method]
     return BackboneSpec(
         name=card["name"],
         factory=FACTORY,
         embed_dim=int(card["embed_dim"]),
         input=InputContract(channels=1, size=int(card["image_size"]), mean=(0.0,), std=(1.0,), interpolation="bilinear"),
         weights=WeightsSpec(kind="url", url=teacher.as_uri(), filename=teacher.name, sha256=card["sha256"],
-                            source_page=str(folder), description="DINO teacher from `radiobench pretrain` (card.json beside it)"),
+                            source_page=str(folder), description=f"{weights_words} from `radiobench pretrain` (card.json beside it)"),
         family="radiobench-pretrain",
         training_data=tuple(card.get("training_data", ())),
         license="as the training data's terms",
-        citation="DINO (Caron et al. 2021) as in Lastufka et al. 2024 (A&A 690, A310), trained by radiobench pretrain",
-        description=(f"{card['arch']} at {card['image_size']} px, DINO for {card['epochs']} epochs on "
+        citation=f"{citation}, trained by radiobench pretrain",
+        description=(f"{card['arch']} at {card['image_size']} px, {method.upper()} for {card['epochs']} epochs on "
                      f"{data.get('images', '?')} images ({sources}); seed {card['seed']}; CLS/pooled feature"),
         options={"arch": card["arch"], "model_kwargs": model_kwargs(card["arch"], int(card["image_size"]))},
     )

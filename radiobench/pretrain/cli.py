@@ -32,16 +32,19 @@ it was given. --config files take the same settings as these flags (keys with _ 
 def add_parser(sub: Any) -> None:
     from radiobench.pretrain.settings import PretrainConfig, describe, flag
 
-    p = sub.add_parser("pretrain", help="self-supervised pretraining (DINO) of a backbone on radio images",
-                       description="DINO (student/teacher, centring and sharpening, multi-crop of flips, 90-degree "
-                                   "rotations and resized crops, no colour jitter) on crops of radio images. Writes "
-                                   "a DINO teacher checkpoint, a card.json and a loss curve to --output; evaluate with "
+    p = sub.add_parser("pretrain", help="self-supervised pretraining (DINO or BYOL) of a backbone on radio images",
+                       description="DINO (student/teacher, centring and sharpening, multi-crop) or BYOL (--method "
+                                   "byol: online/target networks, two views) on crops of radio images; augmentations "
+                                   "are flips, 90-degree rotations and resized crops, no colour jitter. Writes the "
+                                   "evaluated encoder (DINO: teacher; BYOL: online), a card.json and a loss curve "
+                                   "(with the kNN monitor's accuracy per epoch) to --output; evaluate with "
                                    "`radiobench run --backbone pretrained:DIR`.",
                        epilog=PRETRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="TOML file of settings (keys as the flags, with _ or -); flags given here win")
-    dino = p.add_argument_group("DINO hyper-parameters")
+    dino = p.add_argument_group("DINO hyper-parameters (lr to drop-path also BYOL's)")
+    byol = p.add_argument_group("BYOL hyper-parameters (--method byol)")
     for f in dataclasses.fields(PretrainConfig):
-        group = dino if f.name in DINO_KEYS else p
+        group = dino if f.name in DINO_KEYS else byol if f.name.startswith("byol_") else p
         if f.name == "resume":
             group.add_argument("--resume", action="store_true", default=None, help=describe("resume"))
         elif f.type in ("bool", bool):

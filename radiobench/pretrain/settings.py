@@ -23,6 +23,8 @@ from typing import Any
 from radiobench.errors import RadiobenchError
 
 KINDS = ("fits", "images", "protege", "task")  # data source kinds (radiobench.pretrain.data)
+METHODS = ("dino", "byol")  # radiobench.pretrain.dino, radiobench.pretrain.byol
+MONITORS = ("auto", "mirabest", "none")  # radiobench.pretrain.monitor
 
 MIN_CROP = 16  # below this a ViT/16 sees a single patch and a ResNet's last stage a single pixel
 MAX_IMAGE_SIZE = 1024  # 4.6x DINO's 224; a 100000-px crop would ask for terabytes once the data are read
@@ -46,6 +48,8 @@ RESUME_MAY_CHANGE = {
     "data": "source paths may move; the data are compared by the sha256 of their pixels instead",
     "name": "the label on the leaderboard, written only to the card",
     "training_data": "survey labels, written only to the card",
+    "monitor": "the kNN monitor only reads the model (no_grad, eval mode, no random draws), so it cannot change "
+               "what is trained; the card records the epochs it scored",
 }
 
 
@@ -75,9 +79,10 @@ class PretrainConfig:
                          "vit_base_patch16_224, resnet18, resnet50")
     data: list[str] = _setting(list, "comma-separated sources KIND:WHERE (see below); required", factory=True)
     output: str = _setting("", "run folder (checkpoint.pth, teacher.pth, card.json, loss_curve.png); required")
-    method: str = _setting("dino", "self-supervised method", choices=("dino",))
+    method: str = _setting("dino", "self-supervised method: dino (Caron et al. 2021) or byol (Grill et al. 2020; 2 "
+                           "global views, no local crops)", choices=METHODS)
     name: str = _setting("", "backbone name for results: lower-case letters, digits, _ . - (default: "
-                         "dino_<arch>_<size>px_<output folder name>)")
+                         "<method>_<arch>_<size>px_<output folder name>)")
     epochs: int = _setting(10, "epochs in total", 1, MAX_EPOCHS)
     # at least 2: a batch of one makes a CNN's batch norm fail mid-training on 1-pixel maps of local crops
     batch_size: int = _setting(64, "images per step", 2, 65536)
@@ -100,6 +105,9 @@ class PretrainConfig:
     data_root: str = _setting("", "data folder for task: sources (default: $RADIOBENCH_DATA)")
     training_data: list[str] = _setting(list, "comma-separated survey names for in-domain marks (default: from the "
                                         "sources)", factory=True)
+    monitor: str = _setting("auto", "kNN accuracy (cosine, k=20) each epoch on a seeded 20% of MiraBest's training "
+                            "split, the other 80% as neighbours (never its test split): mirabest, none, or auto = "
+                            "mirabest when the data root holds the MiraBest archive", choices=MONITORS)
     # DINO hyper-parameters (facebookresearch/dino defaults unless the config says otherwise)
     out_dim: int = _setting(4096, "prototypes of the DINO head", 2, 262144)
     hidden_dim: int = _setting(2048, "width of the DINO head's MLP", 1, 16384)
@@ -111,13 +119,20 @@ class PretrainConfig:
     warmup_epochs: int = _setting(1, "epochs of linear learning-rate warm-up (at most epochs - 1)", 0, MAX_EPOCHS)
     weight_decay: float = _setting(0.04, "weight decay at the start (cosine schedule)", 0.0, 1.0)
     weight_decay_end: float = _setting(0.4, "weight decay at the end", 0.0, 1.0)
-    momentum_teacher: float = _setting(0.996, "teacher EMA momentum at the start (cosine to 1)", 0.0, 1.0)
+    momentum_teacher: float = _setting(0.996, "teacher (DINO) or target (BYOL tau) EMA momentum at the start "
+                                       "(cosine to 1)", 0.0, 1.0)
     teacher_temp: float = _setting(0.04, "teacher softmax temperature after warm-up", 0.0, 1.0, open_lo=True)
     warmup_teacher_temp: float = _setting(0.04, "teacher temperature at the start", 0.0, 1.0, open_lo=True)
     warmup_teacher_temp_epochs: int = _setting(0, "epochs of teacher-temperature warm-up", 0, MAX_EPOCHS)
     freeze_last_layer: int = _setting(1, "epochs during which the head's last layer is not updated", 0, MAX_EPOCHS)
     clip_grad: float = _setting(3.0, "per-parameter gradient-norm clip; 0: off", 0.0, 1e6)
-    drop_path_rate: float = _setting(0.1, "stochastic depth of the student", 0.0, 1.0, open_hi=True)
+    drop_path_rate: float = _setting(0.1, "stochastic depth of the student (BYOL: of the online network)", 0.0, 1.0,
+                                     open_hi=True)
+    # BYOL hyper-parameters (Grill et al. 2020; lr, min_lr, warmup_epochs, weight decay, clip_grad and
+    # momentum_teacher (tau) above are shared with DINO)
+    byol_hidden_dim: int = _setting(2048, "hidden width of BYOL's projector and predictor MLPs (the paper: 4096)",
+                                    1, 16384)
+    byol_projection_dim: int = _setting(256, "output of BYOL's projector and predictor", 1, 4096)
 
     @classmethod
     def fields(cls) -> set[str]:
@@ -128,16 +143,16 @@ class PretrainConfig:
         out = dataclasses.replace(self, data=list(self.data), training_data=list(self.training_data))
         out.stored_size = self.stored_size or round(self.image_size * 1.5)
         if not out.name:
-            out.name = default_name(self.arch, self.image_size, self.output)
+            out.name = default_name(self.arch, self.image_size, self.output, self.method)
         return out
 
 
 TYPES: dict[str, Any] = typing.get_type_hints(PretrainConfig)
 
 
-def default_name(arch: str, image_size: int, output: str) -> str:
-    """``dino_<arch>_<size>px_<folder>``, lower-cased, anything but ``[a-z0-9_.-]`` made ``_`` (a valid name)."""
-    raw = f"dino_{arch}_{image_size}px_{Path(output).name}".lower()
+def default_name(arch: str, image_size: int, output: str, method: str = "dino") -> str:
+    """``<method>_<arch>_<size>px_<folder>``, lower-cased, anything but ``[a-z0-9_.-]`` made ``_`` (a valid name)."""
+    raw = f"{method}_{arch}_{image_size}px_{Path(output).name}".lower()
     return re.sub(r"[^a-z0-9_.-]", "_", raw)[:100]
 
 

@@ -39,13 +39,18 @@ from radiobench.io.atomic import open_atomic, write_text_atomic
 from radiobench.io.folders import check_writable_folder, is_disk_full
 from radiobench.pretrain import card as cards
 from radiobench.pretrain import checkpoint as checkpoints
+from radiobench.pretrain import monitor as monitors
 from radiobench.pretrain.augment import MultiCrop
+from radiobench.pretrain.byol import BYOLLoss, Online, build_networks, ema_update
 from radiobench.pretrain.checkpoint import CHECKPOINT, Resumed
 from radiobench.pretrain.dino import (DINOHead, DINOLoss, MultiCropWrapper, cancel_last_layer_gradients, clip_gradients,
                                       cosine_schedule, param_groups)
 from radiobench.pretrain.settings import PretrainConfig, PretrainConfigError, default_local_size, resume_differences, validated
 
 __all__ = ["CHECKPOINT", "PretrainConfig", "train"]
+
+# Settings added with BYOL (issue 31): a checkpoint written before them is read as having their defaults
+ADDED_WITH_BYOL = ("byol_hidden_dim", "byol_projection_dim")
 
 # Each schedule (lr, weight decay, momentum) is an array of one float per step, and the history keeps a loss
 # and a learning rate per step: 10 M steps (100x DINO's ViT-S/16 ImageNet run) is ~0.5 GB of them.
@@ -58,13 +63,77 @@ class PretrainWriteError(RadiobenchError):
 
 @dataclass
 class Models:
-    """What one run trains, built before any data are read."""
+    """What one run trains, built before any data are read. DINO: student and teacher (backbone + DINO head);
+    BYOL: the online network (backbone + projector + predictor) as ``student``, the target as ``teacher``."""
 
     student: torch.nn.Module
     teacher: torch.nn.Module
     embed_dim: int
     optimizer: torch.optim.Optimizer
-    loss_fn: DINOLoss
+    loss_fn: torch.nn.Module
+    method: str = "dino"
+
+    def averaged(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """(student parameters, the teacher parameters that follow them by EMA), in matching order."""
+        tracked = self.student.tracked() if isinstance(self.student, Online) else list(self.student.parameters())
+        return tracked, list(self.teacher.parameters())
+
+    def evaluated_backbone(self) -> torch.nn.Module:
+        """The backbone ``teacher.pth`` holds and ``pretrained:DIR`` evaluates: DINO's teacher, BYOL's online one
+        (radiobench.pretrain.byol says why)."""
+        return self.student.backbone if self.method == "byol" else self.teacher.backbone
+
+
+@dataclass
+class Schedules:
+    """Per-step learning rate, weight decay and teacher/target momentum (DINO's cosine schedules, for both methods)."""
+
+    lr: np.ndarray
+    weight_decay: np.ndarray
+    momentum: np.ndarray
+
+    @classmethod
+    def of(cls, cfg: PretrainConfig, niter: int) -> Schedules:
+        return cls(cosine_schedule(cfg.lr * cfg.batch_size / 256, cfg.min_lr, cfg.epochs, niter,
+                                   warmup_epochs=min(cfg.warmup_epochs, cfg.epochs - 1)),
+                   cosine_schedule(cfg.weight_decay, cfg.weight_decay_end, cfg.epochs, niter),
+                   cosine_schedule(cfg.momentum_teacher, 1.0, cfg.epochs, niter))
+
+
+def train_step(models: Models, cfg: PretrainConfig, schedules: Schedules, multicrop: MultiCrop, batch: torch.Tensor,
+               generator: torch.Generator, epoch: int, step: int, autocast: Any) -> float:
+    """One step of the loop, as the loop runs it (benchmarks/pretrain_throughput.py times this very function):
+    schedules, crops of ``batch`` ((B, H, W) on the training device), forward, loss, backward, clipping,
+    optimiser step, EMA of the teacher/target. Returns the loss, read back once, at the end."""
+    for i, group in enumerate(models.optimizer.param_groups):
+        group["lr"] = float(schedules.lr[step])
+        if i == 0:
+            group["weight_decay"] = float(schedules.weight_decay[step])
+    crops = multicrop(batch, generator)
+    if models.method == "byol":
+        views = torch.cat(crops[:2])  # both views in one pass: (2B, 1, S, S), first view's rows first
+        with autocast:
+            online_out = models.student(views)
+            with torch.no_grad():
+                target_out = models.teacher(views)
+        loss = models.loss_fn(online_out.float(), target_out.float(), epoch)
+    else:
+        with autocast:
+            teacher_out = models.teacher(crops[:2])
+            student_out = models.student(crops)
+        loss = models.loss_fn(student_out.float(), teacher_out.float(), epoch)
+    models.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.clip_grad:
+        clip_gradients(models.student, cfg.clip_grad)
+    if models.method == "dino":
+        cancel_last_layer_gradients(epoch, models.student, cfg.freeze_last_layer)
+    models.optimizer.step()
+    ema_update(*models.averaged(), float(schedules.momentum[step]))
+    value = loss.item()
+    if not np.isfinite(value):
+        raise RadiobenchError(f"loss is {value} at epoch {epoch + 1}, step {step + 1}; lower --lr or use --precision fp32")
+    return value
 
 
 def _device(name: str) -> torch.device:
@@ -179,6 +248,7 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
         say(console, f"{out}: already finished ({cards.CARD}); nothing to do")
         return out
     check_sources(cfg.data, cfg.data_root or None)
+    cfg.monitor = monitors.resolve(cfg.monitor, cfg.data_root or None)
     device = _device(cfg.device)
     requested_precision = cfg.precision
     cfg.precision = cfg.precision if cfg.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
@@ -201,6 +271,10 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
     if len(images) < cfg.batch_size:
         raise RadiobenchError(f"{len(images)} images found, fewer than --batch-size {cfg.batch_size}; "
                               "give more data or a smaller batch")
+    monitor = None
+    if cfg.monitor == "mirabest":
+        say(console, "reading the monitor's labelled images (MiraBest training split)")
+        monitor = monitors.load(cfg.data_root or None, cfg.image_size)
     identity = data.identity()
     identity.update(used_images=int(len(images)), used_pixels_sha256=_sha(images), max_images=cfg.max_images)
     say(console, f"{len(images)} images of {cfg.stored_size}x{cfg.stored_size} ({', '.join(data.training_data) or 'unnamed surveys'})")
@@ -219,18 +293,16 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
     with _writing(out, out, start_epoch):
         out.mkdir(parents=True, exist_ok=True)
 
-    student, teacher, loss_fn, optimizer = models.student, models.teacher, models.loss_fn, models.optimizer
-    lr_schedule = cosine_schedule(cfg.lr * cfg.batch_size / 256, cfg.min_lr, cfg.epochs, niter,
-                                  warmup_epochs=min(cfg.warmup_epochs, cfg.epochs - 1))
-    wd_schedule = cosine_schedule(cfg.weight_decay, cfg.weight_decay_end, cfg.epochs, niter)
-    momentum_schedule = cosine_schedule(cfg.momentum_teacher, 1.0, cfg.epochs, niter)
-    multicrop = MultiCrop(cfg.image_size, cfg.local_size, cfg.local_crops)
+    schedules = Schedules.of(cfg, niter)
+    multicrop = MultiCrop(cfg.image_size, cfg.local_size, cfg.local_crops if cfg.method == "dino" else 0)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     pixels = torch.from_numpy(images)
+    history.setdefault("monitor", [])
     progress = _progress(console)
     wall_start = time.time()
     with progress:
-        bar = progress.add_task("DINO", total=(cfg.epochs - start_epoch) * niter, loss=float("nan"), lr=0.0, ips=0.0)
+        bar = progress.add_task(cfg.method.upper(), total=(cfg.epochs - start_epoch) * niter, loss=float("nan"), lr=0.0,
+                                ips=0.0)
         for epoch in range(start_epoch, cfg.epochs if stop_after is None else min(stop_after, cfg.epochs)):
             order = torch.randperm(len(pixels), generator=_epoch_generator(cfg.seed, epoch, 0))
             crops_rng = _epoch_generator(cfg.seed, epoch, 1)
@@ -238,44 +310,29 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
             losses, tick = [], time.time()
             for it in range(niter):
                 step = epoch * niter + it
-                for i, group in enumerate(optimizer.param_groups):
-                    group["lr"] = float(lr_schedule[step])
-                    if i == 0:
-                        group["weight_decay"] = float(wd_schedule[step])
-                batch = pixels[order[it * cfg.batch_size : (it + 1) * cfg.batch_size]]
-                crops = [c.to(device, non_blocking=True) for c in multicrop(batch, crops_rng)]
-                with autocast:
-                    teacher_out = teacher(crops[:2])
-                    student_out = student(crops)
-                loss = loss_fn(student_out.float(), teacher_out.float(), epoch)
-                if not torch.isfinite(loss):
-                    raise RadiobenchError(f"loss is {loss.item()} at epoch {epoch + 1}, step {it + 1}; lower --lr "
-                                          "or use --precision fp32")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.clip_grad:
-                    clip_gradients(student, cfg.clip_grad)
-                cancel_last_layer_gradients(epoch, student, cfg.freeze_last_layer)
-                optimizer.step()
-                with torch.no_grad():
-                    m = float(momentum_schedule[step])
-                    for ps, pt in zip(student.parameters(), teacher.parameters()):
-                        pt.mul_(m).add_(ps.detach(), alpha=1 - m)
-                losses.append(loss.item())
-                history["step_loss"].append(losses[-1])
-                history["lr"].append(float(lr_schedule[step]))
+                batch = pixels[order[it * cfg.batch_size : (it + 1) * cfg.batch_size]].to(device, non_blocking=True)
+                loss = train_step(models, cfg, schedules, multicrop, batch, crops_rng, epoch, step, autocast)
+                losses.append(loss)
+                history["step_loss"].append(loss)
+                history["lr"].append(float(schedules.lr[step]))
                 done = (it + 1) * cfg.batch_size
-                progress.update(bar, advance=1, loss=losses[-1], lr=float(lr_schedule[step]),
+                progress.update(bar, advance=1, loss=loss, lr=float(schedules.lr[step]),
                                 ips=done / max(time.time() - tick, 1e-9))
                 if console is not None and not console.is_terminal and (it + 1) % 20 == 0:  # logs: a line now and then
-                    say(console, f"  epoch {epoch + 1} step {it + 1}/{niter}: loss {losses[-1]:.4f}, "
-                                 f"lr {lr_schedule[step]:.2e}, {done / (time.time() - tick):.1f} images/s")
+                    say(console, f"  epoch {epoch + 1} step {it + 1}/{niter}: loss {loss:.4f}, "
+                                 f"lr {schedules.lr[step]:.2e}, {done / (time.time() - tick):.1f} images/s")
             history["epoch_loss"].append(float(np.mean(losses)))
-            say(console, f"epoch {epoch + 1}/{cfg.epochs}: loss {history['epoch_loss'][-1]:.4f}, "
-                         f"{niter * cfg.batch_size / (time.time() - tick):.1f} images/s")
+            rate = niter * cfg.batch_size / (time.time() - tick)
+            if monitor is not None:
+                accuracy = monitor.score(models.evaluated_backbone(), device, autocast)
+                history["monitor"].append({"epoch": epoch + 1, "knn_accuracy": accuracy})
+            scored = f", kNN accuracy {history['monitor'][-1]['knn_accuracy']:.3f}" if monitor is not None else ""
+            say(console, f"epoch {epoch + 1}/{cfg.epochs}: loss {history['epoch_loss'][-1]:.4f}{scored}, "
+                         f"{rate:.1f} images/s")
             checkpoint = {
-                "student": student.state_dict(), "teacher": teacher.state_dict(), "optimizer": optimizer.state_dict(),
-                "epoch": epoch + 1, "args": settings, "dino_loss": loss_fn.state_dict(), "history": history,
+                "student": models.student.state_dict(), "teacher": models.teacher.state_dict(),
+                "optimizer": models.optimizer.state_dict(), "epoch": epoch + 1, "args": settings,
+                "dino_loss": models.loss_fn.state_dict(), "history": history,
                 "data": identity, "wall_seconds": wall_before + time.time() - wall_start,
             }
             with _writing(ckpt_path, out, epoch):
@@ -283,8 +340,8 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
     if stop_after is not None and stop_after < cfg.epochs:
         return out
     wall = wall_before + time.time() - wall_start
-    _finish(out, cfg, teacher, models.embed_dim, history, identity, data.training_data, multicrop, device, wall,
-            time.time() - started)
+    _finish(out, cfg, models, history, identity, data.training_data, multicrop, device, wall, time.time() - started,
+            monitor.record if monitor is not None else None)
     say(console, f"done: {out / cards.TEACHER}, card {out / cards.CARD}, loss curve {out / 'loss_curve.png'}")
     return out
 
@@ -296,6 +353,13 @@ def _build(cfg: PretrainConfig, device: torch.device) -> Models:
     teacher_bb = build(cfg.arch, cfg.image_size, 0.0, cfg.seed)
     fit_to_arch(cfg, teacher_bb)
     embed_dim = int(student_bb.num_features)
+    if cfg.method == "byol":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            online, target = build_networks(student_bb, teacher_bb, embed_dim, cfg.byol_hidden_dim,
+                                            cfg.byol_projection_dim)
+        online.to(device), target.to(device)
+        return Models(online, target, embed_dim, torch.optim.AdamW(param_groups(online)), BYOLLoss(), "byol")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         student = MultiCropWrapper(student_bb, DINOHead(embed_dim, cfg.out_dim, cfg.norm_last_layer,
@@ -316,6 +380,8 @@ def _resume(cfg: PretrainConfig, path: Path, models: Models, requested_precision
     state = checkpoints.read(path, checkpoints.size_limit(models.student, models.teacher))
     resumed = checkpoints.check(state, path)
     previous = dict(resumed.args)
+    for key in ADDED_WITH_BYOL:  # a run recorded before these settings existed was a DINO run that used none of them
+        previous.setdefault(key, getattr(PretrainConfig(), key))
     if previous.get("precision") == "auto" and requested_precision == "auto":  # recorded before "auto" was resolved
         previous["precision"] = cfg.precision
     differ = resume_differences(previous, settings_of(cfg))
@@ -383,35 +449,48 @@ def _save(obj: Any, path: Path) -> None:
         _serialise(obj, handle)
 
 
-def _finish(out: Path, cfg: PretrainConfig, teacher: torch.nn.Module, embed_dim: int, history: dict, identity: dict,
-            surveys: tuple[str, ...], multicrop: MultiCrop, device: torch.device, wall: float, total: float) -> None:
+def evaluated_state(models: Models) -> dict[str, torch.Tensor]:
+    """What ``teacher.pth`` holds under ``teacher``: DINO's whole teacher (backbone and head, DINO's layout); for BYOL
+    the online backbone under the same ``backbone.`` keys (no head: evaluation uses the backbone alone)."""
+    if models.method == "byol":
+        return {f"backbone.{k}": v.detach().cpu() for k, v in models.student.backbone.state_dict().items()}
+    return {k: v.detach().cpu() for k, v in models.teacher.state_dict().items()}
+
+
+def _finish(out: Path, cfg: PretrainConfig, models: Models, history: dict, identity: dict, surveys: tuple[str, ...],
+            multicrop: MultiCrop, device: torch.device, wall: float, total: float,
+            monitor: dict[str, Any] | None) -> None:
     """teacher.pth, loss_curve.png, then card.json (last: its presence means the run finished)."""
     import hashlib
     import io
 
-    teacher_state = {k: v.detach().cpu() for k, v in teacher.state_dict().items()}
     buffer = io.BytesIO()
-    _serialise({"teacher": teacher_state, "epoch": cfg.epochs, "args": settings_of(cfg)}, buffer)
+    _serialise({"teacher": evaluated_state(models), "epoch": cfg.epochs, "args": settings_of(cfg)}, buffer)
     content = buffer.getvalue()  # hashed as written, not read back
     with _writing(out / cards.TEACHER, out, cfg.epochs), open_atomic(out / cards.TEACHER, "wb") as handle:
         handle.write(content)
     with _writing(out / "loss_curve.png", out, cfg.epochs):
-        plot_loss(history, out / "loss_curve.png",
-                  title=f"DINO {cfg.arch} {cfg.image_size}px, {identity['used_images']} images")
+        plot_loss(history, out / "loss_curve.png", method=cfg.method,
+                  title=f"{cfg.method.upper()} {cfg.arch} {cfg.image_size}px, {identity['used_images']} images")
     hardware = {"device": str(device), "precision": cfg.precision, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                 "cpu_count": os.cpu_count(), "machine": platform.machine(), "processor": platform.processor() or None}
     if device.type == "cuda":
         hardware["gpu"] = torch.cuda.get_device_name(device)
     from radiobench import __version__
 
+    scored = [m for m in history.get("monitor", []) if isinstance(m, dict)]
     card = {
-        "format": cards.FORMAT, "name": cfg.name, "method": "dino", "arch": cfg.arch, "embed_dim": embed_dim,
+        "format": cards.FORMAT, "name": cfg.name, "method": cfg.method,
+        "evaluated_encoder": "online" if cfg.method == "byol" else "teacher", "arch": cfg.arch,
+        "embed_dim": models.embed_dim,
         "image_size": cfg.image_size, "checkpoint": cards.TEACHER, "sha256": hashlib.sha256(content).hexdigest(),
         "training_data": list(cfg.training_data or surveys), "data": identity, "epochs": cfg.epochs, "seed": cfg.seed,
         "batch_size": cfg.batch_size, "augmentations": multicrop.describe(),
         "settings": settings_of(cfg),
         **({"epochs_changed_on_resume": history["epochs_changes"]} if history.get("epochs_changes") else {}),
         "final_loss": history["epoch_loss"][-1], "loss_per_epoch": history["epoch_loss"],
+        "monitor": ({**monitor, "encoder": "online backbone" if cfg.method == "byol" else "teacher backbone",
+                     "knn_accuracy_per_epoch": scored} if monitor is not None else None),
         "train_seconds": round(wall, 1), "wall_seconds_this_process": round(total, 1), "hardware": hardware,
         "radiobench_version": __version__, "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -419,7 +498,8 @@ def _finish(out: Path, cfg: PretrainConfig, teacher: torch.nn.Module, embed_dim:
         write_text_atomic(out / cards.CARD, json.dumps(card, indent=2) + "\n")
 
 
-def plot_loss(history: dict, path: Path, title: str = "") -> None:
+def plot_loss(history: dict, path: Path, title: str = "", method: str = "dino") -> None:
+    """Step and epoch losses; the monitor's kNN accuracy per epoch on a second axis when it ran."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -433,9 +513,18 @@ def plot_loss(history: dict, path: Path, title: str = "") -> None:
         ax.plot(np.arange(1, len(steps) + 1) / per_epoch, steps, lw=0.6, alpha=0.5, label="step (batch)")
     ax.plot(np.arange(epochs) + 0.5, history["epoch_loss"], "o-", lw=1.5, ms=3, label="epoch mean")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("DINO loss")
+    ax.set_ylabel(f"{method.upper()} loss")
     ax.set_title(title, fontsize=9)
-    ax.legend(frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    scored = [m for m in history.get("monitor", []) if isinstance(m, dict)]
+    if scored:
+        knn = ax.twinx()
+        knn.plot([m["epoch"] for m in scored], [m["knn_accuracy"] for m in scored], "s--", color="tab:green", ms=3,
+                 lw=1, label="kNN accuracy (MiraBest train, held out)")
+        knn.set_ylabel("kNN accuracy")
+        more_handles, more_labels = knn.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(handles, labels, frameon=False, fontsize=7)
     fig.tight_layout()
     with open_atomic(path, "wb") as handle:
         fig.savefig(handle, format="png")
