@@ -7,7 +7,8 @@ smoke run can never masquerade as, or overwrite, a full one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from radiobench.io.atomic import open_atomic, write_text_atomic
@@ -39,12 +40,41 @@ def write_result(path: Path, record: ResultRecord, sidecar: bytes | None = None)
     write_text_atomic(path, record.to_json())
 
 
+def lock_path(path: Path) -> Path:
+    """The lock of the result at ``path``: a dot-file beside it, which no reader takes for a result."""
+    return Path(path).with_name(f".{Path(path).name}.lock")
+
+
+@contextmanager
+def result_lock(path: Path, waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Hold the result's lock (``filelock``, released by the OS if the holder is killed) while the block runs.
+
+    Atomic writes keep a result whole, not from being lost: two runs that each decided the
+    file was missing both wrote it, the later silently replacing the earlier. Under this lock
+    a run looks at the file again before it writes (see :func:`radiobench.run.pipeline.run_pair`).
+    ``waiting`` is called once if another process holds the lock, so that a run can say why it stopped.
+    """
+    from filelock import FileLock, Timeout
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path(path)))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        waiting()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def read_result(path: Path) -> ResultRecord:
     return ResultRecord.read(path)
 
 
 def iter_results(results_dir: Path) -> Iterator[tuple[Path, ResultRecord]]:
-    """Every result under ``results_dir`` (dot-files are temporaries of a write in progress)."""
+    """Every result under ``results_dir`` (dot-files are temporaries of a write in progress, or locks)."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ResultsError(f"results folder {results_dir} does not exist; run `radiobench run` first or pass --results-dir")

@@ -7,7 +7,8 @@
    differs only in its seeds lends the seeds it shares; anything else is replaced, saying why.
 4. **Features** and **fit** through the kind's :class:`~radiobench.run.strategy.Strategy`; the
    backbone is built only when a cache entry is missing.
-5. **Record**: a validated :class:`~radiobench.results.ResultRecord`, written atomically.
+5. **Record**: a validated :class:`~radiobench.results.ResultRecord`, written atomically, under the
+   result's lock: a run that finds another run's answer there once it holds the lock keeps it.
 
 A protocol that refuses to fit fails alone; the pair's other protocols still run.
 """
@@ -23,6 +24,7 @@ from radiobench.results import provenance
 from radiobench.errors import RadiobenchError, ResultsError
 from radiobench.registry import Registry
 from radiobench.results import ResultRecord, read_result, write_result
+from radiobench.results.files import result_lock
 from radiobench.run import distributed
 from radiobench.run.options import RunOptions
 from radiobench.run.pair import Pair
@@ -116,6 +118,7 @@ def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunO
 
     pair = Pair.prepare(b_reg, t_reg, opts)
     protocols, ids, requests, earlier, skipped = _triage(registry, pair, applicable, opts, progress)
+    seen = {p: _file_state(pair.results_path(ids[p])) for p in earlier}
     outcomes += skipped
     world = distributed.current()
     if not world.agree(bool(earlier)):  # under torchrun, rank 0's files decide for every rank
@@ -133,21 +136,60 @@ def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunO
     for p, finished in earlier.items():
         path = pair.results_path(ids[p])
         try:
-            kept = kept_seeds(finished, requests[p], env, pair.cache_info, path) if strategy.seeded else {}
-            todo = [s for s in requests[p].seeds if s not in kept] if strategy.seeded else [0]
-            if kept:
-                progress.note(f"{ids[p]}: seeds {sorted(kept)} kept from the earlier result, fitting {todo}")
-            start = time.perf_counter()
-            fit = strategy.fit(pair, protocols[p], todo, progress)
-            fit.per_seed = [*kept.values(), *fit.per_seed]
-            record, sidecar = make_record(pair, protocols[p], ids[p], fit, sorted(kept), env, time.perf_counter() - start)
-            write_result(path, record, sidecar)
+            with result_lock(path, lambda: progress.note(f"{path.name}: waiting for another run writing it")):
+                finished, answered = _recheck(pair, ids[p], requests[p], finished, seen[p], progress)
+                if answered is not None:
+                    outcomes.append(answered)
+                    continue
+                kept = kept_seeds(finished, requests[p], env, pair.cache_info, path) if strategy.seeded else {}
+                todo = [s for s in requests[p].seeds if s not in kept] if strategy.seeded else [0]
+                if kept:
+                    progress.note(f"{ids[p]}: seeds {sorted(kept)} kept from the earlier result, fitting {todo}")
+                start = time.perf_counter()
+                fit = strategy.fit(pair, protocols[p], todo, progress)
+                fit.per_seed = [*kept.values(), *fit.per_seed]
+                record, sidecar = make_record(pair, protocols[p], ids[p], fit, sorted(kept), env,
+                                              time.perf_counter() - start)
+                write_result(path, record, sidecar)
             outcomes.append(Outcome(name, task_name, ids[p], "done", record.score_text(), path))
         except RadiobenchError as exc:  # one protocol's refusal (e.g. too few labels to fit a probe) spares the rest
             progress.done()
             progress.note(f"{ids[p]} failed: {exc}")
             outcomes.append(Outcome(name, task_name, ids[p], "failed", error=str(exc)))
     return outcomes
+
+
+def _recheck(pair: Pair, protocol_id: str, request: Any, earlier: ResultRecord | None, seen: tuple[int, ...] | None,
+             progress: Progress) -> tuple[ResultRecord | None, Outcome | None]:
+    """Under the result's lock, before fitting: the earlier result to build on, and a "skipped" outcome if
+    another run wrote a result that answers this request since this run first looked.
+
+    Why under the lock, and why the fit too: runs of the same pair at once (a sweep re-submitted while
+    its jobs still run, two shells) each found the file missing at triage. The first to take the
+    lock fits and writes; the others wait, find its answer here, and keep it, so a finished result
+    is never replaced by an equivalent one and no fit is done twice. A result that still does not
+    answer (other seeds, say) is the earlier result the fit builds on, as at triage. An unchanged
+    file (same inode, time and size) is not read again; with ``--overwrite`` only a file written
+    since this run started can answer it.
+    """
+    path = pair.results_path(protocol_id)
+    if _file_state(path) == seen:
+        return earlier, None
+    now = _finished(path, progress)
+    if now is not None and now.mismatch(request) is None:
+        progress.note(f"{path.name}: already answered by another run meanwhile; kept, not overwritten")
+        return now, Outcome(pair.name, pair.task_name, protocol_id, "skipped", now.score_text(), path,
+                            error=f"already answered: {path} was written by another run meanwhile")
+    return (None if pair.opts.overwrite else now), None
+
+
+def _file_state(path: Path) -> tuple[int, ...] | None:
+    """What tells one version of a file from the next (an atomic write is a new inode), or None if absent."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def _finished(path: Path, progress: Progress) -> ResultRecord | None:
