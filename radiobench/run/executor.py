@@ -300,7 +300,8 @@ def _submission(entry: Any, index: int, manifest: Path, root: Path) -> Submissio
                  "outcome": str(Path(entry["result"]).parent / OUTCOME)}
     names = list(Submission.__dataclass_fields__)
     if not isinstance(entry, dict) or sorted(entry) != sorted(names):
-        raise JobsFolderError(f"{where} is not a radiobench job record (expected the fields {', '.join(names)}); {hint}")
+        raise JobsFolderError(f"{where} is not a radiobench job record (expected the fields {', '.join(names)}); "
+                              f"{hint}")
     wrong = next((k for k in names if not isinstance(entry[k], str)), None)
     if wrong is not None:
         raise JobsFolderError(f"{where}: {wrong} must be text, not {type(entry[wrong]).__name__}; {hint}")
