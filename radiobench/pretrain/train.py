@@ -1,4 +1,10 @@
-"""The DINO training loop of ``radiobench pretrain``: checkpoints every epoch, exact resume.
+"""The training loop of ``radiobench pretrain`` (DINO, or BYOL with ``--method byol``): checkpoints every
+epoch, exact resume, and a kNN monitor each epoch (radiobench.pretrain.monitor).
+
+Both methods share everything but the networks and the loss: the data, the batched multi-crop (BYOL takes
+its two global crops), the cosine schedules, AdamW, the EMA of the teacher/target, the checkpoint layout
+(``student``/``teacher`` are BYOL's online and target networks) and the card. One step is
+:func:`train_step`, which benchmarks/pretrain_throughput.py times against the bare model.
 
 Exactness: the model is initialised from ``seed``; each epoch draws its image order, its crops
 and any stochastic depth from generators seeded by (seed, epoch); the optimizer state, the loss
@@ -13,8 +19,8 @@ the data read, and only once they are read is the output folder made.
 
 Files in ``--output``: ``checkpoint.pth`` (full DINO training checkpoint: student, teacher,
 optimizer, epoch, args, dino_loss; written atomically after every epoch, so a full disk leaves the
-previous one), and when training ends ``teacher.pth`` (the teacher alone, DINO layout: what
-`radiobench run` reads), ``loss_curve.png`` and ``card.json`` (written last: its presence means the
+previous one), and when training ends ``teacher.pth`` (the evaluated encoder in DINO's teacher layout:
+DINO's teacher, BYOL's online backbone; what `radiobench run` reads), ``loss_curve.png`` and ``card.json`` (written last: its presence means the
 run finished).
 """
 
