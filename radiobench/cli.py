@@ -790,7 +790,7 @@ class _ProgressHooks:
         self._stages.clear()
 
     def note(self, text: str) -> None:
-        self.console.print(f"  [yellow]{text}[/]")
+        self.console.print(f"  [yellow]{markup_safe(text)}[/]")  # notes name files and plugins: text, not markup
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:

@@ -69,6 +69,9 @@ def test_binary_and_broken_json_are_one_line(tmp_path):
     with pytest.raises(UnreadableFileError, match=r"b.json: JSON file is not valid JSON \(") as err:
         read_json(path, limit=100)
     assert "\n" not in str(err.value)
+    path.write_text("[" * 100_000)
+    with pytest.raises(UnreadableFileError, match="b.json: JSON file nests deeper than any radiobench file"):
+        read_json(path, limit=200_000)
 
 
 def _npz(**arrays) -> bytes:

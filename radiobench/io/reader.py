@@ -129,6 +129,8 @@ def read_json(path: str | Path, *, limit: int, what: str = "JSON file") -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise UnreadableFileError(path, f"{what} is not valid JSON ({exc})") from None
+    except RecursionError:  # [[[[...: nested deeper than the parser's stack
+        raise UnreadableFileError(path, f"{what} nests deeper than any radiobench file") from None
 
 
 def load_npz(content: bytes, *, limit: int, source: str | Path, what: str = "numpy archive") -> dict[str, Any]:
