@@ -149,7 +149,7 @@ def test_a_malformed_manifest_entry_is_one_line(entry, said, tmp_path, capsys):
     ("{not json", "not valid JSON"),
     ('{"submissions": {}}', "no list of submissions"),
     ("[1, 2]", "no list of submissions"),
-    ("[" * 200_000, "nested too deeply"),
+    ("[" * 200_000, "nests deeper than any radiobench file"),
     (b"\x80\x04\x95", "not UTF-8"),
     ("fifo", "named pipe"),
     ("folder", "a folder"),
@@ -196,7 +196,7 @@ def _with(**changes) -> dict:
 
 @pytest.mark.parametrize("content, said", [
     ("{not json", "not valid JSON"),
-    ("[" * 200_000, "nested too deeply"),
+    ("[" * 200_000, "nests deeper than any radiobench file"),
     (b"\x80\x04\x95\x00", "not UTF-8"),
     ("fifo", "named pipe"),
     ("folder", "a folder"),
@@ -212,6 +212,8 @@ def _with(**changes) -> dict:
     (_with(row_status="great"), "status must be one of"),
     (_with(row_extra="x"), "must have exactly the fields"),
     ([1, 2], "format is not"),
+    (_with(finished="2023-12-31T23:00:00+00:00"), "before this job was submitted"),  # a reused pid's old outcome
+    (_with(finished="yesterday"), "is not a time"),
 ])
 def test_a_malformed_outcome_is_a_failed_job_named_in_one_line(content, said, tmp_path, capsys):
     jobs = tmp_path / "jobs"

@@ -267,7 +267,7 @@ def read_manifest(jobs_dir: Path) -> list[Submission]:
         return []
     hint = "use another --jobs-dir"
     try:
-        document = _read_json(path, MANIFEST_LIMIT, "sweep record")
+        document = read_json(path, limit=MANIFEST_LIMIT, what="sweep record")
     except UnreadableFileError as exc:
         raise JobsFolderError(f"{exc}") from None
     entries = document.get("submissions") if isinstance(document, dict) else None
@@ -275,15 +275,6 @@ def read_manifest(jobs_dir: Path) -> list[Submission]:
         raise JobsFolderError(f"{path} is not a radiobench sweep record (no list of submissions); {hint}")
     root = Path(jobs_dir).resolve()
     return [_submission(entry, i, path, root) for i, entry in enumerate(entries)]
-
-
-def _read_json(path: Path, limit: int, what: str) -> Any:
-    """:func:`~radiobench.io.reader.read_json`, with a document nested too deep for the parser refused like
-    any other unreadable file (``json`` raises RecursionError, not ValueError, for ``[[[[...``)."""
-    try:
-        return read_json(path, limit=limit, what=what)
-    except RecursionError:
-        raise UnreadableFileError(path, f"{what} is nested too deeply to be a radiobench record") from None
 
 
 def _submission(entry: Any, index: int, manifest: Path, root: Path) -> Submission:
@@ -404,7 +395,7 @@ def read_outcome(s: Submission) -> JobState:
     job whose error names the file (never a traceback: the file may have been planted)."""
     path = Path(s.outcome)
     try:
-        document = _read_json(path, OUTCOME_LIMIT, "job outcome")
+        document = read_json(path, limit=OUTCOME_LIMIT, what="job outcome")
         state, outcomes, error = _checked_outcome(document, s)
     except UnreadableFileError as exc:
         return JobState(s, "failed", error=f"{_one_line(str(exc))}; log: {s.stderr}")
@@ -413,6 +404,24 @@ def read_outcome(s: Submission) -> JobState:
     if state == "done":
         return JobState(s, "done", outcomes=outcomes)
     return JobState(s, "failed", outcomes=outcomes, error=f"{error or 'failed'}; log: {s.stderr}")
+
+
+def _check_not_stale(finished: Any, s: Submission) -> None:
+    """A local job id is a process id, which the system reuses: an outcome written before this job was
+    submitted belongs to an earlier job that had the same id."""
+    if not isinstance(finished, str):
+        raise _BadOutcome("finished must be text")
+    try:
+        done_at = dt.datetime.fromisoformat(finished)
+    except ValueError:
+        raise _BadOutcome(f"finished {finished[:40]!r} is not a time") from None
+    try:
+        submitted = dt.datetime.fromisoformat(s.submitted)
+    except ValueError:
+        return  # a hand-written manifest without a time: nothing to compare
+    if done_at.tzinfo is not None and submitted.tzinfo is not None and done_at < submitted:
+        raise _BadOutcome(f"it finished at {finished}, before this job was submitted at {s.submitted} (an earlier "
+                          "job with the same id)")
 
 
 def _checked_outcome(document: Any, s: Submission) -> tuple[str, list[dict[str, Any]], str]:
@@ -428,6 +437,7 @@ def _checked_outcome(document: Any, s: Submission) -> tuple[str, list[dict[str, 
                           f"{s.backbone!r} on {s.task!r}")
     if document["state"] not in ("done", "failed"):
         raise _BadOutcome(f"state must be done or failed, not {document['state']!r}")
+    _check_not_stale(document.get("finished"), s)
     outcomes = document.get("outcomes")
     if not isinstance(outcomes, list):
         raise _BadOutcome("outcomes must be a list")
