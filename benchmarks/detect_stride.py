@@ -11,7 +11,7 @@ stride of a ViT/8, a ViT/16 and a CNN's last map (EfficientNet-Lite, ResNet). If
 moves mAP@[.5:.95] from the random ViTs' level towards the EfficientNet-Lites', the sim_detect
 board ranks maps by how finely they keep where a source is, whatever their training; the `detect`
 protocol is used unchanged, on the task's train and test splits, and nothing is chosen from these
-numbers. The figures in the README were measured with version 3, which led to version 4 (the head
+numbers. The figures in docs/statistics.md ("Detection") were measured with version 3, which led to version 4 (the head
 also reads a CNN's stride-8 stage, and standardises every map itself, so under version 4 the
 "standardised" run below repeats the raw one).
 

@@ -2,7 +2,7 @@
 
 Why written here rather than imported from lightly: ``lightly`` (the maintained SSL library with a
 DINO loss and head) pulls pytorch-lightning, torchmetrics' lightning-utilities, aiohttp, fsspec and
-more (measured with ``pip install --dry-run lightly``; see the README's "Train your own backbone"),
+more (measured with ``pip install --dry-run lightly``; see docs/pretrain.md, "Why the DINO and BYOL losses are written here"),
 for roughly 150 lines of tensor code. The loss is tested against a transcription of the published
 ``DINOLoss`` (tests/test_pretrain.py), and checkpoints use DINO's own key names (``backbone.``,
 ``head.mlp``, ``head.last_layer.weight_g/weight_v``) so the dino_mgcls loaders read them unchanged.
