@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -50,6 +51,7 @@ import numpy as np
 from PIL import Image
 
 from radiobench.api import ChecksumError, DatasetNotFoundError, RadiobenchError
+from radiobench.io.reader import UnreadableFileError, read_bytes
 
 SIZE = 219
 #: (row0, row1, col0, col1), half-open like numpy slices: rank text, then scale bar.
@@ -128,6 +130,20 @@ def _unmasked_frame() -> np.ndarray:
 _FRAME = _unmasked_frame()
 
 
+HINT = "re-extract it from all_images_compressed_part{1,2}.zip (Zenodo 10.5281/zenodo.14440674)"
+
+
+def read_cutout_bytes(path: Path) -> bytes:
+    """A cutout's bytes through :mod:`radiobench.io.reader`: a regular file of at most ``_MAX_FILE_BYTES``
+    (a named pipe among the cutouts would otherwise hang hashing), refused in one line naming it."""
+    try:
+        return read_bytes(path, limit=_MAX_FILE_BYTES, what="MGCLS Protege cutout")
+    except UnreadableFileError as exc:
+        if not os.path.lexists(path):
+            raise DatasetNotFoundError(f"MGCLS Protege cutout {path} not found; {HINT}.") from None
+        raise ChecksumError(f"{str(exc).rpartition('; ')[0]}; {HINT}.") from None
+
+
 def _decode(path: Path, sha256: str | None = None) -> np.ndarray:
     """Decode with the geometry checked from the header before any pixel is decompressed.
 
@@ -137,13 +153,9 @@ def _decode(path: Path, sha256: str | None = None) -> np.ndarray:
     ``sha256`` (the digest taken when the data set's identity was computed) the bytes decoded
     must be those bytes, so a file replaced since is refused rather than decoded under that identity.
     """
-    fail = f"MGCLS Protege cutout {path}"
-    hint = "re-extract it from all_images_compressed_part{1,2}.zip (Zenodo 10.5281/zenodo.14440674)"
+    fail, hint = f"MGCLS Protege cutout {path}", HINT
+    data = read_cutout_bytes(path)
     try:
-        size = path.stat().st_size
-        if size > _MAX_FILE_BYTES:
-            raise RadiobenchError(f"{fail} is {size} bytes, far above a real cutout (~65 kB); {hint}.")
-        data = path.read_bytes()
         if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
             raise ChecksumError(f"{fail} changed since it was hashed for this run's data identity; {hint}.")
         with warnings.catch_warnings():
@@ -158,9 +170,7 @@ def _decode(path: Path, sha256: str | None = None) -> np.ndarray:
                 return np.asarray(im.convert("RGBA"))
     except RadiobenchError:
         raise
-    except FileNotFoundError as exc:
-        raise DatasetNotFoundError(f"{fail} not found; {hint}.") from exc
-    except OSError as exc:  # missing file, unreadable, truncated, not a PNG
+    except OSError as exc:  # truncated, not a PNG (the file itself was read above)
         raise ChecksumError(f"{fail} cannot be decoded ({type(exc).__name__}: {exc}); {hint}.") from exc
     except (SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ChecksumError(f"{fail} is not a valid PNG ({type(exc).__name__}: {exc}); {hint}.") from exc

@@ -24,9 +24,10 @@ import numpy as np
 
 from radiobench.io import datafiles
 from radiobench.io import download as downloads
+from radiobench.io.reader import UnreadableFileError, open_regular
 from radiobench.api import LazyImages, RadiobenchError, Split, Task, UnsafeDataError, check_member_name
 from radiobench_plugins.mgcls_anomaly import CATALOGUE_SHA256, FILES, RECORD
-from radiobench_plugins.mgcls_anomaly.images import read_cutout
+from radiobench_plugins.mgcls_anomaly.images import read_cutout, read_cutout_bytes
 
 CATALOGUE = Path("catalogue") / "protege_catalogue.csv"
 COLUMNS = ("objid", "protege_rank", "evaluation_subset_author_ML_score")
@@ -114,7 +115,7 @@ def _hash_cutouts(paths: list[Path]) -> tuple[str, list[str]]:
     """
     digest, per_file = hashlib.sha256(), []
     for path in paths:
-        data = path.read_bytes()
+        data = read_cutout_bytes(path)
         digest.update(data)
         per_file.append(hashlib.sha256(data).hexdigest())
     return digest.hexdigest(), per_file
@@ -135,8 +136,8 @@ def unpack_pngs(archive: Path, target: Path) -> int:
     """Write the zip's ``<rank>.png`` members (by base name) into ``target``; refuse anything else odd."""
     target.mkdir(parents=True, exist_ok=True)
     written = 0
-    try:
-        with zipfile.ZipFile(archive) as zf:
+    try:  # opened as a regular file (a pipe in its place would hang), then every member checked before it is read
+        with open_regular(archive) as handle, zipfile.ZipFile(handle) as zf:
             for info in zf.infolist():
                 name = check_member_name(info.filename, archive)
                 base = name.rsplit("/", 1)[-1]
@@ -148,6 +149,8 @@ def unpack_pngs(archive: Path, target: Path) -> int:
                     raise UnsafeDataError(f"{archive}: member {info.filename!r} expands to {info.file_size} bytes; refused")
                 (target / base).write_bytes(zf.read(info))
                 written += 1
+    except UnreadableFileError as exc:
+        raise UnsafeDataError(str(exc)) from None
     except zipfile.BadZipFile as exc:
         raise UnsafeDataError(f"{archive}: not a readable zip ({exc}); delete it and download again") from None
     return written

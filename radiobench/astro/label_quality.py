@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from radiobench.io.reader import MiB, read_text
+
 SNR_EDGES = (0.0, 3.0, 5.0, 10.0, 20.0, 50.0, math.inf)
 
 
@@ -89,6 +91,8 @@ def pooled(per_field: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# The simulator writes at most 100,000 sources a field, ~220 bytes a row: 22 MiB.
+TRUTH_LIMIT = 64 * MiB
 TRUTH_MIN_SNR = 5.0  # truth labels: compact sources whose true peak is at least this many local sigma
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -96,11 +100,12 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 def read_truth(path: Any) -> dict[str, np.ndarray]:
     """A simulator's ``<stem>.truth.csv`` as arrays: x, y (0-based pixels), peak, local_rms, S/N, compact and diffuse masks."""
     import csv
+    import io
 
     from radiobench.astro.simulate import COMPACT_KINDS, DIFFUSE_KINDS
 
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    text = read_text(path, limit=TRUTH_LIMIT, what="truth catalogue")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     missing = {"x", "y", "peak_jy_beam", "local_rms", "kind"} - set(rows[0] if rows else {"x", "y", "peak_jy_beam",
                                                                                          "local_rms", "kind"})
     if missing:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from radiobench.io.atomic import open_atomic
+from radiobench.io.reader import MiB, UnreadableFileError, read_text
 from radiobench.errors import RadiobenchError
 
 # pyBDSF's own detection thresholds, written out so a change of pyBDSF defaults cannot move labels
@@ -41,6 +42,9 @@ COMPACT_CODES = ("S",)  # S_Code: "S" = one Gaussian; "M" (several) and "C" (sha
 # (spectral-index and flux bookkeeping); detection and positions do not depend on it.
 FALLBACK_FREQUENCY_HZ = 1.4e9
 COLUMNS = ("ra", "dec", "total_flux", "peak_flux", "s_code")
+# pyBDSF's source list is ~1 kB a source (45 columns), a cached catalogue ~100 bytes: a field with
+# 100,000 sources (denser than any survey field at these depths) is 100 MB; beyond 256 MiB it is not one.
+CATALOGUE_LIMIT = 256 * MiB
 
 
 @dataclass(frozen=True)
@@ -226,7 +230,7 @@ def _sources(img: Any, path: Path) -> list[dict[str, Any]]:
     if not getattr(img, "nsrc", 0):
         return []
     img.write_catalog(outfile=str(path), format="csv", catalog_type="srl", clobber=True)
-    lines = path.read_text().splitlines()
+    lines = read_text(path, limit=CATALOGUE_LIMIT, what="pyBDSF source list").splitlines()
     header = next(line for line in lines if line.startswith("# Source_id"))
     names = [c.strip() for c in header.lstrip("# ").split(",")]
     body = [line for line in lines if line.strip() and not line.startswith("#")]
@@ -246,16 +250,20 @@ def write_catalogue_cache(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def read_catalogue_cache(path: Path) -> list[dict[str, Any]] | None:
-    if not path.exists():
+    """The cached catalogue at ``path``, or None when there is none or it is unreadable (then it is made again).
+
+    Read through :mod:`radiobench.io.reader`: the cache may be shared, and a pipe or a huge file
+    there is an unreadable entry, not a hang.
+    """
+    if not os.path.lexists(path):
         return None
     try:
-        with open(path, newline="") as handle:
-            reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != COLUMNS:
-                raise ValueError("unexpected columns")
-            return [{**r, "ra": float(r["ra"]), "dec": float(r["dec"]), "total_flux": float(r["total_flux"]),
-                     "peak_flux": float(r["peak_flux"])} for r in reader]
-    except (OSError, ValueError, KeyError):
+        reader = csv.DictReader(io.StringIO(read_text(path, limit=CATALOGUE_LIMIT, what="catalogue"), newline=""))
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise ValueError("unexpected columns")
+        return [{**r, "ra": float(r["ra"]), "dec": float(r["dec"]), "total_flux": float(r["total_flux"]),
+                 "peak_flux": float(r["peak_flux"])} for r in reader]
+    except (UnreadableFileError, OSError, ValueError, KeyError, TypeError, csv.Error):
         path.unlink(missing_ok=True)  # unreadable: made again
         return None
 

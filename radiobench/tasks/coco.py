@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -26,12 +27,16 @@ from typing import Any
 import numpy as np
 
 from radiobench.io.atomic import open_atomic
+from radiobench.io.reader import MiB, UnreadableFileError, read_bytes
 from radiobench.errors import RadiobenchError
 
 # Keys write_coco owns: extra annotation fields must not replace them, or the file would
 # no longer describe the boxes and labels it was given.
 _CORE_KEYS = frozenset({"id", "image_id", "category_id", "bbox"})
 _MISSING_SHOWN = 5  # missing image names listed in the error before "..."
+# COCO's own instances_train2017.json (448 MiB) is the largest annotation file in common use; a radio
+# survey's is a few MiB. Parsed, JSON takes several times its size in memory, so beyond this it is refused.
+ANNOTATION_LIMIT = 512 * MiB
 
 
 class CocoError(RadiobenchError):
@@ -166,19 +171,27 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"write_coco: {type(value).__name__} in extra_annotation_fields is not JSON-serialisable")
 
 
-def _load_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+def read_annotation_bytes(path: Path) -> bytes:
+    """The annotation file's bytes through :mod:`radiobench.io.reader` (a regular file of at most
+    :data:`ANNOTATION_LIMIT`), every refusal one :class:`CocoError` line naming it."""
+    if not os.path.lexists(path):
         raise CocoError(f"{path}: annotation file not found; check the path or download the data set again")
     try:
-        doc = json.loads(path.read_bytes())
+        return read_bytes(path, limit=ANNOTATION_LIMIT, what="annotation file")
+    except UnreadableFileError as exc:
+        raise CocoError(str(exc)) from None
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    content = read_annotation_bytes(path)
+    try:
+        doc = json.loads(content)
     except json.JSONDecodeError as exc:
         raise CocoError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
                         "the file is corrupt or truncated: download it again") from None
     except (UnicodeDecodeError, RecursionError) as exc:
         raise CocoError(f"{path}: not a readable JSON text ({type(exc).__name__}); "
                         "the file is corrupt: download it again") from None
-    except OSError as exc:
-        raise CocoError(f"{path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
     if not isinstance(doc, dict):
         raise CocoError(f"{path}: not a COCO annotation file (the top level is a JSON {type(doc).__name__}, "
                         "not an object with 'images', 'annotations' and 'categories'); point to the COCO JSON file")

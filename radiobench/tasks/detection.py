@@ -18,6 +18,8 @@ which knows no classes, is compared on.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +28,15 @@ from typing import Any
 import numpy as np
 
 from radiobench.errors import DatasetNotFoundError, RadiobenchError
+from radiobench.io.reader import GiB, UnreadableFileError, check_image_pixels, read_bytes
 from radiobench.specs import TaskSpec
 from radiobench.tasks.base import Task
 
+# A detection image is a crop or at most a survey field: 16,384² float32 pixels are 1 GiB of FITS.
+IMAGE_FILE_LIMIT = 2 * GiB
+# 8192² pixels (256 MiB decoded as RGBA) is far beyond any detection crop; a PNG of 100 kB can
+# declare 11,000² and expand to gigabytes, so the header's size is checked before decoding.
+MAX_IMAGE_PIXELS = 8192 * 8192
 PERCENTILES = (1.0, 99.5)  # per-image stretch of FITS cutouts: the bright tail of a few sources saturates
 
 
@@ -160,6 +168,8 @@ class CocoTask(DetectionTask):
         if not folder.is_dir():
             raise DatasetNotFoundError(f"{self.spec.name}: data folder {folder} not found; "
                                        f"{self.spec.download_hint or 'place the COCO files there'}")
+        from radiobench.tasks.coco import read_annotation_bytes
+
         digest = hashlib.sha256()
         for split in self.spec.splits:
             coco = self.read_split(folder, split)
@@ -167,9 +177,9 @@ class CocoTask(DetectionTask):
                 raise RadiobenchError(f"{coco.path}: categories {list(coco.class_names)} differ from the task's "
                                       f"classes {list(self.spec.classes)}; is this the right annotation file?")
             self._sets[split] = coco
-            digest.update(coco.path.read_bytes())
+            digest.update(read_annotation_bytes(coco.path))
             for image in coco.images:
-                digest.update(coco.image_path(image).read_bytes())
+                digest.update(_image_bytes(coco.image_path(image)))
         self._sha = digest.hexdigest()
         self.root = root
 
@@ -189,6 +199,16 @@ class CocoTask(DetectionTask):
                               None if any(r is None for r in raw) else raw)
 
 
+def _image_bytes(path: Path) -> bytes:
+    """An image file's bytes (for the data set's sha256), a regular file of at most :data:`IMAGE_FILE_LIMIT`."""
+    from radiobench.tasks.coco import CocoError
+
+    try:
+        return read_bytes(path, limit=IMAGE_FILE_LIMIT, what="image")
+    except UnreadableFileError as exc:
+        raise CocoError(str(exc)) from None
+
+
 def read_png_channel(path: Path, channel: int, *, size: tuple[int, int] | None = None,
                      modes: tuple[str, ...] = ("L", "RGB", "RGBA"), expected: str = "an 8-bit PNG",
                      fix: str = "download the data set again") -> np.ndarray:
@@ -203,13 +223,16 @@ def read_png_channel(path: Path, channel: int, *, size: tuple[int, int] | None =
     from radiobench.tasks.coco import CocoError
 
     path = Path(path)
+    if not os.path.lexists(path):
+        raise CocoError(f"{path}: image not found; the download is incomplete: unpack the images again")
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(_image_bytes(path))) as image:
+            check_image_pixels(image.size, max_pixels=MAX_IMAGE_PIXELS, source=path)  # before a pixel is decoded
             image.load()
             mode, got = image.mode, image.size
             band = np.asarray(image.getchannel(channel)) if mode in modes and channel < len(image.getbands()) else None
-    except FileNotFoundError:
-        raise CocoError(f"{path}: image not found; the download is incomplete: unpack the images again") from None
+    except UnreadableFileError as exc:
+        raise CocoError(str(exc)) from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise CocoError(f"{path}: unreadable image ({reason}); the file is corrupt or truncated: {fix}") from None
