@@ -82,7 +82,7 @@ def _open_checkpoint(path: Path) -> BinaryIO:
     try:
         size = os.fstat(handle.fileno()).st_size
         if size > CHECKPOINT_LIMIT:
-            raise CheckpointError(f"{path}: {size / GiB:.3g} GiB, more than the {CHECKPOINT_LIMIT // GiB} GiB a "
+            raise CheckpointError(f"{path}: {size / GiB:.3g} GiB, more than the {CHECKPOINT_LIMIT / GiB:.3g} GiB a "
                                   "checkpoint may hold; is this the weights file?")
         if zipfile.is_zipfile(handle):  # torch's format stores members uncompressed; a deflated one may expand
             handle.seek(0)
@@ -90,7 +90,8 @@ def _open_checkpoint(path: Path) -> BinaryIO:
                 expanded = sum(info.file_size for info in archive.infolist())
             if expanded > CHECKPOINT_LIMIT:
                 raise CheckpointError(f"{path}: expands to {expanded / GiB:.3g} GiB, more than the "
-                                      f"{CHECKPOINT_LIMIT // GiB} GiB a checkpoint may hold; is this the weights file?")
+                                      f"{CHECKPOINT_LIMIT / GiB:.3g} GiB a checkpoint may hold; "
+                                      "is this the weights file?")
         handle.seek(0)
     except CheckpointError:
         handle.close()
@@ -111,7 +112,8 @@ def _read_safetensors(handle: BinaryIO, path: Path) -> Any:
     try:
         return load_file(str(own)) if own.exists() else load(handle.read())
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc}); truncated? download it again") from None
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc}); "
+                              "truncated? download it again") from None
 
 
 def _read_torch(handle: BinaryIO, path: Path) -> Any:
