@@ -6,7 +6,8 @@
 Each budget is one ``radiobench run --train-labels N`` (results ``<b>__<task>__linear-nN.json`` in
 ``leaderboard/results/``; finished ones are skipped, features come from the cache); the full
 training set is the board's own ``linear`` result. The figure
-``leaderboard/label-efficiency-<task>.png/.svg`` is drawn from the result files alone.
+``leaderboard/label-efficiency-<task>.png/.svg`` is drawn from the result files alone (one colour per backbone
+family, a marker and line style per member); ``leaderboard.html`` draws the same curves from its boards.
 """
 
 from __future__ import annotations

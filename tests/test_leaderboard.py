@@ -50,9 +50,10 @@ def result(backbone, task, mean, std=0.01, higher=False, version="1.0", sha="a" 
 ITEMS = 100
 
 
-def write(folder, res, sidecar=True):
+def write(folder, res, sidecar=True, predicted=None):
     """The result file, and beside it per-item predictions that give its score (error or accuracy of ``ITEMS``
-    items, the same for every seed), so the board can test it; ``sidecar=False``: an untestable result."""
+    items, the same for every seed), so the board can test it; ``sidecar=False``: an untestable result;
+    ``predicted``: these predictions instead (the score must be theirs)."""
     from radiobench.results import write_result
     from radiobench.results.predictions import FORMAT, ItemPredictions, sha256, sidecar_name, to_bytes
 
@@ -62,8 +63,9 @@ def write(folder, res, sidecar=True):
     if sidecar and main["name"] in ("error", "accuracy"):
         wrong = round((main["mean"] if main["name"] == "error" else 1 - main["mean"]) * ITEMS)
         truth = np.arange(ITEMS) % 2
-        predicted = truth.copy()
-        predicted[:wrong] = 1 - predicted[:wrong]
+        if predicted is None:
+            predicted = truth.copy()
+            predicted[:wrong] = 1 - predicted[:wrong]
         items = {s: ItemPredictions(np.array([f"i{k}" for k in range(ITEMS)]), truth, predicted) for s in res["seeds"]}
         content = to_bytes(items)
         res = {**res, "predictions": {"file": sidecar_name(path.name), "sha256": sha256(content), "format": FORMAT,
@@ -244,7 +246,8 @@ def test_html_page_shows_intervals_and_charts_in_headless_chromium(interval_dir,
                          timeout=120).stdout
     assert 'data-ready="1"' in dom
     cell = collect(interval_dir).cells[("alpha", "t")]
-    assert f"<strong>{cell.mean:.4f} [{cell.low:.3f}, {cell.high:.3f}]</strong>" in dom
+    best = dom.split('<td class="score best"')[1].split("</td>")[0]  # the mean in bold, its interval below it
+    assert f"<strong>{cell.mean:.4f}</strong>" in best and f'<small class="ci">[{cell.low:.3f}, {cell.high:.3f}]' in best
     chart = dom.split('<figure class="plot" data-task="t">')[1].split("</figure>")[0]
     assert "<svg" in chart and all(f">{b}<" in chart for b in ("alpha", "beta", "gamma", "delta", "epsilon"))
     matrices = dom.split('<figure class="plot confusion" data-task="t">')[1].split("</figure>")[0]
@@ -439,19 +442,36 @@ def test_chance_line_is_drawn_on_the_chart(tmp_path):
     assert "chance level 0.5" in render(board, "html")  # the axis label says it in the SVG text
 
 
+def budgets_and_a_simulated_task(folder):
+    """``described`` plus a label budget of 5 on mirabest (a label-efficiency curve: 5 labels, then the whole
+    training split of 10) and a simulated task whose name sorts first (the page must still put it last)."""
+    described(folder)
+    for backbone, mean in (("alpha", 0.30), ("beta", 0.40)):
+        budget = result(backbone, "mirabest", mean, protocol="linear-n5", sources=("MiraBest",))
+        budget["protocol"]["label_budget"] = {"fraction": None, "count": 5}
+        write(folder, budget)
+        simulated = result(backbone, "a_sim", mean, sources=("simulated",))
+        simulated["task"]["simulated"] = True
+        write(folder, simulated)
+    return folder
+
+
 @pytest.mark.parametrize("width", [800, 1400])
 def test_all_protocols_page_in_headless_chromium_sorts_fits_the_window_and_shows_chance_lines(tmp_path, width,
                                                                                                monkeypatch):
     """The page at 800 and 1400 px: scripts run, a column sorts both ways, nothing is wider than the window, the
-    hint, the task notes, the charts and the "without results" section are laid out, and the screenshot shows the
-    red chance line. RADIOBENCH_SCREENSHOTS=<folder> keeps the screenshots for a person to look at."""
+    headline, the notes, the sort hint, the task cards, the charts, the label-efficiency figure and the "without
+    results" section are laid out, the first board's backbone name (and at 1400 px its mean rank) shows without
+    scrolling sideways, real tasks come before simulated ones, the notes appear once, and the screenshot shows
+    the red chance line. RADIOBENCH_SCREENSHOTS=<folder> keeps the screenshots for a person to look at."""
     import os
+    import re
     import shutil
 
     chromium = chromium_path()
     need(chromium is not None, "headless Chromium not installed (Debian package 'chromium')")
     monkeypatch.setenv("RADIOBENCH_WEIGHTS", str(tmp_path / "no-weights"))
-    results = described(tmp_path / "results")
+    results = budgets_and_a_simulated_task(tmp_path / "results")
     page = tmp_path / "page" / "board.html"
     assert main(["leaderboard", "--results-dir", str(results), "--protocol", "all", "--format", "html",
                  "--output", str(page)]) == 0
@@ -473,7 +493,26 @@ def test_all_protocols_page_in_headless_chromium_sorts_fits_the_window_and_shows
     assert body["data-ready"] == "1", up[:500]
     assert body["data-overflow-x"] == "0", body  # no horizontal scrolling of the page: wide tables scroll inside
     assert width - 20 <= int(body["data-viewport-width"]) <= width
-    assert set(body["data-visible"].split()) == {"sort-hint", "tasks", "unevaluated", "plot", "table"}
+    assert set(body["data-visible"].split()) == {"glance", "reading", "sort-hint", "task-card", "unevaluated", "plot",
+                                                 "table", "efficiency"}
+    first_row = set(body["data-first-row-visible"].split())
+    assert first_row == {"name", "mean-rank"} if width == 1400 else "name" in first_row, body
+    columns = body["data-first-table-columns"].split()
+    assert columns[:2] == ["backbone", "mean_rank"] and columns[-1] == "tasks", columns
+    simulated = [c.endswith(":simulated") for c in columns[2:-1]]
+    assert columns[2:-1][-1] == "a_sim:simulated" and simulated == sorted(simulated) and not simulated[0]  # real first
+    board = collect(results, specs=None)
+    glance = up.split('id="glance"')[1].split("</section>")[0]
+    leaders = dict(re.findall(r'class="leader" data-task="([^"]+)" data-best="([^"]+)"', glance))
+    real = [t for t, m in board.tasks.items() if not m.get("simulated")]
+    assert list(leaders) == real and leaders["mirabest"] == "alpha" and leaders["t_rank"] == "alpha"
+    assert "have the best mean" in glance or "The best mean" in glance
+    assert "CONTRIBUTING.md" in glance and "no results" in glance  # the registered backbones without results
+    for note in ("step-down procedure", "Mean rank: the tested ranks", "in-domain (the backbone", SORT_HINT_START):
+        assert up.count(note) == 1, note  # the notes once, not under every board
+    assert '<figure class="plot efficiency" data-task="mirabest">' in up
+    assert up.count('<div class="task" id="task-mirabest"') == 1  # the whole card once, beside its first chart
+    assert up.index('id="task-mirabest"') < up.index('<figure class="plot" data-task="mirabest">')
     linear = up.split('id="board-linear"')[1].split("</tbody>")[0]
     assert linear.index(">alpha<") < linear.index(">beta<")  # error ascending: 0.20, 0.30
     assert attrs(up, 'table class="board" id="board-linear"')["data-sorted-by"] == "mirabest"
@@ -500,6 +539,9 @@ def test_all_protocols_page_in_headless_chromium_sorts_fits_the_window_and_shows
         keep = Path(os.environ["RADIOBENCH_SCREENSHOTS"])
         keep.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, keep / shot.name)
+
+
+SORT_HINT_START = "Click a column header"
 
 
 def test_a_declared_chance_needs_its_note():

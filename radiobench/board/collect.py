@@ -34,6 +34,7 @@ class Cell:
     tied: bool | None = None  # rank 1 without the best mean: no row is significantly better; None: not tested
     p_vs_best: float | None = None  # the Holm-adjusted p-value of the test against the best mean's row
     refused: str | None = None  # why its per-item predictions could not be tested (named on the page)
+    degenerate: str | None = None  # what it predicted for every item when its predictions are constant (see constant)
 
 
 @dataclass
@@ -56,12 +57,25 @@ class Board:
         return sum((backbone, t) in self.cells for t in self.tasks)
 
     def ordered_backbones(self) -> list[str]:
-        """Most tasks covered first (a mean rank over fewer tasks is not comparable), then by mean rank."""
+        """Most tasks covered first (a mean rank over fewer tasks is not comparable), then by mean rank, then by
+        the score of the board's first task in its direction, then by name.
+
+        The score breaks mean-rank ties (three rows at 1.00 read best first) and orders boards without a mean
+        rank (one simulated task, such as detection) by score rather than alphabetically.
+        """
+        first = next(iter(self.tasks), None)
+
         def rank(b: str) -> float:
             value = self.ranks.get(b, float("nan"))
             return float("inf") if value != value else value
 
-        return sorted(self.backbones, key=lambda b: (-self.coverage(b), rank(b), b))
+        def score(b: str) -> float:
+            cell = self.cells.get((b, first)) if first is not None else None
+            if cell is None or cell.mean != cell.mean:
+                return float("inf")
+            return -cell.mean if self.tasks[first]["higher_is_better"] else cell.mean
+
+        return sorted(self.backbones, key=lambda b: (-self.coverage(b), rank(b), score(b), b))
 
 
 def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, progress: Any = None,
@@ -174,6 +188,8 @@ def test_columns(board: Board, records: dict[tuple[str, str], Any], progress: An
         rows, refused = read_rows(entries, target, score)
         for b, why in refused.items():
             cells[b].refused = why
+        for row in rows:
+            cells[row.name].degenerate = constant(row)
         if not rows:
             continue
         tests = column_tests(rows, target, meta["main_score"], meta["higher_is_better"], score)
@@ -187,6 +203,34 @@ def test_columns(board: Board, records: dict[tuple[str, str], Any], progress: An
         first = next(iter(rows[0].items.values()))
         truths[task] = first.truth
     return truths
+
+
+def constant(row: Any) -> str | None:
+    """What a row predicted for every test item of every seed when that is one class or one value, else None.
+
+    A constant prediction (a probe that collapsed onto one class, features that are all alike) scores exactly
+    what a constant guess scores, with a zero-width interval: the board marks it so that it is not read as a
+    measurement of the backbone. Detection (boxes) is never called constant.
+    """
+    import numpy as np
+
+    predicted = [items.predicted for items in row.items.values()]
+    if not predicted or any(p is None or len(p) < 2 for p in predicted):
+        return None
+    values = np.unique(np.concatenate([np.asarray(p).ravel() for p in predicted]))
+    if len(values) != 1:
+        return None
+    value = values[0]
+    seeds = len(predicted)
+    where = f"every test item{' of every seed' if seeds > 1 else ''}"
+    classes = list(getattr(row.record.task, "classes", None) or [])
+    if row.record.task.kind == "classification":
+        index = int(value)
+        name = classes[index] if 0 <= index < len(classes) else str(index)
+        return f"one predicted class ({name}) for {where}"
+    if row.record.task.kind == "ranking":
+        return f"one score ({float(value):.4g}) for {where}, a ranking that ranks nothing"
+    return f"one predicted value ({float(value):.4g}) for {where}"
 
 
 def mean_ranks(board: Board) -> dict[str, float]:
@@ -297,4 +341,11 @@ PROTOCOL_ORDER = ("linear", "knn", "knn-distance", "iforest", "detect")
 def protocols_present(results_dir: Path) -> list[str]:
     """The protocols with at least one finished (not ``--limit``) result here: the usual ones first, then by name."""
     found = {res.protocol.id for _, res in iter_results(results_dir) if not res.limit}
-    return [p for p in PROTOCOL_ORDER if p in found] + sorted(found - set(PROTOCOL_ORDER))
+    return [p for p in PROTOCOL_ORDER if p in found] + sorted(found - set(PROTOCOL_ORDER), key=natural_key)
+
+
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Digits compared as numbers, so label budgets read ``linear-n10, -n25, -n50, -n100`` (not n10, n100, n25)."""
+    import re
+
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)

@@ -58,6 +58,17 @@ def confusions(board: Board, task: str) -> list[Confusion]:
     return out
 
 
+def layout(panels: int, classes: int) -> tuple[int, int, float]:
+    """Columns, rows and each panel's side in inches: six two-class panels a row, four of up to four classes,
+    three beyond, and a side that grows with the classes, so that across the page (about 90-100 px an inch)
+    the 9-10 pt labels and values print at 12-14 px rather than the 5 px of the former 7 pt panels."""
+    columns = min(6 if classes <= 2 else 4 if classes <= 4 else 3, panels)
+    return columns, math.ceil(panels / columns), 1.3 + 0.5 * classes
+
+
+VALUE_SIZE, LABEL_SIZE = 10, 9
+
+
 def figure(board: Board, task: str) -> Any | None:
     """The task's confusion matrices as one matplotlib ``Figure`` (None: no classification result with predictions)."""
     from matplotlib.figure import Figure
@@ -65,28 +76,29 @@ def figure(board: Board, task: str) -> Any | None:
     found = confusions(board, task)
     if not found:
         return None
-    columns = min(4, len(found))
-    rows = math.ceil(len(found) / columns)
     n = len(found[0].classes)
-    side = 1.2 + 0.45 * n
-    fig = Figure(figsize=(columns * side + 0.6, rows * (side + 0.4) + 0.5), layout="constrained")
+    columns, rows, side = layout(len(found), n)
+    fig = Figure(figsize=(columns * side + 0.9, rows * (side + 0.5) + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
     image = None
     for ax, c in zip(axes, found):
         recall = c.recall
         image = ax.imshow(recall, vmin=0, vmax=1, cmap="Blues")
         for (i, j), value in np.ndenumerate(recall):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=VALUE_SIZE,
                     color="white" if value > 0.6 else "black")
-        ax.set_xticks(range(n), c.classes, rotation=45, ha="right", fontsize=7)
-        ax.set_yticks(range(n), c.classes, fontsize=7)
-        ax.set_title(f"{c.backbone}\n({c.counts.sum()} predictions, {c.seeds} seeds)", fontsize=7)
-        ax.set_xlabel("predicted", fontsize=7)
-        ax.set_ylabel("true", fontsize=7)
+        ax.set_xticks(range(n), c.classes, rotation=30 if n > 2 else 0, ha="right" if n > 2 else "center",
+                      fontsize=LABEL_SIZE)
+        ax.set_yticks(range(n), c.classes, fontsize=LABEL_SIZE)
+        ax.set_title(f"{c.backbone}\n({c.counts.sum()} predictions, {c.seeds} seeds)", fontsize=LABEL_SIZE)
+        ax.set_xlabel("predicted", fontsize=LABEL_SIZE)
+        ax.set_ylabel("true", fontsize=LABEL_SIZE)
     for ax in axes[len(found):]:
         ax.set_axis_off()
     fig.suptitle(f"{task}: confusion matrices (rows: true class, normalised to its recall; seeds pooled)",
-                 fontsize=9, x=0.01, ha="left")
+                 fontsize=11, x=0.01, ha="left")
     if image is not None:
-        fig.colorbar(image, ax=axes.tolist(), shrink=0.6, label="share of the true class")
+        bar = fig.colorbar(image, ax=axes.tolist(), shrink=0.6)
+        bar.set_label("share of the true class", fontsize=LABEL_SIZE)
+        bar.ax.tick_params(labelsize=LABEL_SIZE)
     return fig
