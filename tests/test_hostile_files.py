@@ -199,10 +199,10 @@ def test_a_result_file_that_is_not_a_regular_file_is_one_line(tmp_path, capsys, 
     with pytest.raises(ResultsError, match=re.escape(words)) as info:
         ResultRecord.read(b)
     assert str(b) in str(info.value) and "\n" not in str(info.value)
-    # the board does not hang on it (results/files.py lists regular files only; one it did read is named)
+    # the board does not hang on it, and names it rather than dropping the row
     code = main(["leaderboard", "--results-dir", str(tmp_path)])
     err = capsys.readouterr().err
-    assert "Traceback" not in err and (code == 0 or words in one_line(err))
+    assert code == 1 and "Traceback" not in err and f"{b} is not a regular file, so it is no result" in one_line(err)
 
 
 # --------------------------------------------------------------------------- the feature cache
@@ -350,3 +350,27 @@ def test_a_planted_zip_in_a_members_listing_never_reaches_the_archive_reader(tmp
     with zipfile.ZipFile(tmp_path / "ok.zip", "w") as zf:
         zf.writestr("1.png", b"x")
     assert unpack_pngs(tmp_path / "ok.zip", tmp_path / "images") == 1
+
+
+def test_a_pipe_planted_as_a_result_is_named_not_silently_dropped(tmp_path):
+    from radiobench.errors import ResultsError
+    from radiobench.results.files import iter_results
+
+    os.mkfifo(tmp_path / "planted__t__linear.json")
+    with pytest.raises(ResultsError, match=r"planted__t__linear.json is not a regular file, so it is no result"):
+        list(iter_results(tmp_path))
+
+
+def test_a_catalogue_and_an_archive_are_read_as_regular_files_only(tmp_path):
+    from radiobench.astro.catalogues import CatalogueError, _read_columns
+    from radiobench.errors import UnsafeDataError
+    from radiobench.io.archives import read_tar_members
+
+    os.mkfifo(tmp_path / "cat.csv")
+    with pytest.raises(CatalogueError, match=r"cat.csv is not a regular file \(a named pipe\)"):
+        _read_columns(tmp_path / "cat.csv")
+    (tmp_path / "ok.csv").write_text("# made here\nRA, DEC\n10.5, -30.25\n")
+    assert _read_columns(tmp_path / "ok.csv")["DEC"].tolist() == [-30.25]
+    os.mkfifo(tmp_path / "data.tar.gz")
+    with pytest.raises(Exception, match=r"data.tar.gz is not a regular file \(a named pipe\)"):
+        read_tar_members(tmp_path / "data.tar.gz", ["x"])

@@ -45,21 +45,32 @@ def read_positions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return ras, decs
 
 
+# A catalogue of a whole survey field is a few MiB (the MGCLS DR1 compact catalogue: ~7 MiB)
+CATALOGUE_LIMIT = 256 << 20
+
+
 def _read_columns(path: Path) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise CatalogueError(f"{path}: catalogue not found")
+    """A catalogue's columns, read through :mod:`radiobench.io.reader` (regular file, size capped)."""
+    import io
+
+    from radiobench.io.reader import UnreadableFileError, read_bytes
+
+    try:
+        content = read_bytes(path, limit=CATALOGUE_LIMIT, what="catalogue")
+    except UnreadableFileError as exc:
+        raise CatalogueError(str(exc)) from None
     if path.suffix.lower() in (".fits", ".fit", ".fts"):
         from astropy.table import Table
 
         try:
-            table = Table.read(path)
+            table = Table.read(io.BytesIO(content), format="fits")
         except Exception as exc:  # noqa: BLE001 - astropy raises many kinds for a bad file
             raise CatalogueError(f"{path}: not a readable FITS table ({exc})") from None
         return {name: np.asarray(table[name]) for name in table.colnames}
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path, comment="#", skipinitialspace=True)
+        frame = pd.read_csv(io.BytesIO(content), comment="#", skipinitialspace=True)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise CatalogueError(f"{path}: not a readable CSV catalogue ({exc})") from None
     return {str(c).strip(): frame[c].to_numpy() for c in frame.columns}

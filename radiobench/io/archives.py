@@ -28,6 +28,10 @@ def check_member_name(name: str, archive: Path) -> str:
     return posixpath.normpath(name)
 
 
+# Largest archive member read into memory: the data sets' batches and HDF5 files are tens of MiB
+MEMBER_LIMIT = 4 << 30
+
+
 def read_tar_members(archive: Path, wanted: Iterable[str], data: bytes | None = None) -> dict[str, bytes]:
     """Read the regular files named in ``wanted`` (paths inside the archive) into memory.
 
@@ -45,6 +49,9 @@ def read_tar_members(archive: Path, wanted: Iterable[str], data: bytes | None = 
                         f"{archive}: member {member.name!r} is a link or device; refusing to read this archive"
                     )
                 if member.isfile() and name in wanted:
+                    if member.size > MEMBER_LIMIT:
+                        raise UnsafeDataError(f"{archive}: member {member.name!r} declares {member.size:,} bytes, more "
+                                              f"than the {MEMBER_LIMIT:,} radiobench reads from an archive")
                     handle = tar.extractfile(member)
                     assert handle is not None  # regular files always have data
                     found[name] = handle.read()
@@ -57,6 +64,8 @@ def read_tar_members(archive: Path, wanted: Iterable[str], data: bytes | None = 
 
 
 def _open_tar(archive: Path, data: bytes | None) -> tarfile.TarFile:
-    if data is None:
-        return tarfile.open(archive, "r:*")
+    if data is None:  # opened as a regular file only (a pipe would block), through the one reader
+        from radiobench.io.reader import open_regular
+
+        return tarfile.open(fileobj=open_regular(archive), mode="r:*")
     return tarfile.open(fileobj=io.BytesIO(data), mode="r:*")

@@ -79,5 +79,8 @@ def iter_results(results_dir: Path) -> Iterator[tuple[Path, ResultRecord]]:
     if not results_dir.is_dir():
         raise ResultsError(f"results folder {results_dir} does not exist; run `radiobench run` first or pass --results-dir")
     for path in sorted(results_dir.rglob("*.json")):
-        if not path.name.startswith(".") and path.is_file():
-            yield path, read_result(path)
+        if path.name.startswith("."):
+            continue
+        if not path.is_file():  # a pipe or folder planted as a result: named, never silently dropped
+            raise ResultsError(f"{path} is not a regular file, so it is no result; delete it")
+        yield path, read_result(path)
