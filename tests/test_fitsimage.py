@@ -160,3 +160,26 @@ def test_named_pipe_is_refused_without_blocking(tmp_path):
             "try: read_radio_image(sys.argv[1])\nexcept RadiobenchError as e: print(e)")
     done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == f"{fifo} is not a regular file (a named pipe); delete it and put the real file there"
+
+
+def test_a_gzip_bomb_is_refused_by_its_expansion_and_other_wrappers_by_name(tmp_path, monkeypatch):
+    import bz2
+    import gzip
+
+    from radiobench.astro import fitsimage
+
+    header = fits.Header()
+    header["SIMPLE"], header["BITPIX"], header["NAXIS"] = True, -32, 2
+    header["NAXIS1"] = header["NAXIS2"] = 4096  # 64 MiB of pixels, all zero: a tiny gzip
+    body = header.tostring().encode() + bytes(4096 * 4096 * 4)
+    bomb = tmp_path / "bomb.fits.gz"
+    bomb.write_bytes(gzip.compress(body, compresslevel=9))
+    assert bomb.stat().st_size < 200_000
+    monkeypatch.setattr(fitsimage, "MAX_GZIP_EXPANDED", 16 << 20)  # the cap, scaled down with the bomb
+    with pytest.raises(fitsimage.FitsImageError, match=r"bomb.fits.gz: gzip-compressed FITS file expands to more than "
+                                                       r"the 16 MiB radiobench reads"):
+        read_radio_image(bomb)
+    other = tmp_path / "field.fits.bz2"
+    other.write_bytes(bz2.compress(body[:2880 * 2]))
+    with pytest.raises(fitsimage.FitsImageError, match=r"field.fits.bz2: not a FITS file .* nor a gzip-compressed one"):
+        read_radio_image(other)

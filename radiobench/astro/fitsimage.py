@@ -66,10 +66,8 @@ def read_radio_image(path: str | Path, beam_deg: tuple[float, float, float] | No
 def _read(path: Path, beam_deg: tuple[float, float, float] | None, plane: int) -> RadioImage:
     from astropy.io import fits
 
-    from radiobench.io.reader import open_regular
-
     try:
-        with open_regular(path) as handle, fits.open(handle, memmap=False, lazy_load_hdus=True) as hdus:
+        with _opened(path) as handle, fits.open(handle, memmap=False, lazy_load_hdus=True) as hdus:
             index = next((i for i, h in enumerate(hdus) if h.is_image and int(h.header.get("NAXIS", 0)) >= 2), None)
             if index is None:
                 raise FitsImageError(f"{path}: no image HDU with 2 or more axes")
@@ -107,6 +105,35 @@ def _read(path: Path, beam_deg: tuple[float, float, float] | None, plane: int) -
 # The data of one HDU is read whole (all planes) before a plane is taken; more than this is not a
 # survey image but a header typo or a file this reader is not for (MGCLS cubes are ~0.3 GiB).
 MAX_DATA_BYTES = 16 * 2**30
+# A gzip-wrapped FITS is expanded in memory before astropy reads it, so its expansion is capped: a 1 MB
+# file can expand to gigabytes. MGCLS enhanced cubes (5 planes of ~3600^2 float32) expand to ~0.3 GiB.
+MAX_GZIP_EXPANDED = 4 * 2**30
+MAX_GZIP_BYTES = 2 * 2**30
+
+
+def _opened(path: Path) -> Any:
+    """The file as astropy should read it: the regular file itself, or a gzip-wrapped one expanded (capped).
+
+    Other wrappers astropy would open (bzip2, zip, xz) expand where no cap reaches, so they are refused.
+    """
+    import io
+
+    from radiobench.io.reader import UnreadableFileError, gunzip, open_regular, read_bytes
+
+    handle = open_regular(path)
+    start = handle.read(6)
+    handle.seek(0)
+    if start == b"SIMPLE":
+        return handle
+    handle.close()
+    if start[:2] != b"\x1f\x8b":
+        raise FitsImageError(f"{path}: not a FITS file (it starts with {start!r}, not SIMPLE), nor a gzip-compressed "
+                             "one; give a plain or gzip-compressed FITS image")
+    try:
+        return io.BytesIO(gunzip(read_bytes(path, limit=MAX_GZIP_BYTES, what="compressed FITS file"),
+                                 limit=MAX_GZIP_EXPANDED, source=path, what="gzip-compressed FITS file"))
+    except UnreadableFileError as exc:
+        raise FitsImageError(str(exc)) from None
 
 
 def _check_shape(header: Any, path: Path) -> tuple[int, ...]:
@@ -134,22 +161,16 @@ def _check_data_size(hdus: Any, index: int, shape: tuple[int, ...], handle: Any,
     if declared > MAX_DATA_BYTES:
         raise FitsImageError(f"{path}: the header declares {described}, more than the {_size(MAX_DATA_BYTES)} "
                              "radiobench reads from one image; a header error, or cut the field into smaller images")
-    if isinstance(hdu, fits.CompImageHDU) or _compressed(handle):  # the size on disk says nothing then
+    if isinstance(hdu, fits.CompImageHDU):  # tile-compressed: the size on disk says nothing then
         return
     info = hdus.fileinfo(index)
-    available = os.fstat(handle.fileno()).st_size - info["datLoc"] if info else declared
+    position = handle.tell()
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(position)  # astropy reads the data from where it left off
+    available = size - info["datLoc"] if info else declared
     if declared > available:
         raise FitsImageError(f"{path}: not a readable FITS image (the header declares {described} but the file holds "
                              f"{_size(max(available, 0))} after the header); truncated or corrupt? fetch it again")
-
-
-def _compressed(handle: Any) -> bool:
-    """A gzip/bzip2/zip/xz-wrapped FITS (astropy opens those too): a plain one starts with its SIMPLE card."""
-    position = handle.tell()
-    handle.seek(0)
-    start = handle.read(6)
-    handle.seek(position)
-    return start != b"SIMPLE"
 
 
 def _size(n: int) -> str:
