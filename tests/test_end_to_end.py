@@ -78,8 +78,13 @@ def test_leaderboard_from_the_run(workspace):
     assert done.returncode == 0, done.stderr
     line = next(l for l in done.stdout.splitlines() if l.startswith("| random_resnet18"))
     res = json.loads((root / "results" / "random_resnet18__mirabest__linear.json").read_text())
-    low, high = res["intervals"]["metrics"]["error"]
-    assert f"{res['main_score']['mean']:.4f} [{low:.3f}, {high:.3f}]" in line  # the cell shows the interval
+    from radiobench.board.collect import collect
+
+    cell = collect(root / "results").cells[("random_resnet18", "mirabest")]
+    assert f"{res['main_score']['mean']:.4f} [{cell.low:.3f}, {cell.high:.3f}]" in line  # the cell shows the interval
+    # the board's interval (percentile, from the sidecar) and the one the run recorded (BCa) tell the same story
+    recorded = res["intervals"]["metrics"]["error"]
+    assert abs(cell.low - recorded[0]) < 0.02 and abs(cell.high - recorded[1]) < 0.02
 
 
 def test_pixels_with_three_seeds_writes_per_item_predictions_and_intervals(workspace):
