@@ -60,7 +60,7 @@ def test_unknown_task_and_protocol_exit_2():
                                            (["--device", "tpu"], "--device 'tpu' is not a device radiobench runs on; "
                                                                  "use auto, cpu, cuda, cuda:N or mps"),
                                            (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
-                                           (["--limit", "1"], "--limit must be at least 2 images per split")])
+                                           (["--limit", "1"], "--limit must be at least 2 images per split, got 1")])
 def test_out_of_range_numbers_are_refused_before_anything_runs(tmp_path, args, message):
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--results-dir", str(tmp_path / "res"),
                           "--data-root", str(tmp_path), *args)

@@ -637,3 +637,12 @@ def test_confusion_matrices_count_each_seeds_test_items_and_normalise_rows(inter
     assert beta.counts[1, 0] == int(((truth == 1) & (predicted == 0)).sum())
     assert np.allclose(beta.recall.sum(axis=1), 1.0)
     assert beta.recall[0, 0] == pytest.approx(np.mean(predicted[truth == 0] == 0))
+
+
+def test_limit_only_results_say_so_without_suggesting_the_protocol_typed(tmp_path):
+    write(tmp_path, result("alpha", "t_err", 0.1, limit=20))
+    with pytest.raises(ResultsError) as info:
+        collect(tmp_path)
+    message = str(info.value)
+    assert "no finished 'linear' results" in message and "(1 --limit runs left out)" in message
+    assert "Did you mean" not in message and "results here" not in message

@@ -95,7 +95,8 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, prog
     protocol_version: dict[str, tuple[str, Path]] = {}  # per task kind (a protocol may version kinds apart)
     present: set[str] = set()  # protocols that have results here, to suggest one when the asked one has none
     for path, res in iter_results(results_dir):
-        present.add(res.protocol.id)
+        if not res.limit:  # a --limit run never enters a board: suggesting its protocol would send the user in a circle
+            present.add(res.protocol.id)
         if res.protocol.id != protocol:
             continue
         version = res.protocol.version
@@ -150,7 +151,8 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, prog
             f"no finished {protocol!r} results in {results_dir}"
             + (f" ({board.skipped_limited} --limit runs left out)" if board.skipped_limited else "")
             + "; run `radiobench run` first or pick another --protocol"
-            + (f" ({did_you_mean(protocol, present)}results here: {', '.join(sorted(present))})" if present else "")
+            + (f" ({did_you_mean(protocol, present - {protocol})}results here: {', '.join(sorted(present))})"
+               if present else "")
         )
     board.environments = sorted(environments)
     # real-data tasks first (the board's question), simulated ones after; each group in the order found

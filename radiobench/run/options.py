@@ -53,7 +53,7 @@ class RunOptions:
         if self.batch_size < 1:
             raise RadiobenchError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.limit is not None and self.limit < 2:
-            raise RadiobenchError("--limit must be at least 2 images per split")
+            raise RadiobenchError(f"--limit must be at least 2 images per split, got {self.limit}")
         if self.precision not in PRECISIONS:
             raise RadiobenchError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not _DEVICE.match(self.device):
