@@ -34,15 +34,15 @@ from radiobench.results.paired import (
     ALPHA,
     MCNEMAR_METRICS,
     N_RESAMPLES,
-    RANDOM_SEED,
     compare_items,
+    draws,
     inverted_interval,
     mcnemar,
     pair_items,
+    seed_mixed,
 )
 from radiobench.results.predictions import ItemPredictions
-from radiobench.results.resample import design_for, seed_weights
-from radiobench.results.weighted import metric_matrix
+from radiobench.results.resample import design_for
 
 
 @dataclass
@@ -92,13 +92,8 @@ def holm(p_values: dict[Any, float]) -> dict[Any, float]:
 def _own_distribution(row: Row, target: str, metric: str, score: Any, n_resamples: int) -> np.ndarray:
     """One row's bootstrap distribution alone (its own draws), for its interval when rows cannot share draws."""
     per_seed = [row.items[s] for s in row.record.seeds]
-    rng = np.random.default_rng(RANDOM_SEED)
-    seed_draw = seed_weights(len(per_seed), n_resamples, rng)
-    shared = all(np.array_equal(per_seed[0].ids, x.ids) for x in per_seed[1:])
-    designs = [design_for(per_seed[0], target)] if shared else [design_for(x, target) for x in per_seed]
-    weights = [d.weights(n_resamples, rng) for d in designs]
-    return sum(seed_draw[:, s] * metric_matrix(x, target, metric, weights[0 if shared else s], score)
-               for s, x in enumerate(per_seed))
+    seeds, items, _ = draws(per_seed, target, n_resamples)
+    return seed_mixed(per_seed, target, metric, score, seeds, items)
 
 
 def percentile_interval(distribution: np.ndarray, alpha: float = ALPHA) -> tuple[float, float]:
@@ -126,12 +121,8 @@ def _distributions(rows: list[Row], target: str, metric: str, score: Any, n_resa
             where = {item: i for i, item in enumerate(items.ids.tolist())}
             out.append(items.subset(np.array([where[i] for i in ids.tolist()], dtype=np.int64)))
         aligned[r.name] = out
-    rng = np.random.default_rng(RANDOM_SEED)
-    seed_draw = seed_weights(len(seeds), n_resamples, rng)
-    weights = design_for(aligned[rows[0].name][0], target).weights(n_resamples, rng)
-    return {name: sum(seed_draw[:, s] * metric_matrix(items, target, metric, weights, score)
-                      for s, items in enumerate(per_seed))
-            for name, per_seed in aligned.items()}
+    draw, items, _ = draws(aligned[rows[0].name], target, n_resamples)  # common draws: one for every row
+    return {name: seed_mixed(per_seed, target, metric, score, draw, items) for name, per_seed in aligned.items()}
 
 
 def column_tests(rows: list[Row], target: str, metric: str, higher_is_better: bool, score: Any,

@@ -127,23 +127,36 @@ def mcnemar(left: list[ItemPredictions], right: list[ItemPredictions]) -> McNema
     return worst
 
 
+def draws(per_seed: list[ItemPredictions], target: str, n_resamples: int = N_RESAMPLES,
+          random_seed: int = RANDOM_SEED) -> tuple[np.ndarray, list[np.ndarray], str]:
+    """One bootstrap's draws for these seeds' items: seed weights (B, seeds), item weights per seed (one matrix
+    shared by all seeds when they tested the same items), and what was resampled. A fixed random seed, so the
+    same items always give the same draws, and two results of one test set are drawn alike (paired)."""
+    rng = np.random.default_rng(random_seed)
+    seeds = seed_weights(len(per_seed), n_resamples, rng)
+    shared = all(np.array_equal(per_seed[0].ids, x.ids) for x in per_seed[1:])
+    designs = [design_for(per_seed[0], target)] if shared else [design_for(x, target) for x in per_seed]
+    items = [d.weights(n_resamples, rng) for d in designs]
+    return seeds, items * len(per_seed) if shared else items, designs[0].description
+
+
+def seed_mixed(per_seed: list[ItemPredictions], target: str, metric: str, score: Any, seeds: np.ndarray,
+               items: list[np.ndarray]) -> np.ndarray:
+    """(B,) the metric of each resample: its drawn seeds' scores on their drawn items, averaged."""
+    return sum(seeds[:, s] * metric_matrix(x, target, metric, items[s], score) for s, x in enumerate(per_seed))
+
+
 def bootstrap_difference(left: list[ItemPredictions], right: list[ItemPredictions], target: str, metric: str,
                          score: Any, n_resamples: int = N_RESAMPLES,
                          random_seed: int = RANDOM_SEED) -> tuple[float, float, float, float, float, float, str]:
     """``(a, b, difference, low, high, p)`` of the paired bootstrap and what it resampled (module docstring)."""
-    rng = np.random.default_rng(random_seed)
-    shared = all(np.array_equal(left[0].ids, x.ids) for x in left[1:])
-    seeds = seed_weights(len(left), n_resamples, rng)
-    designs = [design_for(left[0], target)] if shared else [design_for(x, target) for x in left]
-    drawn = [d.weights(n_resamples, rng) for d in designs]
+    seeds, items, resampled = draws(left, target, n_resamples, random_seed)
     a_full = np.mean([metric_matrix(x, target, metric, np.ones((1, len(x))), score)[0] for x in left])
     b_full = np.mean([metric_matrix(y, target, metric, np.ones((1, len(y))), score)[0] for y in right])
-    deltas = np.zeros(n_resamples)
-    for s, (x, y) in enumerate(zip(left, right)):
-        w = drawn[0 if shared else s]
-        deltas += seeds[:, s] * (metric_matrix(x, target, metric, w, score) - metric_matrix(y, target, metric, w, score))
+    deltas = (seed_mixed(left, target, metric, score, seeds, items)
+              - seed_mixed(right, target, metric, score, seeds, items))
     low, high, p = inverted_interval(deltas)
-    return float(a_full), float(b_full), float(a_full - b_full), low, high, p, designs[0].description
+    return float(a_full), float(b_full), float(a_full - b_full), low, high, p, resampled
 
 
 def inverted_interval(deltas: np.ndarray, alpha: float = ALPHA) -> tuple[float, float, float]:

@@ -36,7 +36,6 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -104,14 +103,13 @@ class ClusterOptions:
 
 
 def _check_writable(folder: Path) -> None:
-    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == Path(p.anchor or "."))
-    if not existing.is_dir():
-        raise SweepOptionError(f"--jobs-dir {folder}: {existing} is a file, not a folder")
+    """The shared check of :mod:`radiobench.io.folders`, as a sweep setting (exit code 2)."""
+    from radiobench.io.folders import check_writable_folder
+
     try:
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".radiobench-write-check-"):
-            pass
-    except OSError as exc:
-        raise SweepOptionError(f"--jobs-dir {folder}: cannot write in {existing} ({exc.strerror or exc})") from None
+        check_writable_folder(folder, "--jobs-dir")
+    except RadiobenchError as exc:
+        raise SweepOptionError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------- the job
