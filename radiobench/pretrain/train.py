@@ -304,6 +304,11 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     pixels = torch.from_numpy(images)
     history.setdefault("monitor", [])
+    if monitor is not None and not history["monitor"]:
+        # epoch 0: the untrained encoder, i.e. the random-init twin's score, the baseline every later epoch must beat
+        accuracy = monitor.score(models.evaluated_backbone(), device, autocast)
+        history["monitor"].append({"epoch": 0, "knn_accuracy": accuracy})
+        say(console, f"epoch 0 (random init): kNN accuracy {accuracy:.3f}")
     progress = _progress(console)
     wall_start = time.time()
     with progress:
