@@ -12,10 +12,11 @@ A source is ``KIND:WHERE``; any mix may be given:
   to intensity with the drawn rank number and scale bar masked (plugins/mgcls_anomaly/images.py).
 - ``task:NAME`` a registered task's ``train`` split, scaled by the task. Images whose sky position
   (parsed from the ids) lies within ``EXCLUDE_ARCSEC`` of any test image of a task sharing the
-  survey (same ``source_datasets``, CV-fold variants included) are left out, so no test image of any
-  task is trained on (MiraBest and RGD share 745 FIRST sources; RGD's 5 CV test folds cover its whole
-  train split, so task:rgd gives almost nothing). Ids with no position are left out too. Tasks
-  without a train split are refused.
+  survey (same ``source_datasets``) are left out, so no literature test image of any headline task is
+  trained on (MiraBest and RGD share 745 FIRST sources). Variants left out of ``--task all``
+  (``in_all=False``: RGD's cross-validation folds) are not excluded: their test folds may hold pool
+  images, and their cells carry the in-domain mark (†) from the card's ``training_data``. Ids with no
+  position are left out too. Tasks without a train split are refused.
 
 Every source is resized (bilinear, antialiased) to ``stored_size`` so that sources of different
 cutout sizes can mix; its identity (files' sha256, counts, exclusions) goes into the card, and the
@@ -299,8 +300,9 @@ def load_task_train(where: str, data_root: str | Path | None = None, **_: Any) -
     surveys = {s.lower() for s in spec.source_datasets}
     test_positions, checked, unplaced = [], [], 0
     for other, registered in sorted(reg.tasks.items()):
-        if "test" not in registered.spec.splits or not surveys & {s.lower() for s in registered.spec.source_datasets}:
-            continue
+        if ("test" not in registered.spec.splits or not registered.spec.in_all
+                or not surveys & {s.lower() for s in registered.spec.source_datasets}):
+            continue  # variants (in_all=False, e.g. rgd_cv0-4) are scored as in-domain instead (issue 31)
         test = _task(reg, other, root).load_split("test")
         found = [sky_position(i) for i in test.ids]
         unplaced += sum(p is None for p in found)
