@@ -224,17 +224,26 @@ def test_knn_vote_is_weighted_by_cosine_similarity():
     assert knn_predict(queries, bank, torch.tensor([0, 0, 1]), classes=2, k=3).tolist() == [0, 1]
 
 
+def test_leave_one_out_knn_never_lets_an_item_vote_for_itself():
+    from radiobench.pretrain.monitor import knn_predict
+
+    items = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]), dim=1)
+    labels = torch.tensor([0, 1, 1])
+    assert knn_predict(items, items, labels, classes=2, k=1).tolist() == [0, 1, 1]  # each its own neighbour
+    assert knn_predict(items, items, labels, classes=2, k=1, leave_one_out=True).tolist() == [1, 0, 1]
+
+
 def test_the_monitor_scores_every_epoch_on_mirabest_train_only(shared_data, images, tmp_path):
     from radiobench.pretrain import monitor
 
     held = monitor.load(str(shared_data), 32)
-    assert (len(held.train_labels), len(held.val_labels)) == (583, 146)  # 729 training sources, 80/20
-    assert held.record["split"] == "train" and held.train_images.shape[-2:] == (32, 32)
+    assert len(held.labels) == 729  # MiraBest Confident's training sources, each scored against the other 728
+    assert held.record["split"] == "train" and held.images.shape[-2:] == (32, 32)
     out = train(tiny(images, tmp_path / "run", monitor="auto", data_root=str(shared_data)))
     card = json.loads((out / "card.json").read_text())
     block = card["monitor"]
     assert card["settings"]["monitor"] == "mirabest"
-    assert block["knn_val_images"] == 146 and block["knn_train_images"] == 583 and block["split_seed"] == 31
+    assert block["knn_images"] == 729 and block["version"] == 2
     assert [m["epoch"] for m in block["knn_accuracy_per_epoch"]] == [0, 1, 2]  # 0: the untrained encoder (random twin)
     assert all(0 <= m["knn_accuracy"] <= 1 for m in block["knn_accuracy_per_epoch"])
     assert "test split is never read" in block["what"]
