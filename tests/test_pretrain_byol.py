@@ -259,3 +259,21 @@ if __name__ == "__main__":  # pragma: no cover
     import sys
 
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_the_resnet18_twin_is_the_pre_registered_runs_untrained_start():
+    """random_resnet18_64px must be exactly where configs/pretrain-radio-cpu.toml starts (same architecture, one
+    channel, seed 0): then a gain over the twin is what the training added, nothing else."""
+    import tomllib
+    from pathlib import Path
+
+    from radiobench.pretrain.train import build
+    from radiobench.registry import get_registry
+    from radiobench.specs import resolve_factory
+
+    config = tomllib.loads((Path(__file__).parents[1] / "configs" / "pretrain-radio-cpu.toml").read_text())
+    spec = get_registry().backbone("random_resnet18_64px").spec
+    assert (spec.input.channels, spec.input.size) == (1, config["image_size"]) and config["arch"] == "resnet18"
+    twin = resolve_factory(spec.factory)(spec, **spec.options).module.state_dict()
+    start = build(config["arch"], config["image_size"], 0.0, config["seed"]).state_dict()
+    assert twin.keys() == start.keys() and all(torch.equal(twin[k], start[k]) for k in start)

@@ -38,6 +38,11 @@ TWINS = [
      {"arch": "vit_tiny_patch16_224", "model_kwargs": {"img_size": 64}}, 192,
      InputContract(channels=1, size=64, mean=(0.0,), std=(1.0,), interpolation="bilinear"),
      "dino_vit_tiny16_64px_cpu (radiobench pretrain, configs/pretrain-cpu.toml)"),
+    # configs/pretrain-radio-cpu.toml's architecture and input: ResNet-18, one channel, 64 px; torch seed 0 is also
+    # the seed that run starts from, so this twin is its untrained encoder
+    ("random_resnet18_64px", "radiobench.pretrain.backbone:RandomTwin", {"arch": "resnet18"}, 512,
+     InputContract(channels=1, size=64, mean=(0.0,), std=(1.0,), interpolation="bilinear"),
+     "byol_resnet18_64px_radio (radiobench pretrain, configs/pretrain-radio-cpu.toml)"),
 ]
 
 
