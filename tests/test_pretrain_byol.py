@@ -277,3 +277,21 @@ def test_the_resnet18_twin_is_the_pre_registered_runs_untrained_start():
     twin = resolve_factory(spec.factory)(spec, **spec.options).module.state_dict()
     start = build(config["arch"], config["image_size"], 0.0, config["seed"]).state_dict()
     assert twin.keys() == start.keys() and all(torch.equal(twin[k], start[k]) for k in start)
+
+
+def test_reading_the_data_reports_progress_file_by_file(images, tmp_path):
+    """Thousands of cutouts take a minute or more to read: a log shows each tenth of a source's files, a terminal
+    a bar, never minutes of silence (issue 34)."""
+    import io
+
+    from rich.console import Console
+
+    from radiobench.pretrain.data import load_sources
+
+    seen = []
+    load_sources([f"images:{images}"], 24, on_file=lambda source, done, total: seen.append((source, done, total)))
+    assert seen == [(f"images:{images}", i, 16) for i in range(16)]
+    log = io.StringIO()
+    train(tiny(images, tmp_path / "run", epochs=1), console=Console(file=log, width=200))
+    lines = log.getvalue().splitlines()
+    assert f"  images:{images}: 8/16 files read" in lines and f"  images:{images}: 2/16 files read" in lines

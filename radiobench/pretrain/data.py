@@ -89,16 +89,20 @@ def check_sources(sources: list[str], data_root: str | Path | None = None) -> No
 
 
 def load_sources(sources: list[str], stored_size: int, fits_crop: int = 256, data_root: str | Path | None = None,
-                 on_source: Callable[[str], None] | None = None) -> PretrainData:
+                 on_source: Callable[[str], None] | None = None,
+                 on_file: Callable[[str, int, int], None] | None = None) -> PretrainData:
     """Every source read and resized to ``stored_size`` (file by file or field by field, so memory holds one
-    full-size image at a time, not a whole folder of them)."""
+    full-size image at a time, not a whole folder of them). ``on_file(source, done, total)`` after each file:
+    reading 6161 Protege cutouts takes about a minute here, too long to show nothing."""
     check_sources(sources, data_root)
     arrays, records, surveys = [], [], []
     for source in sources:
         kind, where = _parse(source)
         if on_source:
             on_source(source)
-        images, record, names = LOADERS[kind](where, fits_crop=fits_crop, data_root=data_root, stored_size=stored_size)
+        progress = (lambda done, total, source=source: on_file(source, done, total)) if on_file else None
+        images, record, names = LOADERS[kind](where, fits_crop=fits_crop, data_root=data_root, stored_size=stored_size,
+                                              progress=progress)
         if len(images) == 0:
             raise PretrainDataError(f"data source {source!r}: no images found")
         cutout = record.pop("cutout_size", list(images.shape[1:]))
@@ -153,13 +157,16 @@ def _in_file(path: Path, step: Callable[[], Any]) -> Any:
 
 
 def load_fits_fields(where: str, fits_crop: int = 256, stored_size: int | None = None,
+                     progress: Callable[[int, int], None] | None = None,
                      **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
     from radiobench.astro import crops
     from radiobench.pretrain.files import read_fits_plane
 
     files = _files(where, FITS_SUFFIXES, "FITS fields")
     images, per_field, names = [], [], []
-    for path in files:
+    for done, path in enumerate(files):
+        if progress:
+            progress(done, len(files))
         data, sha = read_fits_plane(path)
         tiling = _in_file(path, lambda: crops.tile(data, fits_crop))
         if not tiling.corners:
@@ -182,14 +189,17 @@ def load_fits_fields(where: str, fits_crop: int = 256, stored_size: int | None =
     return np.concatenate(images), record, list(dict.fromkeys(names))
 
 
-def load_image_folder(where: str, stored_size: int | None = None, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+def load_image_folder(where: str, stored_size: int | None = None, progress: Callable[[int, int], None] | None = None,
+                      **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
     """Cutouts of one size; a file that is not a usable image stops the run, named (no silent partial data)."""
     from radiobench.astro import crops
     from radiobench.pretrain.files import read_fits_plane, read_picture
 
     files = _files(where, IMAGE_SUFFIXES + FITS_SUFFIXES, "images (PNG, JPEG or FITS cutouts)")
     images, shas, first = [], {}, None
-    for path in files:
+    for done, path in enumerate(files):
+        if progress:
+            progress(done, len(files))
         if path.name.lower().endswith(FITS_SUFFIXES):
             data, sha = read_fits_plane(path)
             if not np.isfinite(data).all():
@@ -219,7 +229,8 @@ def _protege_folder(where: str) -> Path:
 MAX_CUTOUT_BYTES = 4 << 20  # a Protege cutout is ~65 kB
 
 
-def load_protege(where: str, **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+def load_protege(where: str, progress: Callable[[int, int], None] | None = None,
+                  **_: Any) -> tuple[np.ndarray, dict[str, Any], list[str]]:
     from radiobench.io.reader import read_bytes
     from radiobench.pretrain.files import sha256
     from radiobench_plugins.mgcls_anomaly.images import read_cutout
@@ -228,6 +239,8 @@ def load_protege(where: str, **_: Any) -> tuple[np.ndarray, dict[str, Any], list
     images = np.empty((len(files), 219, 219), dtype=np.float32)
     shas = {}
     for i, path in enumerate(files):
+        if progress:
+            progress(i, len(files))
         # read here through the shared reader (a pipe or an oversized file is refused by name); the plugin
         # decodes the file only if its bytes still have this digest
         sha = sha256(read_bytes(path, limit=MAX_CUTOUT_BYTES, what="Protege cutout"))

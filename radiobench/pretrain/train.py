@@ -32,7 +32,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,8 +268,9 @@ def train(config: PretrainConfig, stop_after: int | None = None, console: Any = 
 
     started = time.time()
     say(console, f"reading {len(cfg.data)} data source(s)")
-    data = load_sources(cfg.data, cfg.stored_size, cfg.fits_crop, cfg.data_root or None,
-                        on_source=lambda s: say(console, f"  {s}"))
+    with _reading(console) as (on_source, on_file):
+        data = load_sources(cfg.data, cfg.stored_size, cfg.fits_crop, cfg.data_root or None,
+                            on_source=on_source, on_file=on_file)
     images = data.images
     if cfg.max_images and len(images) > cfg.max_images:
         rows = np.sort(np.random.default_rng(cfg.seed).choice(len(images), cfg.max_images, replace=False))
@@ -549,6 +550,37 @@ def _progress(console: Any) -> Any:
                     TextColumn("loss {task.fields[loss]:.4f}  lr {task.fields[lr]:.2e}  {task.fields[ips]:.1f} img/s"),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
                     disable=console is None)
+
+
+@contextlib.contextmanager
+def _reading(console: Any) -> Iterator[tuple[Callable[[str], None], Callable[[str, int, int], None]]]:
+    """Progress while the sources are read (a minute or more for thousands of cutouts): a bar per source on a
+    terminal, a line per tenth of a source's files in a log."""
+    if console is None or not console.is_terminal:
+        def on_file(source: str, done: int, total: int) -> None:
+            if done and done % max(total // 10, 1) == 0:
+                say(console, f"  {source}: {done:,}/{total:,} files read")
+
+        yield (lambda source: say(console, f"  {source}")), on_file
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bars: dict[str, Any] = {}
+    with Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        def on_source(source: str) -> None:
+            for bar in bars.values():  # the previous source is finished
+                progress.update(bar, completed=progress.tasks[bar].total)
+            progress.console.print(f"  {source}", highlight=False)
+
+        def on_file(source: str, done: int, total: int) -> None:
+            if source not in bars:
+                bars[source] = progress.add_task(source, total=total)
+            progress.update(bars[source], completed=done + 1)
+
+        yield on_source, on_file
+        for bar in bars.values():
+            progress.update(bar, completed=progress.tasks[bar].total)
 
 
 def say(console: Any, text: str) -> None:
