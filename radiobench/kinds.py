@@ -10,14 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from radiobench.errors import PluginError, RadiobenchError, UnknownNameError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from radiobench.specs import TaskSpec
+
+class TaskSpecLike(Protocol):
+    """What a kind reads of a task's spec (a :class:`radiobench.specs.TaskSpec`, which imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def main_score(self) -> str: ...
+
+    @property
+    def partition(self) -> tuple[float, float, float] | None: ...
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,14 @@ class Kind:
         """Label budgets and CV folds keep class proportions only where labels are classes."""
         return self.target == "class"
 
-    def split_names(self, spec: TaskSpec) -> tuple[str, ...]:
+    def split_names(self, spec: TaskSpecLike) -> tuple[str, ...]:
         """The splits the core loads: one pool ("all") for pooled kinds and grouped partitions, else train and test."""
         return ("all",) if self.pooled or spec.partition is not None else ("train", "test")
+
+    def higher_is_better(self, metric: str) -> bool | None:
+        """Which way ``metric`` is better on this kind's tasks; None for a metric the kind does not know (a task's own)."""
+        known = self.metrics.get(metric)
+        return None if known is None else known.higher_is_better
 
     def metric(self, name: str) -> Metric:
         try:
@@ -66,7 +82,7 @@ class Kind:
         except KeyError:
             raise UnknownNameError(f"{self.name} metric", name, self.metrics) from None
 
-    def selection_scorer(self, spec: TaskSpec) -> str:
+    def selection_scorer(self, spec: TaskSpecLike) -> str:
         """The scorer that selects a tuned probe's penalty for ``spec``: the one its main score names.
 
         A main score that cannot select (or a task plugin's own metric name) is refused by

@@ -153,7 +153,9 @@ class TaskSpec:
     version: str
     kind: Literal["classification", "regression", "ranking", "detection"]
     main_score: str
-    higher_is_better: bool
+    # Which way ``main_score`` is better. The kind supplies it for its own metrics (leave it out); a
+    # main score the kind does not know (a task's own metric) must state it. Once built, always a bool.
+    higher_is_better: bool | None = None
     splits: tuple[str, ...] = ("train", "test")
     data_sha256: str = ""
     scaling: str = ""  # how survey pixels become [0, 1], in words precise enough to reproduce
@@ -185,10 +187,7 @@ class TaskSpec:
         _check_factory(self.factory)
         if self.kind not in KINDS:
             raise ValueError(f"task {self.name!r}: kind must be one of {', '.join(KINDS)}")
-        metric = _KIND_OBJECTS[self.kind].metrics.get(self.main_score)  # metric directions live with the kind
-        if metric is not None and metric.higher_is_better != self.higher_is_better:
-            raise ValueError(f"task {self.name!r}: {self.main_score} is {'higher' if metric.higher_is_better else 'lower'}"
-                             f"-is-better on {self.kind} tasks; set higher_is_better={metric.higher_is_better}")
+        self._settle_direction()
         if self.chance and not self.chance_note:
             raise ValueError(f"task {self.name!r}: chance needs a chance_note saying what the no-skill predictor is")
         if self.partition is not None:
@@ -202,6 +201,19 @@ class TaskSpec:
                 raise ValueError(f"task {self.name!r}: a ranking task serves one split, splits=('all',)")
         elif "train" not in self.splits or "test" not in self.splits:
             raise ValueError(f"task {self.name!r}: splits must include 'train' and 'test'")
+
+    def _settle_direction(self) -> None:
+        """``higher_is_better`` from the kind (metric directions live with the kind); stated, it must agree."""
+        known = _KIND_OBJECTS[self.kind].higher_is_better(self.main_score)
+        if known is None:
+            if not isinstance(self.higher_is_better, bool):
+                raise ValueError(f"task {self.name!r}: main score {self.main_score!r} is not a {self.kind} metric, so "
+                                 "its direction is not known; set higher_is_better=True or False")
+        elif self.higher_is_better is None:
+            object.__setattr__(self, "higher_is_better", known)  # frozen: set once, here
+        elif self.higher_is_better != known:
+            raise ValueError(f"task {self.name!r}: {self.main_score} is {'higher' if known else 'lower'}-is-better on "
+                             f"{self.kind} tasks; leave higher_is_better out (the kind supplies it)")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -43,3 +43,46 @@ def test_task_spec_requires_train_and_test_splits():
 
 def test_resolve_factory_imports_lazily():
     assert resolve_factory("radiobench.testing:FakeBackbone").__name__ == "FakeBackbone"
+
+
+def test_the_kind_supplies_the_main_scores_direction():
+    """A task re-stated ``higher_is_better`` that its kind already knows; now the kind supplies it."""
+    def spec(**given):
+        return TaskSpec(name="t", factory="m:f", version="1", kind="classification", **given)
+
+    assert spec(main_score="error").higher_is_better is False
+    assert spec(main_score="f1_macro").higher_is_better is True
+    assert TaskSpec(name="t", factory="m:f", version="1", kind="detection", main_score="map").higher_is_better is True
+    # a plugin written before still passes it: accepted while it agrees, refused when it contradicts the kind
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stated = spec(main_score="error", higher_is_better=False)
+    assert stated == spec(main_score="error") and stated.to_dict()["higher_is_better"] is False
+    with pytest.raises(ValueError, match="error is lower-is-better on classification tasks; leave higher_is_better out"):
+        spec(main_score="error", higher_is_better=True)
+    # dataclasses.replace carries the settled direction along
+    import dataclasses
+
+    assert dataclasses.replace(spec(main_score="error"), version="2").higher_is_better is False
+
+
+def test_a_main_score_the_kind_does_not_know_states_its_direction():
+    with pytest.raises(ValueError, match="'purity' is not a classification metric.*set higher_is_better"):
+        TaskSpec(name="t", factory="m:f", version="1", kind="classification", main_score="purity")
+    own = TaskSpec(name="t", factory="m:f", version="1", kind="classification", main_score="purity", higher_is_better=True)
+    assert own.higher_is_better is True
+
+
+def test_kinds_does_not_import_specs():
+    """kinds.py sits below specs.py (specs imports it): a spec is only something with a name, main score, partition."""
+    import ast
+    from pathlib import Path
+
+    import radiobench.kinds
+
+    tree = ast.parse(Path(radiobench.kinds.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m and m.startswith("radiobench.specs") for m in imported)

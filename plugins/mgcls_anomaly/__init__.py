@@ -35,7 +35,6 @@ def radiobench_register_tasks(register):
         version="1.0",
         kind="ranking",
         main_score="average_precision",
-        higher_is_better=True,
         splits=("all",),
         data_sha256=CATALOGUE_SHA256,
         scaling=(

@@ -38,7 +38,6 @@ COMMON = dict(
     factory="radiobench_plugins.mgcls_counts.task:FieldCounts",
     kind="regression",
     main_score="mse",
-    higher_is_better=False,
     splits=("all",),
     partition=PARTITION,
     citation="Knowles et al. 2022, A&A 657, A56 (MGCLS); Lastufka et al. 2024 (DINO on MGCLS, counting task)",

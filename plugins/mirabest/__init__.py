@@ -19,7 +19,6 @@ def radiobench_register_tasks(register):
             version="1.0",
             kind="classification",
             main_score="error",
-            higher_is_better=False,
             splits=("train", "test"),
             data_sha256=ARCHIVE_SHA256,
             scaling="uint8 / 255 (cutouts are already clipped at 3 sigma and min-max scaled per source by MiraBest)",

@@ -20,7 +20,6 @@ def radiobench_register_tasks(register):
         version="1.0",
         kind="detection",
         main_score="map",
-        higher_is_better=True,
         splits=("train", "val", "test"),
         classes=CLASSES,
         source_datasets=("EMU", "ASKAP", "WISE"),

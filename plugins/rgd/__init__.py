@@ -31,7 +31,6 @@ COMMON = dict(
     version="1.0",
     kind="classification",
     main_score="f1_macro",
-    higher_is_better=True,
     splits=("train", "valid", "test"),
     scaling="uint8 / 255 (cutouts as published: FIRST images scaled to 0-255 by the data set's authors)",
     classes=CLASSES,

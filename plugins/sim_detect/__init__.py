@@ -25,7 +25,6 @@ def radiobench_register_tasks(register):
         version="1.1",
         kind="detection",
         main_score="map",
-        higher_is_better=True,
         classes=("source",),
         source_datasets=("simulated",),
         scaling="per crop: linear map of its 1st-99.5th percentile range to [0, 1], clipped",

@@ -5,7 +5,7 @@ one label per image, so it is its own ``Task`` flavour. Any COCO-format set beco
 by registering ``CocoTask`` with where its files are::
 
     register(TaskSpec(name="my_survey", factory="radiobench.tasks.detection:CocoTask", kind="detection",
-                      main_score="map", higher_is_better=True, version="1.0", data_folder="my_survey",
+                      main_score="map", version="1.0", data_folder="my_survey",
                       classes=("source",), splits=("train", "test"),
                       options={"annotations": "annotations/{split}.json", "images": "{split}",
                                "reader": "fits"}))
