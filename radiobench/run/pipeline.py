@@ -30,7 +30,7 @@ from radiobench.run.options import RunOptions
 from radiobench.run.pair import Pair
 from radiobench.run.progress import Progress, reporting
 from radiobench.run.records import kept_seeds, make_record, request_for
-from radiobench.run.strategy import NotApplicable, strategy_for
+from radiobench.run.strategy import NotApplicable, Strategy
 
 
 @dataclass
@@ -106,6 +106,17 @@ def _triage(registry: Registry, pair: Pair, applicable: list[str], opts: RunOpti
             progress.note(f"replacing {path.name}: it does not answer this run ({why})")
         earlier[p] = finished
     return protocols, ids, requests, earlier, skipped
+
+
+def strategy_for(pair: Pair) -> Strategy:
+    """The strategy of the pair's kind of evaluation (a source finder, with no embedding, is a maps kind of its own)."""
+    if pair.kind.evaluation == "maps":
+        from radiobench.run.maps import MapStrategy
+
+        return MapStrategy(source_finder=pair.backbone_reg.spec.embed_dim == 0)
+    from radiobench.run.vectors import VectorStrategy
+
+    return VectorStrategy()
 
 
 def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunOptions,

@@ -2,7 +2,9 @@
 
 The pipeline (:mod:`radiobench.run.pipeline`) is one chain for every task; a kind's
 ``evaluation`` ("vectors" or "maps") picks the :class:`Strategy` that fills in the two
-steps that differ. A new evaluation shape is a new strategy, not a second runner.
+steps that differ. A new evaluation shape is a new strategy, not a second runner. This base
+module knows none of its subclasses (:mod:`~radiobench.run.vectors`, :mod:`~radiobench.run.maps`
+import it); the pipeline picks one (``pipeline.strategy_for``).
 """
 
 from __future__ import annotations
@@ -42,13 +44,3 @@ class Strategy(abc.ABC):
     @property
     def seeded(self) -> bool:
         return True
-
-
-def strategy_for(pair: Pair) -> Strategy:
-    if pair.kind.evaluation == "maps":
-        from radiobench.run.maps import MapStrategy
-
-        return MapStrategy(source_finder=pair.backbone_reg.spec.embed_dim == 0)
-    from radiobench.run.vectors import VectorStrategy
-
-    return VectorStrategy()
