@@ -137,10 +137,17 @@ def test_a_folder_where_a_data_file_goes_is_named(tmp_path):
 
 # --- data with no download URL: say where to get it by hand
 
+def _spec(task):
+    """The registered spec, as a plugin passes ``self.spec``: io sits below the registry and never looks a task up."""
+    from radiobench.registry import get_registry
+
+    return get_registry().tasks[task].spec
+
+
 def test_missing_file_without_url_points_to_the_tasks_download_hint(tmp_path):
     path = tmp_path / "mgcls" / "field.fits"
     with pytest.raises(DatasetNotFoundError) as info:
-        datafiles.require_file(path, "0" * 64, "mgcls_counts", "")
+        datafiles.require_file(path, "0" * 64, _spec("mgcls_counts"), "")
     assert str(info.value) == (f"mgcls_counts: field.fits not found in {path.parent}; get it by hand "
                                f"(https://doi.org/10.48479/7epd-w356) and place it in {path.parent}; it has no automatic "
                                "download")
@@ -163,7 +170,7 @@ def test_missing_file_in_a_subfolder_names_the_data_root(tmp_path):
     """The catalogue sits in <root>/mgcls_protege/catalogue/: --data-root is <root>, not the task folder."""
     path = tmp_path / "mgcls_protege" / "catalogue" / "protege_catalogue.csv"
     with pytest.raises(DatasetNotFoundError, match=rf"data download mgcls_anomaly --data-root {tmp_path}` or place"):
-        datafiles.require_file(path, "0" * 64, "mgcls_anomaly", "https://zenodo.org/records/14440674")
+        datafiles.require_file(path, "0" * 64, _spec("mgcls_anomaly"), "https://zenodo.org/records/14440674")
 
 
 # --- names from result files in Markdown and CSV

@@ -44,7 +44,7 @@ class ProtegeAnomaly(Task):
         folder = self.folder(root)
         if download and not (folder / CATALOGUE).exists():
             fetch(folder)
-        self._catalogue = datafiles.read_verified(folder / CATALOGUE, CATALOGUE_SHA256, self.spec.name, RECORD)
+        self._catalogue = datafiles.read_verified(folder / CATALOGUE, CATALOGUE_SHA256, self.spec, RECORD)
         self.root = Path(root)
         self._meta: dict[str, Any] = {}
         # The cutouts' bytes are hashed here, not when the split is first read: the data identity

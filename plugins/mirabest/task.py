@@ -42,7 +42,7 @@ class MiraBest(Task):
                     errors.append(str(exc))
             else:
                 raise DatasetNotFoundError(" | ".join(errors))
-        self._archive = datafiles.read_verified(archive, self.spec.data_sha256, self.spec.name, URLS[0])
+        self._archive = datafiles.read_verified(archive, self.spec.data_sha256, self.spec, URLS[0])
         self.root = Path(root)
         self._members: dict[str, bytes] | None = None
 

@@ -57,7 +57,7 @@ class RadioGalaxyDataset(Task):
                     archive = copy
                 elif download:
                     downloads.download(ZENODO.format(name), archive, SHA256[name])
-            data = datafiles.read_verified(archive, SHA256[name], self.spec.name, ZENODO.format(name))
+            data = datafiles.read_verified(archive, SHA256[name], self.spec, ZENODO.format(name))
             self.archives.append((archive, data))
         self.root = Path(root)
         self._splits: dict[str, Split] | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from radiobench.io.download import CHUNK, sha256_file
 from radiobench.io.reader import NotRegularFileError, open_regular
@@ -25,6 +25,24 @@ DEFAULT_HOME = Path("~/.cache/radiobench")
 STAMP_FIELDS = ("size", "mtime_ns", "ctime_ns", "inode", "device")
 
 Stamp = dict[str, int]
+
+
+class TaskData(Protocol):
+    """What a missing file's message needs of its task: a :class:`radiobench.specs.TaskSpec` (``self.spec``) is one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def data_folder(self) -> str: ...
+
+    @property
+    def download_hint(self) -> str: ...
+
+
+#: The task a file belongs to: its spec (the message then names the data root and the spec's download
+#: hint), or just its name (the data folder is then taken to be named after the task, and no hint is known).
+TaskRef = str | TaskData
 
 
 def cache_root() -> Path:
@@ -43,11 +61,12 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_verified(path: Path, sha256: str, task: str, url: str) -> bytes:
+def read_verified(path: Path, sha256: str, task: TaskRef, url: str) -> bytes:
     """The file's bytes, read through one open and checked against the published sha256.
 
     Parse what this returns, never ``path`` again: the returned bytes are exactly the ones
-    that matched, whatever happens to the file afterwards.
+    that matched, whatever happens to the file afterwards. ``task``: the task's spec
+    (``self.spec``), or its name (see ``TaskRef``).
     """
     try:
         with open_regular(Path(path)) as handle:  # a named pipe would block the read forever
@@ -56,20 +75,20 @@ def read_verified(path: Path, sha256: str, task: str, url: str) -> bytes:
         raise _missing(Path(path), task, url) from None
     except NotRegularFileError as exc:
         raise _not_regular(exc, task, url) from None
-    _check_digest(Path(path), sha256_bytes(data), sha256, task)
+    _check_digest(Path(path), sha256_bytes(data), sha256, _name(task))
     return data
 
 
-def verify_file(path: Path, sha256: str, task: str) -> None:
+def verify_file(path: Path, sha256: str, task: TaskRef) -> None:
     """Check the file on disk; a later reader must not reopen it by path (see ``read_verified``)."""
-    _check_digest(path, sha256_file(path), sha256, task)
+    _check_digest(path, sha256_file(path), sha256, _name(task))
 
 
-def require_file(path: Path, sha256: str, task: str, url: str, hint: str | None = None) -> Path:
+def require_file(path: Path, sha256: str, task: TaskRef, url: str, hint: str | None = None) -> Path:
     """Return ``path`` once verified; if it is missing or not a regular file, say where it goes and how to get it.
 
     ``url`` is what `radiobench data download` fetches; data with none (``url=""``) is got by
-    hand as ``hint`` says (default: the task spec's ``download_hint``).
+    hand as ``hint`` says (default: the ``download_hint`` of ``task`` when it is the task's spec).
 
     Kept for plugins that need a path (e.g. a reader that only takes file names); it leaves
     the hash-then-reopen window open, so prefer ``read_verified`` wherever the bytes fit in memory.
@@ -130,42 +149,38 @@ def _check_digest(path: Path, actual: str, sha256: str, task: str) -> None:
         )
 
 
-def _missing(path: Path, task: str, url: str, hint: str | None = None) -> DatasetNotFoundError:
-    return DatasetNotFoundError(f"{task}: {path.name} not found in {path.parent}; {_how_to_get(path, task, url, hint)}")
+def _name(task: TaskRef) -> str:
+    return task if isinstance(task, str) else task.name
 
 
-def _not_regular(exc: NotRegularFileError, task: str, url: str, hint: str | None = None) -> DatasetNotFoundError:
+def _missing(path: Path, task: TaskRef, url: str, hint: str | None = None) -> DatasetNotFoundError:
+    return DatasetNotFoundError(f"{_name(task)}: {path.name} not found in {path.parent}; "
+                                f"{_how_to_get(path, task, url, hint)}")
+
+
+def _not_regular(exc: NotRegularFileError, task: TaskRef, url: str, hint: str | None = None) -> DatasetNotFoundError:
     """A named pipe (or folder, device) where the data file goes: reading it would hang or fail, so say what to do."""
     reason = str(exc).split(";")[0]
-    return DatasetNotFoundError(f"{task}: {reason}; delete it and {_how_to_get(exc.path, task, url, hint)}")
+    return DatasetNotFoundError(f"{_name(task)}: {reason}; delete it and {_how_to_get(exc.path, task, url, hint)}")
 
 
-def _how_to_get(path: Path, task: str, url: str, hint: str | None) -> str:
+def _how_to_get(path: Path, task: TaskRef, url: str, hint: str | None) -> str:
     """The next step for a missing file: the download command when there is a URL, else the task's own hint.
 
-    Without a URL, `radiobench data download` has nothing to fetch, so the user is sent to the
-    task spec's ``download_hint`` (looked up in the registry when the caller does not pass it).
+    Without a URL, `radiobench data download` has nothing to fetch, so the user is sent to
+    ``hint``, else to the ``download_hint`` of the task's spec when the caller passed the spec.
+    Nothing here looks the task up: this layer sits below the registry.
     """
-    spec = _task_spec(task)
+    name = _name(task)
+    spec = None if isinstance(task, str) else task
     if url:
-        root = _data_root_of(path, (spec.data_folder or spec.name) if spec else task)
-        return f"run `radiobench data download {task} --data-root {root}` or place the file from {url} there"
-    hint = hint or (spec.download_hint if spec else "")
+        root = _data_root_of(path, (spec.data_folder or spec.name) if spec is not None else name)
+        return f"run `radiobench data download {name} --data-root {root}` or place the file from {url} there"
+    hint = hint or (spec.download_hint if spec is not None else "")
     if hint:
         return f"get it by hand ({hint}) and place it in {path.parent}; it has no automatic download"
     return (f"get it by hand and place it in {path.parent}; it has no automatic download and the task names no "
-            f"source, so ask the authors of the plugin that provides {task!r}")
-
-
-def _task_spec(task: str) -> Any:
-    """The registered task's spec, or None (a task built outside the registry, or a plugin that failed)."""
-    from radiobench.errors import RadiobenchError
-    from radiobench.registry import get_registry
-
-    try:
-        return get_registry().tasks[task].spec
-    except (KeyError, RadiobenchError):
-        return None
+            f"source, so ask the authors of the plugin that provides {name!r}")
 
 
 def _data_root_of(path: Path, folder: str) -> Path:
