@@ -170,3 +170,51 @@ def test_rgd_scores_equal_scikit_learns():
         recalls = recall_score(t, p, labels=list(range(len(CLASSES))), average=None, zero_division=0)
         expected.update({f"recall_{c}": float(r) for c, r in zip(CLASSES, recalls)})
         assert task.score(t, p) == pytest.approx(expected, abs=1e-12)
+
+
+def _evaluate_img_loop(dt, scores, gt):
+    """pycocotools' ``evaluateImg`` matching, transcribed loop for loop (the reference for the vectorised one)."""
+    from radiobench.results.coco import MAX_DETECTIONS, _grid, _iou, _outside
+
+    thresholds, _ = _grid()
+    gt_ignored = _outside(gt)
+    gt = gt[np.argsort(gt_ignored, kind="mergesort")]
+    gt_ignored = np.sort(gt_ignored, kind="mergesort")
+    order = np.argsort(-scores, kind="mergesort")[:MAX_DETECTIONS]
+    dt, scores = dt[order], scores[order]
+    state = np.zeros((len(thresholds), len(dt)), dtype=np.int8)
+    if len(gt) and len(dt):
+        ious = _iou(dt, gt)
+        for t, threshold in enumerate(thresholds):
+            taken = np.zeros(len(gt), dtype=bool)
+            for d in range(len(dt)):
+                best, m = min(threshold, 1 - 1e-10), -1
+                for g in range(len(gt)):
+                    if taken[g]:
+                        continue
+                    if m > -1 and not gt_ignored[m] and gt_ignored[g]:
+                        break
+                    if ious[d, g] < best:
+                        continue
+                    best, m = ious[d, g], g
+                if m >= 0:
+                    taken[m] = True
+                    state[t, d] = -1 if gt_ignored[m] else 1
+    state[(state == 0) & _outside(dt)[None, :]] = -1
+    return scores, state, int((~gt_ignored).sum())
+
+
+def test_vectorised_matching_equals_the_evaluate_img_loop_with_ties_and_ignored_boxes():
+    from radiobench.results.coco import _match
+
+    rng = np.random.default_rng(0)
+    for trial in range(150):
+        ng, nd = rng.integers(0, 20), rng.integers(0, 110)
+        gt = np.concatenate([rng.uniform(0, 100, (ng, 2)), rng.uniform(-2, 20, (ng, 2))], 1)  # some of negative area
+        if trial % 3 == 0 and ng:
+            gt[: ng // 2] = gt[0]  # identical true boxes: tied IoUs
+        near = gt[rng.integers(0, max(ng, 1), nd)] if ng else rng.uniform(0, 100, (nd, 4))
+        dt = near + rng.normal(0, rng.choice([0.5, 3, 10]), near.shape)
+        scores = np.round(rng.uniform(0, 1, nd), 1)  # tied scores
+        want, got = _evaluate_img_loop(dt, scores, gt), _match(dt, scores, gt)
+        assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1]) and want[2] == got[2], trial

@@ -68,21 +68,21 @@ def _match(dt: np.ndarray, scores: np.ndarray, gt: np.ndarray) -> tuple[np.ndarr
     state = np.zeros((len(thresholds), len(dt)), dtype=np.int8)
     if len(gt) and len(dt):
         ious = _iou(dt, gt)
-        for t, threshold in enumerate(thresholds):
-            taken = np.zeros(len(gt), dtype=bool)
-            for d in range(len(dt)):
-                best, m = min(threshold, 1 - 1e-10), -1
-                for g in range(len(gt)):  # the last free box of the highest IoU >= threshold, as pycocotools
-                    if taken[g]:
-                        continue
-                    if m > -1 and not gt_ignored[m] and gt_ignored[g]:
-                        break
-                    if ious[d, g] < best:
-                        continue
-                    best, m = ious[d, g], g
-                if m >= 0:
-                    taken[m] = True
-                    state[t, d] = -1 if gt_ignored[m] else 1
+        floor = np.minimum(thresholds, 1 - 1e-10)[:, None]  # (T, 1)
+        taken = np.zeros((len(thresholds), len(gt)), dtype=bool)
+        last = len(gt) - 1 - np.arange(len(gt))  # argmax over reversed columns finds the last maximum
+        for d in np.flatnonzero(ious.max(axis=1) >= floor.min()):  # below every threshold: a false positive
+            # for every threshold at once: the last free box of the highest IoU >= threshold, preferring boxes
+            # that count (pycocotools stops at the ignored ones, sorted last, once it holds one that counts)
+            candidate = ~taken & (ious[d][None, :] >= floor)
+            counted = candidate & ~gt_ignored[None, :]
+            pool = np.where(counted.any(axis=1, keepdims=True), counted, candidate)
+            score = np.where(pool, ious[d][None, :], -np.inf)
+            top = score.max(axis=1, keepdims=True)
+            m = last[np.argmax((score == top)[:, ::-1], axis=1)]
+            hit = np.flatnonzero(pool.any(axis=1))
+            taken[hit, m[hit]] = True
+            state[hit, d] = np.where(gt_ignored[m[hit]], -1, 1)
     state[(state == 0) & _outside(dt)[None, :]] = -1
     return scores, state, int((~gt_ignored).sum())
 
