@@ -1,4 +1,4 @@
-"""The public API for plugin authors: import everything a backbone or task plugin needs from here.
+"""The public API for plugin authors: import everything a backbone, task or protocol plugin needs from here.
 
 Everything else in ``radiobench`` is the core's own business and may move (the run machinery
 is being reorganised as you read this); names listed in ``__all__`` stay.
@@ -7,10 +7,10 @@ Importing this module must not import torch, nor even numpy: a plugin's registra
 imports from here, and ``radiobench list`` loads every registration module before it prints a
 line. So only the specs, the hook markers and the errors are imported eagerly; every other
 name is imported on first access (PEP 562 ``__getattr__``). The torch-free ones (``Task``,
-``Split``, the safe readers, ``check_task``) import numpy at most; ``Backbone``,
-``ModuleBackbone``, ``TimmBackbone``, ``seeded``, ``read_checkpoint``, ``load_into`` and
-``check_backbone`` import torch, so use them only in the module your spec's ``factory`` names
-(and in tests).
+``Split``, the safe readers, ``check_task``, ``check_protocol``, ``Protocol``) import numpy at most;
+``Backbone``, ``ModuleBackbone``, ``TimmBackbone``, ``seeded``, ``read_checkpoint`` and ``load_into``
+import torch, and so does calling ``check_backbone``, so use them only in the module your spec's
+``factory`` names (and in tests).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from radiobench.errors import (
     UnsafeDataError,
 )
 from radiobench.hookspecs import hookimpl, hookspec
-from radiobench.specs import BackboneSpec, InputContract, TaskSpec, WeightsSpec
+from radiobench.specs import BackboneSpec, InputContract, ProtocolOption, ProtocolSpec, TaskSpec, WeightsSpec
 
 # name -> (module, attribute); attribute None: the module itself
 _LAZY: dict[str, tuple[str, str | None]] = {
@@ -52,8 +52,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "safe_pickle": ("radiobench.io.safe_pickle", None),
     # progress bars for long steps inside a task's prepare (no torch): progress_stage(label, total, unit)
     "progress_stage": ("radiobench.run.progress", "stage"),
-    # conformance of a task (no torch)
+    # conformance checks, one module: a task's and a protocol's need no torch, a backbone's imports it when called
     "check_task": ("radiobench.conformance", "check_task"),
+    "check_protocol": ("radiobench.conformance", "check_protocol"),
+    "check_backbone": ("radiobench.conformance", "check_backbone"),
     "ConformanceError": ("radiobench.conformance", "ConformanceError"),
     # backbones and their weights (torch)
     "Backbone": ("radiobench.models.backbone", "Backbone"),
@@ -64,8 +66,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "read_checkpoint": ("radiobench.models.checkpoints", "read_checkpoint"),
     "load_into": ("radiobench.models.checkpoints", "load_into"),
     "CheckpointError": ("radiobench.models.checkpoints", "CheckpointError"),
-    "check_backbone": ("radiobench.testing", "check_backbone"),
-    # evaluation protocols (radiobench_register_protocols)
+    # evaluation protocols (radiobench_register_protocols registers a ProtocolSpec whose factory names one)
     "Protocol": ("radiobench.protocols.base", "Protocol"),
     "MapProtocol": ("radiobench.protocols.base", "MapProtocol"),
     "Predicted": ("radiobench.protocols.base", "Predicted"),  # labels with class probabilities, from fit_predict
@@ -76,7 +77,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 __all__ = sorted({
     # registration
-    "BackboneSpec", "InputContract", "TaskSpec", "WeightsSpec", "hookimpl", "hookspec",
+    "BackboneSpec", "InputContract", "ProtocolOption", "ProtocolSpec", "TaskSpec", "WeightsSpec", "hookimpl", "hookspec",
     # errors a plugin raises (CheckpointError and ConformanceError are lazy, below)
     "RadiobenchError", "PluginError", "DatasetNotFoundError", "ChecksumError", "UnsafeDataError",
     "BackboneOutputError",
@@ -105,12 +106,11 @@ if TYPE_CHECKING:  # what static checkers and IDEs see; at run time these come f
     from radiobench.io.archives import check_member_name, read_tar_members
     from radiobench.models.backbone import Backbone, ModuleBackbone, seeded
     from radiobench.models.checkpoints import CheckpointError, load_into, read_checkpoint
-    from radiobench.conformance import ConformanceError, check_task
+    from radiobench.conformance import ConformanceError, check_backbone, check_protocol, check_task
     from radiobench.io.datafiles import cache_root, data_root, read_verified, require_file, verify_file
     from radiobench.tasks.detection import CocoTask, DetectionSplit, DetectionTask
     from radiobench.io.download import download, sha256_file
     from radiobench.protocols.base import Protocol
     from radiobench.run.progress import stage as progress_stage
     from radiobench.tasks.base import LazyImages, Split, Task, linear_scale
-    from radiobench.testing import check_backbone
     from radiobench.models.timm_backbone import TimmBackbone, plain_state_dict

@@ -1,13 +1,15 @@
-"""Conformance of a task plugin: ``check_task`` loads every split and checks what the core relies on.
+"""Conformance checks for plugin authors: ``check_backbone``, ``check_task`` and ``check_protocol``, one module.
 
-The core would find most of these faults too, but late and far from the cause: a label
-outside the classes surfaces as a scikit-learn error inside a probe, an id repeated across
-splits silently mixes test data into training, a missing group only fails when a seed
-draws a partition. ``check_task`` names the task, the split and the first offending item,
-so a plugin author can run it in their own tests (and in CI) on a few files.
+Each builds the plugin's object through the registry, as ``radiobench run`` does, and checks what the
+core relies on. The core would find most of these faults too, but late and far from the cause: a label
+outside the classes surfaces as a scikit-learn error inside a probe, an id repeated across splits
+silently mixes test data into training, a missing group only fails when a seed draws a partition, a
+protocol option its class does not take fails only when someone sets it. Each check names the plugin,
+the rule and the first offending item, so a plugin author can run them in their own tests (and in CI)
+on a few files. All three are exported by ``radiobench.api``.
 
-No torch here: a task plugin's tests should not pay for it, and ``radiobench.api`` exports
-this module's names without importing torch.
+No torch at import: a task or protocol plugin's tests should not pay for it, and ``radiobench.api``
+exports this module's names without importing torch (``check_backbone`` imports it when called).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from radiobench.specs import TaskSpec
+from radiobench.specs import BackboneSpec, ProtocolSpec, TaskSpec
 from radiobench.tasks.base import LazyImages, Split, Task
 
 RANGE_SLACK = 1e-6  # as radiobench.models.extract: rounding may overshoot [0, 1] by this fraction of the range
@@ -256,4 +258,246 @@ def _check_detection_split(split: Any, spec: TaskSpec, at: str) -> None:
             raise ConformanceError(f"{at}: image {item!r} has a box label outside the {len(spec.classes)} declared classes")
 
 
-__all__ = ["ConformanceError", "check_task"]
+
+
+# -- backbones (torch, imported when called) ----------------------------------------------------------------------
+
+
+def radio_like_images(n: int, side: int = 64, seed: int = 0) -> np.ndarray:
+    """(n, side, side) float32 in [0, 1]: noise plus one or two Gaussian lobes, like survey cutouts."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:side, 0:side] / side
+    images = rng.normal(0.05, 0.02, (n, side, side))
+    for i in range(n):
+        for _ in range(1 + i % 2):
+            cy, cx = rng.uniform(0.3, 0.7, 2)
+            images[i] += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * rng.uniform(0.02, 0.08) ** 2))
+    return np.clip(images / images.max(axis=(1, 2), keepdims=True), 0, 1).astype(np.float32)
+
+
+def check_backbone(
+    backbone: Any,
+    *,
+    n_images: int = 5,
+    atol: float = 1e-4,
+    rtol: float = 1e-3,
+) -> None:
+    """Raise ``ConformanceError`` unless the backbone keeps the ``Backbone`` contract.
+
+    ``backbone`` is a registered name (built through the registry, as ``radiobench run`` builds it) or a
+    ``Backbone``. Checks: the spec is a ``BackboneSpec``; ``embed`` returns a finite floating tensor of
+    shape (B, spec.embed_dim); two calls give the same output (determinism); each image's
+    embedding does not depend on the rest of its batch (batch-size independence; a model
+    left in training mode with batch norm fails this). A backbone with ``feature_map`` must
+    return a finite (B, D, h, w) map; a source finder (``embed_dim`` 0) must have ``detect``.
+    """
+    import torch
+
+    from radiobench.models.extract import check_output
+    from radiobench.models.preprocess import prepare_batch
+
+    if isinstance(backbone, str):
+        from radiobench.registry import get_registry
+        from radiobench.run import build_backbone
+
+        registered = get_registry().backbone(backbone)
+        owner = registered.plugin.label
+        backbone = build_backbone(registered)
+    else:
+        owner = "the object under test"
+    spec = getattr(backbone, "spec", None)
+    if not isinstance(spec, BackboneSpec):
+        raise ConformanceError(f"backbone.spec must be a BackboneSpec, got {type(spec).__name__}")
+    if spec.embed_dim == 0:  # a source finder: no embedding, a detect() instead
+        if not callable(getattr(backbone, "detect", None)):
+            raise ConformanceError(f"backbone {spec.name!r} has embed_dim 0 but no detect(images, beams) method")
+        return
+    images = prepare_batch(torch.from_numpy(radio_like_images(n_images)), spec.input).to(
+        getattr(backbone, "device", "cpu")
+    )
+    if getattr(backbone, "has_feature_map", False):
+        _check_feature_map(backbone, images, owner)
+    try:
+        with torch.inference_mode():
+            first = check_output(backbone.embed(images), n_images, spec.name, spec.embed_dim, owner)
+            again = check_output(backbone.embed(images), n_images, spec.name, spec.embed_dim, owner)
+            alone = np.concatenate(
+                [check_output(backbone.embed(images[i : i + 1]), 1, spec.name, spec.embed_dim, owner) for i in range(n_images)]
+            )
+    except Exception as exc:
+        raise ConformanceError(str(exc)) from exc
+    if not np.allclose(first, again, atol=atol, rtol=rtol):
+        raise ConformanceError(
+            f"backbone {spec.name!r} is not deterministic: two calls on the same images differ by up to "
+            f"{np.abs(first - again).max():.3g} (is dropout active? call .eval())"
+        )
+    if not np.allclose(first, alone, atol=atol, rtol=rtol):
+        raise ConformanceError(
+            f"backbone {spec.name!r} depends on batch size: embeddings differ by up to "
+            f"{np.abs(first - alone).max():.3g} between a batch of {n_images} and single images (batch norm in training mode?)"
+        )
+
+
+def _check_feature_map(backbone: Any, images: Any, owner: str) -> None:
+    import torch
+
+    with torch.inference_mode():
+        maps = backbone.feature_map(images)
+    if not isinstance(maps, torch.Tensor) or maps.ndim != 4 or len(maps) != len(images):
+        raise ConformanceError(f"backbone {backbone.spec.name!r} (from {owner}): feature_map must return (B, D, h, w) "
+                               f"for {len(images)} images, got {getattr(maps, 'shape', type(maps).__name__)}")
+    if min(maps.shape[2:]) < 2 or not torch.isfinite(maps).all():
+        raise ConformanceError(f"backbone {backbone.spec.name!r} (from {owner}): feature_map must be finite and at "
+                               f"least 2x2, got {tuple(maps.shape)}")
+
+
+# -- protocols (no torch for a vector protocol) -------------------------------------------------------------------
+
+
+def check_protocol(protocol: str | ProtocolSpec, *, options: Mapping[str, Any] | None = None) -> None:
+    """Raise ``ConformanceError`` unless the protocol keeps the ``ProtocolSpec`` and ``Protocol`` contract.
+
+    ``protocol`` is a registered name or a ``ProtocolSpec``; ``options`` are values to build it with (default:
+    the spec's defaults). Checks: the factory imports and is a ``Protocol`` subclass (``MapProtocol`` for
+    detection kinds), built with every declared option, each of which it records under its name in
+    ``describe()`` (what a result's ``protocol.params`` holds), as JSON. Then, for each vector kind the spec
+    declares, it is run through the core's seed loop on small synthetic features, twice: predictions must be
+    one finite value per test item (class indices for classification), the chosen parameters a JSON dict,
+    and the same seed must give the same predictions; an unsupervised protocol (``supervised = False``) must
+    not read the training labels. A map protocol is built and checked, not fitted (that trains a head).
+    """
+    import json
+
+    from radiobench.kinds import KINDS
+    from radiobench.protocols.base import MapProtocol, Protocol
+
+    spec, where = _protocol_spec(protocol)
+    try:
+        cls = spec.resolve()
+    except Exception as exc:  # noqa: BLE001 - reported as the rule it breaks
+        raise ConformanceError(f"{where}: factory {spec.factory!r} does not import: {type(exc).__name__}: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, (Protocol, MapProtocol))):
+        raise ConformanceError(f"{where}: factory {spec.factory!r} must name a radiobench.api.Protocol (or MapProtocol) "
+                               f"subclass, got {cls!r}")
+    wanted = MapProtocol if issubclass(cls, MapProtocol) else Protocol
+    wrong = [k for k in spec.kinds if (KINDS[k].evaluation == "maps") != (wanted is MapProtocol)]
+    if wrong:
+        raise ConformanceError(f"{where}: a {wanted.__name__} cannot run on {', '.join(wrong)} tasks (their evaluation "
+                               f"is {KINDS[wrong[0]].evaluation}); use {'Protocol' if wanted is MapProtocol else 'MapProtocol'}")
+    values = spec.values(dict(options or {}))
+    built = _build_protocol(spec, values, where)
+    params = built.describe()
+    if not isinstance(params, Mapping):
+        raise ConformanceError(f"{where}: describe() must return a dict of parameters, got {type(params).__name__}")
+    for name, value in values.items():
+        if name not in params or json.dumps(params[name], default=str) != json.dumps(value, default=str):
+            raise ConformanceError(f"{where}: option {name!r} was set to {value!r} but describe() records "
+                                   f"{params.get(name, '(nothing)')!r}; declare it as a dataclass field of "
+                                   f"{cls.__name__} (or a key of its options dict)")
+    try:
+        json.dumps(params, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConformanceError(f"{where}: describe() must be JSON (it is recorded in every result): {exc}") from exc
+    if wanted is MapProtocol:
+        return
+    for kind in spec.kinds:
+        _check_fits(spec, values, kind, where)
+
+
+def _protocol_spec(protocol: str | ProtocolSpec) -> tuple[ProtocolSpec, str]:
+    if isinstance(protocol, str):
+        from radiobench.registry import get_registry
+
+        registered = get_registry().protocol(protocol)
+        return registered.spec, f"protocol {registered.spec.name!r} (from {registered.plugin.label})"
+    if not isinstance(protocol, ProtocolSpec):
+        raise ConformanceError(f"check_protocol takes a registered name or a ProtocolSpec, got {type(protocol).__name__}")
+    return protocol, f"protocol {protocol.name!r}"
+
+
+def _build_protocol(spec: ProtocolSpec, values: dict[str, Any], where: str) -> Any:
+    try:
+        return spec.build(values)
+    except Exception as exc:  # noqa: BLE001 - reported as the rule it breaks
+        raise ConformanceError(f"{where}: building it with options {values} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _synthetic(kind: str) -> tuple[TaskSpec, Any]:
+    """A small task of ``kind`` as features: two separated clusters (class 0/1), or a target along one axis."""
+    from radiobench.protocols.base import Evaluation
+
+    rng = np.random.default_rng(0)
+    n, dim = 48, 8
+    x = rng.normal(0, 1, (n, dim)).astype(np.float32)
+    if kind == "classification":
+        y = np.arange(n) % 2
+        x[:, 0] += 3 * y
+        spec = TaskSpec(name="conformance", factory="radiobench.conformance:unused", version="1", kind=kind,
+                        main_score="error", higher_is_better=False, classes=("a", "b"))
+        return spec, Evaluation.fixed((x[:32], y[:32]), (x[32:], y[32:]))
+    target = x[:, 0] * 2 + 0.1 * rng.normal(0, 1, n)
+    if kind == "regression":
+        spec = TaskSpec(name="conformance", factory="radiobench.conformance:unused", version="1", kind=kind,
+                        main_score="r2", higher_is_better=True)
+        return spec, Evaluation.fixed((x[:32], target[:32]), (x[32:], target[32:]))
+    grades = np.digitize(target, np.quantile(target, [0.2, 0.4, 0.6, 0.8])).astype(float)
+    grades[::3] = -1  # unlabelled items
+    spec = TaskSpec(name="conformance", factory="radiobench.conformance:unused", version="1", kind=kind,
+                    main_score="average_precision", higher_is_better=True, splits=("all",))
+    return spec, Evaluation.ranking(x, grades, cv_folds=3)
+
+
+def _check_fits(spec: ProtocolSpec, values: dict[str, Any], kind: str, where: str) -> None:
+    import json
+
+    from radiobench.kinds import get_kind
+    from radiobench.protocols.base import LabelBudget, run_seeds
+
+    task, evaluation = _synthetic(kind)
+    at = f"{where} on a synthetic {kind} task"
+    score = get_kind(kind).score
+
+    def run(ev: Any) -> list[Any]:
+        protocol = _build_protocol(spec, values, where)
+        try:
+            return run_seeds(protocol, task, score, ev, [0, 1], LabelBudget())
+        except ConformanceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported as the rule it breaks
+            raise ConformanceError(f"{at}: fitting failed: {type(exc).__name__}: {exc}") from exc
+
+    first, again = run(evaluation), run(evaluation)
+    for a, b in zip(first, again):
+        pa, pb = np.asarray(a.items.predicted, dtype=float), np.asarray(b.items.predicted, dtype=float)
+        if not np.isfinite(pa).all():
+            raise ConformanceError(f"{at}: seed {a.seed} predicted NaN or infinite values (or missed test items): "
+                                   "fit_predict must return one finite prediction per test row")
+        if kind == "classification" and not (np.isin(pa, (0, 1))).all():
+            raise ConformanceError(f"{at}: seed {a.seed} predicted {sorted(set(pa.tolist()) - {0.0, 1.0})[:3]}, not class "
+                                   "indices of the task's classes")
+        if not np.array_equal(pa, pb):
+            raise ConformanceError(f"{at}: seed {a.seed} gave different predictions on two runs; draw every random "
+                                   "number from the seed fit_predict is given")
+        if not isinstance(a.params, dict):
+            raise ConformanceError(f"{at}: fit_predict must return (predictions, dict of chosen parameters), got "
+                                   f"{type(a.params).__name__} as the second value")
+        try:
+            json.dumps(a.params, allow_nan=False, default=_json_number)
+        except (TypeError, ValueError) as exc:
+            raise ConformanceError(f"{at}: the chosen parameters must be JSON (they are recorded): {exc}") from exc
+    protocol = _build_protocol(spec, values, where)
+    if not getattr(protocol, "supervised", True):
+        hidden = type(evaluation)(evaluation.x, np.where(evaluation.y >= 0, -1.0, evaluation.y), evaluation.folds)
+        blind = run_seeds(protocol, task, lambda y, p: {"n": float(len(p))}, hidden, [0], LabelBudget())
+        if not np.array_equal(np.asarray(blind[0].items.predicted, dtype=float),
+                              np.asarray(first[0].items.predicted, dtype=float)):
+            raise ConformanceError(f"{at}: supervised = False, but its predictions change with the training labels")
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+__all__ = ["ConformanceError", "check_backbone", "check_protocol", "check_task", "radio_like_images"]

@@ -31,9 +31,11 @@ def radiobench_register_tasks(register: Callable[..., None]) -> None:
 
 @hookspec
 def radiobench_register_protocols(register: Callable[..., None]) -> None:
-    """Call ``register(ProtocolClass)`` once per evaluation protocol this plugin provides.
+    """Call ``register(ProtocolSpec(...))`` once per evaluation protocol this plugin provides (cheap, as above).
 
-    A class derived from ``radiobench.api.Protocol`` (feature vectors) or ``MapProtocol``
-    (spatial maps) with ``name``, ``version`` and the task ``kinds`` it applies to. Import
-    only numpy-light code at module level: the registry loads it for every command.
+    The spec names the protocol, its ``version``, the task ``kinds`` it applies to and its
+    ``options`` (defaults, from which their types are taken), and its ``factory``: a class derived
+    from ``radiobench.api.Protocol`` (feature vectors) or ``MapProtocol`` (spatial maps), imported
+    only when a run needs it. Registering the class itself still works until radiobench 0.3, with
+    a ``DeprecationWarning``: its code is then imported for every command.
     """

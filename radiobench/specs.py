@@ -237,3 +237,252 @@ def resolve_factory(factory: str) -> Any:
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Protocols: declared like backbones and tasks (issue 33), so listing, help and option checks never import them.
+
+import hashlib  # noqa: E402
+import math  # noqa: E402
+
+from radiobench.errors import RadiobenchError  # noqa: E402
+
+OPTION_TYPES = ("bool", "int", "float", "str", "ints", "floats")
+_NONE_WORDS = ("none", "null")
+
+
+class OptionError(RadiobenchError, ValueError):
+    """A protocol option that does not exist or does not fit its declared type (a usage error: exit code 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ProtocolOption:
+    """One setting of a protocol: its default, its type (taken from the default when not given), the values it
+    may take (``choices``; empty: any of its type) and one line of help for ``radiobench list protocols``.
+
+    A plain default in ``ProtocolSpec.options`` (``{"k": 20}``) is the same as ``ProtocolOption(20)``. A default of
+    None needs a ``type``; ``None`` is then allowed, typed ``none`` on the command line.
+    """
+
+    default: Any
+    type: str = ""  # one of OPTION_TYPES
+    choices: tuple[Any, ...] = ()
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        kind = self.type or _type_of(self.default)
+        if kind not in OPTION_TYPES:
+            raise ValueError(f"option type must be one of {', '.join(OPTION_TYPES)}, got {kind!r}")
+        object.__setattr__(self, "type", kind)
+        object.__setattr__(self, "choices", tuple(self.choices))
+        for value in (*self.choices, self.default):
+            self.check(value, "")
+
+    @property
+    def nullable(self) -> bool:
+        return self.default is None or None in self.choices
+
+    def check(self, value: Any, name: str) -> Any:
+        """``value`` in this option's type (an int is a float; a list of numbers a tuple), or ``OptionError``."""
+        what = f"option {name!r}" if name else "an option default"
+        if value is None and (self.nullable or not name):
+            return None
+        kind = self.type
+        ok = {
+            "bool": lambda v: isinstance(v, bool),
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+            "str": lambda v: isinstance(v, str),
+            "ints": lambda v: isinstance(v, (list, tuple)) and all(isinstance(x, int) and not isinstance(x, bool) for x in v),
+            "floats": lambda v: isinstance(v, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                                     and math.isfinite(x) for x in v),
+        }[kind]
+        if not ok(value):
+            raise OptionError(f"{what} takes {_article(kind)}, got {value!r}")
+        if kind == "float":
+            value = float(value)
+        elif kind in ("ints", "floats"):
+            value = [float(x) if kind == "floats" else x for x in value]  # JSON-able, as results record it
+        if self.choices and name and value not in self.choices:
+            raise OptionError(f"option {name!r} takes one of {', '.join(_show(c) for c in self.choices)}, got {_show(value)}")
+        return value
+
+    def parse(self, text: str, name: str) -> Any:
+        """The value typed on the command line (``--protocol-option NAME=TEXT``), checked."""
+        raw = text.strip()
+        if raw.lower() in _NONE_WORDS and self.nullable:
+            return None
+        try:
+            if self.type == "bool":
+                words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+                value: Any = words[raw.lower()]
+            elif self.type == "int":
+                value = int(raw)
+            elif self.type == "float":
+                value = float(raw)
+            elif self.type == "str":
+                value = raw
+            else:
+                parts = [p.strip() for p in raw.strip("[]").split(",") if p.strip()]
+                value = [int(p) if self.type == "ints" else float(p) for p in parts]
+        except (KeyError, ValueError):
+            raise OptionError(f"option {name!r} takes {_article(self.type)}, got {text!r}") from None
+        return self.check(value, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"default": self.default, "type": self.type, "choices": list(self.choices), "help": self.help}
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """An evaluation protocol, declared without importing it: the core imports ``factory`` only for a run.
+
+    ``factory`` is ``"module:Class"``, a ``radiobench.api.Protocol`` subclass (feature vectors) or a
+    ``MapProtocol`` subclass (spatial maps, detection). ``options`` maps each setting a user may change
+    (``--protocol-option NAME=VALUE``) to its default, or to a :class:`ProtocolOption`; the class gets them as
+    keyword arguments for its dataclass fields of those names (other names go into its ``options`` dict, as the
+    built-in protocols keep theirs). Every value is checked against its type before any work, recorded in each
+    result (``protocol.params``) and part of what a finished result must match to be reused; a value other than
+    the default also names the result (``knn@k=5``), so it never overwrites the default's.
+    """
+
+    name: str
+    factory: str
+    version: str  # bump whenever a change to the protocol's code can move a number
+    kinds: tuple[str, ...]  # the task kinds it applies to
+    description: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    # a kind's version where it differs from ``version`` (a change that moved only some kinds' numbers)
+    kind_versions: dict[str, str] = field(default_factory=dict)
+    citation: str = ""
+    # The class itself, when a plugin registered a class (deprecated): then ``factory`` is only its address.
+    cls: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        if self.name == "main":
+            raise ValueError("invalid protocol name 'main': it stands for each task kind's headline protocol")
+        _check_factory(self.factory)
+        object.__setattr__(self, "kinds", tuple(self.kinds))
+        if not self.kinds or any(kind not in KINDS for kind in self.kinds):
+            raise ValueError(f"protocol {self.name!r}: kinds must be among {', '.join(KINDS)}, got {list(self.kinds)}")
+        if not isinstance(self.version, str) or not self.version:
+            raise ValueError(f"protocol {self.name!r}: version must be a non-empty string")
+        unknown = sorted(set(self.kind_versions) - set(self.kinds))
+        if unknown:
+            raise ValueError(f"protocol {self.name!r}: kind_versions names kinds it does not apply to: {', '.join(unknown)}")
+        for name in self.options:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"protocol {self.name!r}: option names must be Python identifiers, got {name!r}")
+        try:
+            specs = {n: o if isinstance(o, ProtocolOption) else ProtocolOption(o) for n, o in self.options.items()}
+        except ValueError as exc:
+            raise ValueError(f"protocol {self.name!r}: {exc}") from None
+        object.__setattr__(self, "_options", specs)
+
+    @property
+    def option_specs(self) -> dict[str, ProtocolOption]:
+        """Every option with its type, choices and help (plain defaults made into ``ProtocolOption``)."""
+        return dict(self._options)  # type: ignore[attr-defined]
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {name: option.default for name, option in self.option_specs.items()}
+
+    def version_for(self, kind: str) -> str:
+        """The version a result on a task of ``kind`` records (and must match to be reused or merged)."""
+        return self.kind_versions.get(kind, self.version)
+
+    def values(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every option's value: the defaults with ``given`` over them, each checked (``OptionError`` names the
+        option and the ones there are)."""
+        specs = self.option_specs
+        out = {name: option.check(option.default, f"{self.name}.{name}") for name, option in specs.items()}
+        for name, value in (given or {}).items():
+            if name not in specs:
+                have = ", ".join(sorted(specs)) or "none"
+                raise OptionError(f"protocol {self.name!r} has no option {name!r}; its options: {have}")
+            out[name] = specs[name].check(value, f"{self.name}.{name}")
+        return out
+
+    def parse(self, name: str, text: str) -> Any:
+        """An option's value as typed on the command line, checked against its type."""
+        specs = self.option_specs
+        if name not in specs:
+            have = ", ".join(sorted(specs)) or "none"
+            raise OptionError(f"protocol {self.name!r} has no option {name!r}; its options: {have}")
+        return specs[name].parse(text, f"{self.name}.{name}")
+
+    def id_suffix(self, given: dict[str, Any] | None = None) -> str:
+        """What a result's protocol id adds for options other than their defaults: ``@k=5`` (sorted by name,
+        repeated), or ``@`` and 10 hex digits of their hash when a value does not fit a file name."""
+        values, defaults = self.values(given), self.values()
+        changed = {n: v for n, v in sorted(values.items()) if _canonical(v) != _canonical(defaults[n])}
+        if not changed:
+            return ""
+        parts = [f"{n}={_show(v)}" for n, v in changed.items()]
+        text = "".join(f"@{p}" for p in parts)
+        if len(text) <= 60 and all(c.isalnum() or c in "@=_-." for c in text):
+            return text
+        return "@" + hashlib.sha256(_canonical(changed).encode()).hexdigest()[:10]
+
+    def resolve(self) -> Any:
+        """The protocol class (imported now)."""
+        return self.cls if self.cls is not None else resolve_factory(self.factory)
+
+    def build(self, given: dict[str, Any] | None = None) -> Any:
+        """The protocol object with these option values (defaults for the rest)."""
+        cls = self.resolve()
+        values = self.values(given)
+        make = getattr(cls, "from_options", None)
+        protocol = make(values) if make is not None else cls(**values)
+        if getattr(protocol, "name", None) != self.name:
+            try:
+                protocol.name = self.name  # progress lines name it; the spec's name is the one that counts
+            except AttributeError:
+                pass
+        return protocol
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "factory": self.factory, "version": self.version, "kinds": list(self.kinds),
+            "kind_versions": dict(self.kind_versions), "description": self.description, "citation": self.citation,
+            "options": {n: o.to_dict() for n, o in self.option_specs.items()},
+        }
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        return "ints" if all(isinstance(x, int) for x in value) else "floats"
+    raise ValueError(f"cannot tell an option's type from the default {value!r}: give ProtocolOption(default, type=...)")
+
+
+def _article(kind: str) -> str:
+    return {"bool": "true or false", "int": "an integer", "float": "a finite number", "str": "a string",
+            "ints": "a comma-separated list of integers", "floats": "a comma-separated list of numbers"}[kind]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_show(v) for v in value)
+    return value if isinstance(value, str) else repr(value)
+
+
+def _canonical(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)

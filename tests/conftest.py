@@ -56,7 +56,7 @@ def isolated_env(tmp_path_factory, monkeypatch):
     """Every test gets its own feature cache and no inherited plugin switches (a test that shares a
     cache on purpose sets RADIOBENCH_CACHE itself, after this)."""
     monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-    for var in ("RADIOBENCH_DATA", "RADIOBENCH_STRICT_PLUGINS", "RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD"):
+    for var in ("RADIOBENCH_DATA", "RADIOBENCH_STRICT_PLUGINS", "RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD", "RADIOBENCH_DISABLE_PLUGINS"):
         monkeypatch.delenv(var, raising=False)
 
 

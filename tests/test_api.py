@@ -12,7 +12,8 @@ import radiobench.api as api
 
 TORCH_FREE = ["Task", "Split", "LazyImages", "linear_scale", "CocoTask", "DetectionTask", "DetectionSplit", "data_root",
               "cache_root", "read_verified", "require_file", "verify_file", "download", "sha256_file", "read_tar_members",
-              "check_member_name", "safe_pickle", "check_task", "ConformanceError"]
+              "check_member_name", "safe_pickle", "check_task", "check_protocol", "check_backbone", "ConformanceError",
+              "ProtocolSpec", "ProtocolOption", "Protocol", "MapProtocol", "Predicted"]
 
 
 def run_python(code: str) -> str:

@@ -20,7 +20,8 @@ from radiobench.errors import UnsafeDataError
 from radiobench.models.preprocess import prepare_batch
 from radiobench.registry import get_registry
 from radiobench.run import build_backbone
-from radiobench.testing import check_backbone, radio_like_images
+from radiobench.api import check_backbone
+from radiobench.testing import radio_like_images
 from radiobench.models.timm_backbone import create
 from radiobench.models.weights import ResolvedWeights
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from radiobench.registry import get_registry
-from radiobench.testing import FAKE_BACKBONE, ConformanceError, FakeBackbone, check_backbone
+from radiobench.api import ConformanceError, check_backbone
+from radiobench.testing import FAKE_BACKBONE, FakeBackbone
 
 BUILTINS = {n: r for n, r in get_registry().backbones.items() if r.plugin.builtin}
 OFFLINE = sorted(n for n, r in BUILTINS.items() if r.spec.weights.kind in ("none", "random", "package"))
@@ -63,3 +64,12 @@ def test_random_init_is_reproducible_across_builds():
     a, b = build_backbone(reg), build_backbone(reg)
     for (name, pa), pb in zip(a.module.state_dict().items(), b.module.state_dict().values()):
         assert torch.equal(pa, pb), name
+
+
+def test_the_old_import_path_still_works_with_a_deprecation_warning():
+    import radiobench.conformance as conformance
+    import radiobench.testing as testing
+
+    for name in ("check_backbone", "check_task"):
+        with pytest.warns(DeprecationWarning, match=rf"radiobench.testing.{name} moved to radiobench.conformance"):
+            assert getattr(testing, name) is getattr(conformance, name)

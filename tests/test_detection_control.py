@@ -5,7 +5,7 @@ import torch
 
 from radiobench.registry import get_registry
 from radiobench.run.pair import build_backbone
-from radiobench.testing import check_backbone
+from radiobench.api import check_backbone
 
 
 def control():

@@ -95,17 +95,97 @@ def test_unknown_hook_argument_is_rejected(make_plugin):
         build_registry(builtins() + [entry], strict=True)
 
 
-def test_two_plugins_registering_one_name_is_an_error_naming_both(make_plugin):
+def test_two_plugins_registering_one_name_keep_the_first_and_the_warning_names_both(make_plugin):
     a = make_plugin("rb_one", GOOD.format(name="clash"), dist="pkg-one")
     b = make_plugin("rb_two", GOOD.format(name="clash"), dist="pkg-two")
-    with pytest.raises(PluginError, match=r"'clash' is registered by both pkg-one 1.0 .* and pkg-two 1.0"):
-        build_registry(builtins() + [a, b])
+    with pytest.warns(plugins.PluginWarning, match=r"backbone 'clash' is registered by both pkg-one 1.0 .* and "
+                                                  r"pkg-two 1.0 .*; the first is kept .*RADIOBENCH_DISABLE_PLUGINS=rb_two"):
+        reg = build_registry(builtins() + [a, b])
+    assert reg.backbones["clash"].plugin.distribution == "pkg-one" and "pixels" in reg.backbones
+    two = next(p for p in reg.plugins if p.name == "rb_two")
+    assert two.error is None and "registered by both" in two.notes[0]  # the plugin itself still loaded
+    with pytest.raises(PluginError, match=r"'clash' is registered by both .*RADIOBENCH_STRICT_PLUGINS is set"):
+        build_registry(builtins() + [a, b], strict=True)
 
 
-def test_shadowing_a_builtin_name_is_an_error(make_plugin):
+def test_shadowing_a_builtin_name_keeps_the_builtin(make_plugin):
     entry = make_plugin("rb_shadow", GOOD.format(name="pixels"), dist="shadow-pkg")
-    with pytest.raises(PluginError, match=r"'pixels' is registered by both radiobench .* and shadow-pkg"):
-        build_registry(builtins() + [entry])
+    with pytest.warns(plugins.PluginWarning, match=r"'pixels' is registered by both radiobench .* and shadow-pkg"):
+        reg = build_registry(builtins() + [entry])
+    assert reg.backbones["pixels"].plugin.builtin
+
+
+PROTOCOL_CLASH = """
+from radiobench.api import ProtocolSpec, hookimpl
+
+@hookimpl
+def radiobench_register_protocols(register):
+    register(ProtocolSpec(name="knn", factory="nowhere:Missing", version="9", kinds=("classification",)))
+    register(ProtocolSpec(name="own_probe", factory="nowhere:Missing", version="1", kinds=("classification",)))
+"""
+
+
+def test_a_second_plugin_registering_a_builtin_protocol_name_leaves_the_rest_working(make_plugin):
+    """The clash that used to abort every command, `radiobench plugins` included."""
+    entry = make_plugin("rb_knn", PROTOCOL_CLASH, dist="knn-pkg")
+    with pytest.warns(plugins.PluginWarning, match=r"protocol 'knn' is registered by both radiobench .* and knn-pkg"):
+        reg = build_registry(builtins() + [entry])
+    assert reg.protocol("knn").plugin.builtin and reg.protocol("knn").spec.version == "1"
+    assert reg.protocol("own_probe").plugin.distribution == "knn-pkg"  # its other protocol is registered
+    assert "linear" in reg.protocols and "pixels" in reg.backbones
+
+
+def test_disable_plugins_turns_off_the_named_ones(make_plugin, monkeypatch):
+    a = make_plugin("rb_keep", GOOD.format(name="kept_net"))
+    b = make_plugin("rb_off", GOOD.format(name="off_net"), dist="off-dist")
+    c = make_plugin("rb_off2", "raise ImportError('would fail')", dist="off-dist-2")
+    monkeypatch.setenv("RADIOBENCH_DISABLE_PLUGINS", " rb_off , off-dist-2")  # entry-point or distribution names
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # never imported, so no failure to report
+        reg = build_registry(builtins() + [a, b, c])
+    assert "kept_net" in reg.backbones and "off_net" not in reg.backbones
+    off = {p.name: p for p in reg.plugins if p.disabled}
+    assert set(off) == {"rb_off", "rb_off2"} and all(p.error is None and not p.hooks for p in off.values())
+    assert reg.plugins[-1].to_dict()["disabled"] is True
+
+
+def test_disable_plugins_can_turn_off_a_builtin_and_names_unknown_names(monkeypatch):
+    monkeypatch.setenv("RADIOBENCH_DISABLE_PLUGINS", "protocols,no_such_plugin")
+    with pytest.warns(plugins.PluginWarning, match=r"RADIOBENCH_DISABLE_PLUGINS names no_such_plugin, which no plugin "
+                                                  r"here is called; plugins .*: .*baselines"):
+        reg = build_registry(builtins())
+    assert not reg.protocols and "pixels" in reg.backbones
+
+
+def test_registering_a_protocol_class_still_works_with_a_deprecation_warning(make_plugin):
+    source = """
+    from dataclasses import dataclass
+    import numpy as np
+    from radiobench.api import Protocol, hookimpl
+
+    @dataclass
+    class Median(Protocol):
+        \"\"\"Predicts the training median.\"\"\"
+        name = "median_probe"
+        version = "2"
+        kinds = ("regression",)
+        shift: float = 0.0
+
+        def fit_predict(self, task, x_train, y_train, x_test, seed, validation=None):
+            return np.full(len(x_test), np.median(y_train) + self.shift), {}
+
+    @hookimpl
+    def radiobench_register_protocols(register):
+        register(Median)
+    """
+    entry = make_plugin("rb_old_protocol", source, dist="old-protocol-pkg", version="0.4")
+    with pytest.warns(DeprecationWarning, match=r"plugin old-protocol-pkg 0.4 .* registers the protocol class Median; "
+                                                r"register a radiobench.api.ProtocolSpec instead"):
+        reg = build_registry(builtins() + [entry])
+    spec = reg.protocol("median_probe").spec
+    assert (spec.version, spec.kinds, spec.defaults, spec.description) == \
+        ("2", ("regression",), {"shift": 0.0}, "Predicts the training median.")
+    assert spec.build({"shift": 1.5}).describe() == {"shift": 1.5}
 
 
 def test_plugin_raising_during_registration_loses_only_its_own_specs(make_plugin):
@@ -155,8 +235,9 @@ def test_alias_resolves_to_its_backbone_and_cannot_be_taken_twice(make_plugin):
     reg = build_registry(builtins() + [a])
     assert reg.backbone("net").spec.name == "net_v2"
     b = make_plugin("rb_alias2", GOOD.format(name="net"), dist="other-pkg")
-    with pytest.raises(PluginError, match="'net' is registered by both rb-alias 1.0 .* and other-pkg"):
-        build_registry(builtins() + [a, b])
+    with pytest.warns(plugins.PluginWarning, match="'net' is registered by both rb-alias 1.0 .* and other-pkg"):
+        reg = build_registry(builtins() + [a, b])
+    assert reg.backbone("net").spec.name == "net_v2" and "net" not in reg.backbones
 
 
 @pytest.mark.parametrize("call, shown", [("sys.exit(3)", "sys.exit(3)"), ("sys.exit()", "sys.exit()"),

@@ -102,8 +102,14 @@ def test_seeds_are_not_kept_from_other_code(opts, monkeypatch, clean_checkout):
 
 
 def test_a_result_of_an_older_protocol_version_is_replaced(opts, monkeypatch):
+    import dataclasses
+
+    from radiobench.registry import get_registry
+
     run(opts())
-    monkeypatch.setattr(Linear, "version", "99")
+    linear = get_registry().protocols["linear"]  # the spec, not the class, carries the version a result records
+    monkeypatch.setitem(get_registry().protocols, "linear", dataclasses.replace(linear, spec=dataclasses.replace(
+        linear.spec, version="99")))
     notes = Notes()
     assert run(opts(), notes).status == "done"
     assert "protocol version 4 -> 99" in notes.lines[0]

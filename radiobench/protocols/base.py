@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,10 +134,31 @@ class Versioned:
         """The version a result on a task of ``kind`` records (and must match to be reused or merged)."""
         return cls.kind_versions.get(kind, cls.version)
 
+    @classmethod
+    def from_options(cls, values: dict[str, Any]) -> Any:
+        """The protocol with these option values (what ``ProtocolSpec.build`` calls).
+
+        A value whose name is a dataclass field of the class is passed as that field; any other goes into
+        the ``options`` dict over its defaults (how the built-in protocols keep their settings).
+        """
+        names = {f.name for f in dataclasses.fields(cls)} - {"options"} if dataclasses.is_dataclass(cls) else set()
+        protocol = cls(**{k: v for k, v in values.items() if k in names})
+        rest = {k: v for k, v in values.items() if k not in names}
+        if rest:
+            protocol.options = {**getattr(protocol, "options", {}), **rest}
+        return protocol
+
+    def describe(self) -> dict[str, Any]:
+        """The protocol's parameters, recorded in results: its ``options`` dict and its other dataclass fields."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "options"} \
+            if dataclasses.is_dataclass(self) else {}
+        return {**dict(getattr(self, "options", None) or {}), **fields}
+
 
 @dataclass
 class Protocol(Versioned, abc.ABC):
-    """Subclasses set ``name`` and implement ``fit_predict``; options are dataclass fields."""
+    """Subclasses implement ``fit_predict``; their settings are dataclass fields (declared as options in the
+    ``ProtocolSpec`` that registers them: the spec, not the class, gives the name, version and kinds)."""
 
     name: ClassVar[str]
     # bumped whenever a change can move a number; the leaderboard never merges two versions
@@ -176,10 +198,6 @@ class Protocol(Versioned, abc.ABC):
             out.append((predicted, params, time.perf_counter() - start))
         return out
 
-    def describe(self) -> dict[str, Any]:
-        """The protocol's fixed parameters, recorded in results."""
-        return dict(self.options)
-
 
 class MapProtocol(Versioned, abc.ABC):
     """A head trained on frozen spatial feature maps (detection kinds), one fit per seed.
@@ -200,10 +218,6 @@ class MapProtocol(Versioned, abc.ABC):
                     num_classes: int, input_size: int, seed: int, device: Any = "cpu",
                     ) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
         """Per test image: boxes (input pixels, xyxy), scores and labels; and what the fit chose."""
-
-    def describe(self) -> dict[str, Any]:
-        """The protocol's fixed parameters, recorded in results."""
-        return dict(self.options)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ through exactly the same path as third-party ones (the datasette model). A plugi
 fails to import, implements an unknown hook, or raises while registering is reported by
 distribution name and version and skipped, unless ``RADIOBENCH_STRICT_PLUGINS=1``.
 ``RADIOBENCH_DISABLE_PLUGIN_AUTOLOAD=1`` keeps only the built-ins, as pytest's
-``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` does.
+``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` does, and ``RADIOBENCH_DISABLE_PLUGINS=a,b`` turns off the plugins
+named (by entry-point or distribution name, built-in or not), as pytest's ``-p no:NAME`` does: they
+are listed by ``radiobench plugins`` as disabled and never imported.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class PluginInfo:
     builtin: bool
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
+    disabled: bool = False  # named in RADIOBENCH_DISABLE_PLUGINS: listed, never imported
+    notes: list[str] = field(default_factory=list)  # what went wrong with part of it (a name another plugin holds)
 
     @property
     def label(self) -> str:
@@ -57,6 +61,8 @@ class PluginInfo:
             "builtin": self.builtin,
             "hooks": self.hooks,
             "error": self.error,
+            "disabled": self.disabled,
+            "notes": self.notes,
         }
 
 
@@ -80,8 +86,16 @@ class _PluginManager(pluggy.PluginManager):
         return opts
 
 
+DISABLE = "RADIOBENCH_DISABLE_PLUGINS"
+
+
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def disabled_names() -> set[str]:
+    """The plugins ``RADIOBENCH_DISABLE_PLUGINS`` turns off: entry-point or distribution names, comma-separated."""
+    return {n.strip() for n in os.environ.get(DISABLE, "").split(",") if n.strip()}
 
 
 def discover_entry_points() -> list[PluginEntry]:
@@ -121,6 +135,7 @@ def load_plugins(
     entries = discover_entry_points() if entries is None else list(entries)
     pm = new_plugin_manager()
     infos: list[PluginInfo] = []
+    off, matched = disabled_names(), set()
     for entry in entries:
         builtin = entry.distribution == CORE_DISTRIBUTION
         if not builtin and not autoload:
@@ -133,6 +148,11 @@ def load_plugins(
             builtin=builtin,
         )
         infos.append(info)
+        named = off & {info.name, info.distribution}
+        if named:
+            matched |= named
+            info.disabled = True
+            continue
         try:
             plugin = entry.entry_point.load()
         except SystemExit as exc:  # not an Exception: uncaught, it would end every command without a word
@@ -156,6 +176,10 @@ def load_plugins(
             fail(info, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(HOOK_NAMES)}", strict)
             continue
         info.hooks = sorted(c.name for c in callers)
+    if off - matched:
+        known = sorted({i.name for i in infos} | {i.distribution for i in infos})
+        warnings.warn(f"{DISABLE} names {', '.join(sorted(off - matched))}, which no plugin here is called; "
+                      f"plugins (entry point or distribution): {', '.join(known)}", PluginWarning, stacklevel=2)
     return pm, infos
 
 

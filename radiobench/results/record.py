@@ -223,6 +223,9 @@ class Request:
     precision: str
     limit: int | None
     seeds: list[int] = field(default_factory=list)
+    # The protocol's parameters as its result records them (``protocol.params``: its options among them);
+    # None: not compared.
+    protocol_params: dict[str, Any] | None = None
 
 
 class ResultRecord(_Model):
@@ -346,6 +349,8 @@ class ResultRecord(_Model):
             ("task options", self.task.options, request.task_options),
             ("protocol", self.protocol.id, request.protocol_id),
             ("protocol version", self.protocol.version, request.protocol_version),
+            *([("protocol params", self.protocol.params, request.protocol_params)]
+              if request.protocol_params is not None else []),
             ("precision", self.precision, request.precision),
             ("limit", self.limit, request.limit),
         ]

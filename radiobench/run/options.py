@@ -46,6 +46,8 @@ class RunOptions:
     budget: LabelBudget = field(default_factory=LabelBudget)
     # per-task option overrides from the command line (e.g. --beam for FITS fields without beam keywords)
     task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # protocol name -> option values other than the spec's defaults (--protocol-option), checked by validated()
+    protocol_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.seeds, int) or not 1 <= self.seeds <= MAX_SEEDS:
@@ -73,6 +75,8 @@ class RunOptions:
         the names the user typed (aliases included) are re-keyed by the backbone they name.
         """
         _check_names(registry, backbones, tasks, settings.get("protocols", ["main"]))
+        for name, values in (settings.get("protocol_options") or {}).items():
+            registry.protocol(name).spec.values(values)  # an OptionError names the option and the ones there are
         settings["weights"] = _weights_by_backbone(registry, settings.get("weights") or {})
         opts = cls(**settings)
         check_results_dir(opts.results_dir)
@@ -142,3 +146,45 @@ def weights_argument(value: str | None, backbones: list[str]) -> dict[str, str]:
         mapping[name] = path
     return mapping
 
+
+def protocol_options_argument(registry: Registry, items: list[str], protocols: list[str],
+                              tasks: list[str]) -> dict[str, dict[str, Any]]:
+    """``--protocol-option`` values, typed and checked against the protocols' specs before any work.
+
+    ``PROTOCOL.NAME=VALUE`` sets one protocol's option; a bare ``NAME=VALUE`` sets it on every protocol of
+    the run that has an option of that name (``main`` stands for each task kind's headline protocol). A
+    name no protocol of the run has, or a value its type refuses, is one line naming the option and the
+    options there are (exit code 2).
+    """
+    from radiobench.kinds import get_kind
+    from radiobench.specs import OptionError
+
+    running = list(dict.fromkeys(
+        q for p in protocols for q in ([get_kind(registry.task(t).spec.kind).main_protocol for t in tasks]
+                                       if p == "main" else [p])))
+    known = [f"{p}.{n}" for p in running if p in registry.protocols for n in registry.protocol(p).spec.option_specs]
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise OptionError(f"--protocol-option {item!r}: expected NAME=VALUE or PROTOCOL.NAME=VALUE "
+                              f"(options of this run: {', '.join(known) or 'none'})")
+        owner, dot, name = key.rpartition(".")  # option names are identifiers; protocol names may hold dots
+        if dot:
+            if owner not in running:
+                registry.protocol(owner)  # an unknown protocol is named with the nearest ones
+                raise OptionError(f"--protocol-option {item!r}: protocol {owner!r} is not run here "
+                                  f"(the run's protocols: {', '.join(running)})")
+            targets = [owner]
+        else:
+            targets = [p for p in running if name in registry.protocol(p).spec.option_specs]
+            if not targets:
+                raise OptionError(f"--protocol-option {item!r}: no protocol of this run ({', '.join(running)}) has an "
+                                  f"option {name!r}; the options: {', '.join(known) or 'none'}")
+        for p in targets:
+            try:
+                out.setdefault(p, {})[name] = registry.protocol(p).spec.parse(name, text)
+            except OptionError as exc:
+                raise OptionError(f"--protocol-option {item!r}: {exc}") from None
+    return out

@@ -64,6 +64,12 @@ def plan(registry: Registry, backbone_name: str, task_name: str, opts: RunOption
     return [p for p in asked if applies[p]], outcomes
 
 
+def protocol_id(registry: Registry, protocol: str, opts: RunOptions) -> str:
+    """What a result of ``protocol`` in this run is filed and compared under: its name, then ``@name=value`` for
+    each option set to other than its default, then the label budget (``knn@k=5-n145``)."""
+    return protocol + registry.protocol(protocol).spec.id_suffix(opts.protocol_options.get(protocol)) + opts.budget.suffix
+
+
 def run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunOptions,
              progress: Progress | None = None) -> list[Outcome]:
     progress = progress or Progress()
@@ -83,16 +89,18 @@ def unanswered(registry: Registry, backbone_name: str, task_name: str, opts: Run
         return []
     pair = Pair.prepare(registry.backbone(backbone_name), registry.task(task_name), opts)
     *_, earlier, _ = _triage(registry, pair, applicable, opts, Progress())
-    return [p + opts.budget.suffix for p in earlier]
+    return [protocol_id(registry, p, opts) for p in earlier]
 
 
 def _triage(registry: Registry, pair: Pair, applicable: list[str], opts: RunOptions, progress: Progress
             ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any], dict[str, ResultRecord | None], list[Outcome]]:
-    """Per protocol: its spec, id and request; the earlier result of each that must be (re)computed;
-    and a "skipped" outcome for each whose finished result already answers the request."""
-    protocols = {p: registry.protocol(p).spec() for p in applicable}
-    ids = {p: p + opts.budget.suffix for p in applicable}
-    requests = {p: request_for(pair, protocols[p], ids[p]) for p in applicable}
+    """Per protocol: the protocol built with the run's option values, its id and request; the earlier result of
+    each that must be (re)computed; and a "skipped" outcome for each whose finished result already answers
+    the request. Only here is a protocol's code imported (its spec's factory)."""
+    specs = {p: registry.protocol(p).spec for p in applicable}
+    protocols = {p: specs[p].build(opts.protocol_options.get(p)) for p in applicable}
+    ids = {p: protocol_id(registry, p, opts) for p in applicable}
+    requests = {p: request_for(pair, specs[p], protocols[p], ids[p]) for p in applicable}
     earlier: dict[str, ResultRecord | None] = {}
     skipped: list[Outcome] = []
     for p in applicable:
@@ -159,7 +167,7 @@ def _run_pair(registry: Registry, backbone_name: str, task_name: str, opts: RunO
                 start = time.perf_counter()
                 fit = strategy.fit(pair, protocols[p], todo, progress)
                 fit.per_seed = [*kept.values(), *fit.per_seed]
-                record, sidecar = make_record(pair, protocols[p], ids[p], fit, sorted(kept), env,
+                record, sidecar = make_record(pair, registry.protocol(p).spec, protocols[p], ids[p], fit, sorted(kept), env,
                                               time.perf_counter() - start)
                 write_result(path, record, sidecar)
             outcomes.append(Outcome(name, task_name, ids[p], "done", record.score_text(), path))

@@ -16,7 +16,7 @@ from radiobench.models import weights
 from radiobench.models.weights import WeightsNotFoundError, offline_requested
 from radiobench.registry import Registry
 from radiobench.run.options import RunOptions
-from radiobench.run.pipeline import Outcome, plan
+from radiobench.run.pipeline import Outcome, plan, protocol_id
 from radiobench.run.progress import Progress
 from radiobench.specs import BackboneSpec
 
@@ -98,7 +98,7 @@ def preflight(registry: Registry, backbones: list[str], tasks: list[str], opts: 
     pairs = []
     for (b, t), (protocols, skipped) in planned.items():
         name = registry.backbone(b).spec.name
-        ids = [p + opts.budget.suffix for p in protocols]
+        ids = [protocol_id(registry, p, opts) for p in protocols]
         pairs.append(PairPlan(name, t, ids, skipped, _existing(opts, name, t, ids),
                               checks.get(name, Check(True, "")), data.get(t, Check(True, ""))))
     return Preflight(pairs, checks, data)

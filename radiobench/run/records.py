@@ -18,14 +18,17 @@ from radiobench.results import bootstrap, predictions
 from radiobench.run.installed import scorer_for
 from radiobench.run.pair import Pair
 from radiobench.run.strategy import Fit
+from radiobench.specs import ProtocolSpec
 
 
-def request_for(pair: Pair, protocol: Any, protocol_id: str) -> Request:
-    """What this run would measure for one protocol: the identity a finished result must match."""
+def request_for(pair: Pair, spec: ProtocolSpec, protocol: Any, protocol_id: str) -> Request:
+    """What this run would measure for one protocol: the identity a finished result must match (its parameters,
+    options included, as the result records them)."""
     return Request(
         backbone=pair.name, backbone_code=pair.code, weights_identity=pair.weights_id, task=pair.task_name,
         task_version=pair.task_reg.spec.version, data_sha256=pair.task.data_sha256, task_options=pair.task.options,
-        protocol_id=protocol_id, protocol_version=protocol.version_for(pair.task_reg.spec.kind),
+        protocol_id=protocol_id, protocol_version=spec.version_for(pair.task_reg.spec.kind),
+        protocol_params=protocol.describe(),
         precision=pair.opts.precision,
         limit=pair.opts.limit, seeds=list(range(pair.opts.seeds)),
     )
@@ -71,7 +74,7 @@ def kept_seeds(earlier: ResultRecord | None, request: Request, env: dict[str, An
     return {r.seed: r for r in seed_results(earlier, items) if r.seed in request.seeds and r.items is not None}
 
 
-def make_record(pair: Pair, protocol: Any, protocol_id: str, fit: Fit, kept: list[int], env: dict[str, Any],
+def make_record(pair: Pair, spec: ProtocolSpec, protocol: Any, protocol_id: str, fit: Fit, kept: list[int], env: dict[str, Any],
                 fit_seconds: float) -> tuple[ResultRecord, bytes | None]:
     """The result of one protocol on the pair, and its per-item sidecar (None when a strategy kept no items).
 
@@ -122,7 +125,7 @@ def make_record(pair: Pair, protocol: Any, protocol_id: str, fit: Fit, kept: lis
             "evaluation": fit.evaluation, "metadata": task.metadata(), "citation": t.citation,
         },
         "protocol": {
-            "name": protocol.name, "version": protocol.version_for(t.kind), "id": protocol_id, "params": protocol.describe(),
+            "name": spec.name, "version": spec.version_for(t.kind), "id": protocol_id, "params": protocol.describe(),
             "label_budget": pair.opts.budget.to_dict(),
             "train_size_per_seed": [r.train_size for r in per_seed],
             "sizes_per_seed": [r.sizes for r in per_seed],
