@@ -1,6 +1,13 @@
 """Errors a user can act on. Each message is one line that says what to do next.
 
-The CLI prints these without a traceback and exits non-zero; anything else is a bug.
+The CLI prints these without a traceback, as ``error: <message>``, and exits with the error's
+``exit_code``; anything else is a bug. Exit codes follow argparse's: 2 when the command line must
+change (a :class:`UsageError`: a malformed or out-of-range value, an unknown name, options that
+contradict or lack a partner, a path that cannot be what its option needs, such as a folder
+given as an output file or a results folder that cannot be written); 1 when the command was
+right and running it failed (data or weights missing or corrupt, a failed download, results
+that cannot be read, a pair that failed), so that the same command works once that is fixed.
+A usage error's message names the option and echoes the value given.
 """
 
 from __future__ import annotations
@@ -15,9 +22,13 @@ class RadiobenchError(Exception):
     exit_code = 1
 
 
-class UnknownNameError(RadiobenchError, KeyError):
+class UsageError(RadiobenchError):
+    """A value or combination on the command line that cannot work: change the command (exit code 2)."""
+
     exit_code = 2
 
+
+class UnknownNameError(UsageError, KeyError):
     def __init__(self, kind: str, name: str, available: Iterable[str]):
         available = sorted(available)
         hint = f" {did_you_mean(name, available)}".rstrip()

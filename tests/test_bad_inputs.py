@@ -63,7 +63,7 @@ def test_simulate_size_limit_is_stated(tmp_path, capsys):
 
 
 def test_simulate_refuses_a_folder_as_output_before_simulating(tmp_path, capsys):
-    assert main(["simulate", "field", "--output", str(tmp_path), "--size", "64"]) == 1
+    assert main(["simulate", "field", "--output", str(tmp_path), "--size", "64"]) == 2  # another path: a usage error
     assert one_error_line(capsys) == (f"error: simulate field: --output {tmp_path} is a folder; give a file path such as "
                                       f"{tmp_path / 'field.fits'}")
     assert list(tmp_path.iterdir()) == []
@@ -74,7 +74,7 @@ def test_run_refuses_a_non_finite_beam_before_running(tmp_path, capsys, beam):
     results = tmp_path / "results"
     args = ["run", "--backbone", "pixels", "--task", "mgcls_counts", "--beam", beam, "--results-dir", str(results),
             "--data-root", str(tmp_path / "data")]
-    assert main(args) == 1
+    assert main(args) == 2
     assert one_error_line(capsys) == (f"error: --beam {beam!r}: expected BMAJ,BMIN,BPA in degrees, finite, with "
                                       "BMAJ >= BMIN > 0, e.g. 0.0015,0.0015,0")
     assert list(tmp_path.iterdir()) == []

@@ -64,7 +64,7 @@ def test_unknown_task_and_protocol_exit_2():
 def test_out_of_range_numbers_are_refused_before_anything_runs(tmp_path, args, message):
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--results-dir", str(tmp_path / "res"),
                           "--data-root", str(tmp_path), *args)
-    assert done.returncode == 1 and done.stderr == f"error: {message}\n" and not (tmp_path / "res").exists()
+    assert done.returncode == 2 and done.stderr == f"error: {message}\n" and not (tmp_path / "res").exists()
 
 
 def test_missing_data_names_the_download_command_and_folder(tmp_path):
@@ -137,7 +137,7 @@ def test_too_small_a_limit_fails_the_probe_that_cannot_fit_and_spares_the_others
 
 
 @pytest.mark.parametrize("where, message", [
-    ("", "--results-dir is empty; give a folder, e.g. --results-dir results"),
+    ("", "--results-dir '' is empty; give a folder, e.g. --results-dir results"),
     ("FILE/sub", "is a file, not a folder; pick another --results-dir"),
     ("/proc/radiobench-results", "cannot write in /proc"),
 ])
@@ -147,7 +147,7 @@ def test_a_results_folder_that_cannot_take_results_is_refused_before_any_work(tm
     target = where.replace("FILE", str(blocker)) if where else ""
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--results-dir", target,
                           "--data-root", str(tmp_path / "nodata"))
-    assert done.returncode == 1 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["FILE"]  # nothing written, no data root made
 
 
@@ -162,7 +162,8 @@ def test_weights_for_a_backbone_without_learned_weights_are_refused(tmp_path):
     weights.write_bytes(b"x")
     done = radiobench_cli("run", "--backbone", "random_resnet18", "--task", "mirabest", "--weights", str(weights),
                           "--results-dir", str(tmp_path / "res"))
-    assert done.returncode == 1 and "has no learned weights (random); --weights does not apply to it" in done.stderr
+    assert done.returncode == 2 and f"--weights {weights}: backbone 'random_resnet18' has no learned weights (random); "\
+           "--weights does not apply to it" in done.stderr
     assert not (tmp_path / "res").exists()
 
 

@@ -63,7 +63,7 @@ def test_an_unusable_cache_root_is_refused_before_any_work(make, said, tmp_path,
     monkeypatch.setenv("RADIOBENCH_CACHE", str(target))
     code = cli.main(["run", "--backbone", "pixels", "--task", "mirabest", "--results-dir", str(tmp_path / "r"),
                      "--data-root", str(tmp_path / "data")])
-    assert code == 1
+    assert code == 2  # another folder is the fix: a usage error
     line = _one_error_line(capsys.readouterr().err)
     assert f"RADIOBENCH_CACHE {target}" in line and said in line
     assert not (tmp_path / "r").exists()
@@ -73,7 +73,7 @@ def test_leaderboard_output_that_cannot_be_a_file_is_refused_before_rendering(tm
     (tmp_path / "plain").write_text("x")
     for output, said in ((tmp_path, "is a folder; give a file path such as"),
                          (tmp_path / "plain" / "board.md", "is a file, not a folder; pick another --output")):
-        assert cli.main(["leaderboard", "--results-dir", str(tmp_path / "none"), "--output", str(output)]) == 1
+        assert cli.main(["leaderboard", "--results-dir", str(tmp_path / "none"), "--output", str(output)]) == 2
         assert said in _one_error_line(capsys.readouterr().err)
 
 
@@ -86,7 +86,7 @@ def test_simulate_caps_the_number_of_sources(tmp_path, capsys):
 
 
 def test_a_full_disk_is_said_as_such_and_stops_the_run(tmp_path, monkeypatch, capsys):
-    import radiobench.run as run
+    from radiobench.run import session
 
     calls = []
 
@@ -94,7 +94,7 @@ def test_a_full_disk_is_said_as_such_and_stops_the_run(tmp_path, monkeypatch, ca
         calls.append((backbone, task))
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r" / "x.json"))
 
-    monkeypatch.setattr(run, "run_pair", full)
+    monkeypatch.setattr(session, "run_pair", full)
     monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path / "cache"))
     code = cli.main(["run", "--backbone", "pixels,random_resnet18", "--task", "mirabest", "--results-dir",
                      str(tmp_path / "r"), "--data-root", str(REPO.parent / "shared" / "data"), "--limit", "10"])
@@ -124,7 +124,7 @@ def test_plugin_text_is_neither_markup_nor_escape_sequences_in_list(tmp_path, mo
     entry = plugins.PluginEntry(metadata.EntryPoint(name="rb_evil", value="rb_evil", group=plugins.GROUP), "rb-evil", "1")
     builtin = [e for e in plugins.discover_entry_points() if e.distribution == plugins.CORE_DISTRIBUTION]
     registry = build_registry(builtin + [entry])
-    monkeypatch.setattr(cli, "_registry", lambda: registry)
+    monkeypatch.setattr("radiobench.registry.get_registry", lambda: registry)
     monkeypatch.setenv("COLUMNS", "250")
     assert cli.main(["list", "backbones"]) == 0
     out = capsys.readouterr().out

@@ -114,7 +114,7 @@ def test_results_of_different_tasks_or_missing_ones_are_refused(tmp_path, capsys
         compare(a, b)
     assert main(["compare", "alpha", "gamma", "--task", "t", "--results-dir", str(tmp_path)]) == 1
     assert "no main-protocol result of gamma on t" in capsys.readouterr().err
-    assert main(["compare", "alpha", "beta", "--results-dir", str(tmp_path)]) == 1
+    assert main(["compare", "alpha", "beta", "--results-dir", str(tmp_path)]) == 2  # a usage error
     assert "give --task" in capsys.readouterr().err
 
 

@@ -313,9 +313,10 @@ def test_no_fields_says_where_to_put_them(tmp_path):
 ])
 def test_bad_beam_arguments_are_refused_before_running(beam, message):
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mgcls_counts", "--beam", beam)
-    assert done.returncode == 1 and message in done.stderr
+    assert done.returncode == 2 and message in done.stderr
     other = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--beam", "0.0015,0.0015,0")
-    assert other.returncode == 1 and "--beam applies to tasks that read FITS fields (mgcls_counts" in other.stderr
+    assert other.returncode == 2 and "--beam '0.0015,0.0015,0' applies to tasks that read FITS fields (mgcls_counts" in other.stderr
+    assert "none of which is among --task mirabest" in other.stderr
 
 
 def mgcls_like_cube(path: Path, seed: int) -> list[tuple[float, float]]:

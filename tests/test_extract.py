@@ -64,13 +64,13 @@ def test_wrong_shape_fails_the_pair_but_not_the_registry(tmp_path, monkeypatch):
 
 def test_one_failing_backbone_does_not_stop_the_others(tmp_path, monkeypatch, capsys):
     import types, sys
-    from radiobench.cli import _run_all
+    from radiobench.run.session import run_all
 
     helpers = types.ModuleType("tests_extract_helpers")
     helpers.WrongShape = WrongShape
     monkeypatch.setitem(sys.modules, "tests_extract_helpers", helpers)
     reg = registry_with(spec("WrongShape"))
-    code = _run_all(reg, ["bad", "fake_backbone"], ["fake_task"], RunOptions(results_dir=tmp_path, seeds=2))
+    code = run_all(reg, ["bad", "fake_backbone"], ["fake_task"], RunOptions(results_dir=tmp_path, seeds=2))
     out = " ".join(capsys.readouterr().out.split())
     assert code == 1 and "1 of 2 failed" in out
     assert (tmp_path / "fake_backbone__fake_task__linear.json").exists()

@@ -423,7 +423,7 @@ def test_html_page_describes_tasks_with_chance_levels_and_lists_backbones_withou
     assert "<td>alpha</td>" not in missing  # has results
     names = sorted(p.name for p in page.parent.iterdir())
     assert "board-mirabest.svg" in names and "board-knn-mirabest.svg" in names  # linear plain, others by protocol
-    assert main(["leaderboard", "--results-dir", str(results), "--protocol", "all"]) == 1  # md takes one protocol
+    assert main(["leaderboard", "--results-dir", str(results), "--protocol", "all"]) == 2  # md takes one protocol
 
 
 def html_escape(text):

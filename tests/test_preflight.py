@@ -25,16 +25,20 @@ def test_every_task_with_missing_weights_prints_one_table_and_one_line_per_missi
     assert out.count("Pre-flight") == 1 and "Summary" not in out and "Traceback" not in out + done.stderr
     lines = problem_lines(out)
     assert len(lines) == 3, out
-    weights, counts, rgn = lines
-    assert weights.startswith("[1] weights dino_mgcls_vits8: could not download https://zenodo.org/")
-    assert "--weights PATH" in weights and "`radiobench weights download dino_mgcls_vits8`" in weights
-    assert counts == (f"[2] data mgcls_counts: not in {shared_data / 'mgcls'}; run `radiobench data download mgcls_counts "
+    counts, rgn, weights = lines  # the table's problems, then the download that failed after it
+    assert counts == (f"[1] data mgcls_counts: not in {shared_data / 'mgcls'}; run `radiobench data download mgcls_counts "
                       f"--data-root {shared_data}` (or add --download to this run)")
-    assert rgn.startswith("[3] data radiogalaxynet: not in ") and "has no automatic download" in rgn
+    assert rgn.startswith("[2] data radiogalaxynet: not in ") and "has no automatic download" in rgn
+    assert weights.startswith("[3] weights dino_mgcls_vits8: could not download https://zenodo.org/")
+    assert "--weights PATH" in weights and "`radiobench weights download dino_mgcls_vits8`" in weights
     assert out.count("could not download") == 1  # once, not once per task
     rows = {line.split("│")[2].strip(): line for line in out.splitlines() if line.startswith("│ dino_mgcls_vits8")}
     assert len(rows) == 7 and "generated on first run" in rows["sim_detect"] and "present" in rows["mirabest"]
-    assert "missing [2]" in rows["mgcls_counts"] and "nothing until its weights and data are here" in rows["mgcls_counts"]
+    assert "to download" in rows["mirabest"] and "missing [1]" in rows["mgcls_counts"]
+    assert "nothing until its data are here" in rows["mgcls_counts"]
+    # in the order it happens: the pre-flight table, then the download it calls for, then how that went
+    download = out.index("downloading weights for dino_mgcls_vits8 from https://zenodo.org/")
+    assert out.index("Pre-flight") < out.index("│ dino_mgcls_vits8") < out.index(rgn) < download < out.index(weights)
     assert "nothing ran: fix the 3 missing items above" in out
     assert not (tmp_path / "res").exists()
 

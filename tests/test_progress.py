@@ -76,10 +76,10 @@ def test_limit_cuts_detection_splits_too():
 def test_cli_bars_reuse_a_stage_asked_again_and_show_each_bars_unit():
     from rich.console import Console
 
-    from radiobench.cli import _ProgressHooks
+    from radiobench.run.console import RichProgress
 
     out = io.StringIO()
-    hooks = _ProgressHooks(Console(file=out, width=150, force_terminal=False))
+    hooks = RichProgress(Console(file=out, width=150, force_terminal=False))
     hooks.extraction("x on t/train", 4)(4)
     for _seed in range(3):
         epoch = hooks.stage("detect head: this seed's epochs", 2, "epochs")
@@ -93,11 +93,11 @@ def test_cli_bars_reuse_a_stage_asked_again_and_show_each_bars_unit():
 
 
 def test_overall_eta_line_across_pairs():
-    from radiobench.cli import _eta
+    from radiobench.run.console import eta
 
-    assert _eta(0, 7, 0.0) == "pair 1 of 7"
-    assert _eta(2, 7, 250.0) == "pair 3 of 7, 4m10s so far, about 10m25s left"
-    assert _eta(3, 4, 3 * 3600.0) == "pair 4 of 4, 3h00m so far, about 1h00m left"
+    assert eta(0, 7, 0.0) == "pair 1 of 7"
+    assert eta(2, 7, 250.0) == "pair 3 of 7, 4m10s so far, about 10m25s left"
+    assert eta(3, 4, 3 * 3600.0) == "pair 4 of 4, 3h00m so far, about 1h00m left"
 
 
 def test_feature_map_extraction_reports_every_batch():

@@ -95,7 +95,7 @@ def test_cv_fold_uses_the_fold_file_and_the_cv_test_file(shared_data):
 
 
 def test_task_all_leaves_out_the_cv_variants():
-    from radiobench.cli import select_tasks
+    from radiobench.cli.running import select_tasks
 
     chosen = select_tasks(get_registry(), "all")
     assert {"mirabest", "rgd"} <= set(chosen) and not any(n.startswith("rgd_cv") for n in chosen)

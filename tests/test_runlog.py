@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import radiobench.run
 from radiobench.cli import main
+from radiobench.run import session
 
 
 def explode(*args, **kwargs):
@@ -14,7 +14,7 @@ def explode(*args, **kwargs):
 
 @pytest.fixture
 def buggy_pairs(monkeypatch):
-    monkeypatch.setattr(radiobench.run, "run_pair", explode)
+    monkeypatch.setattr(session, "run_pair", explode)
 
 
 def run(shared_data, results, *extra):

@@ -42,7 +42,7 @@ def _env(cache: Path) -> dict[str, str]:
     (["--executor", "local", "--mem", "16X"], "--mem '16X'"),
     (["--executor", "local", "--no-wait"], "--no-wait needs --executor slurm"),
     (["--executor", "local", "--array-parallelism", "0"], "--array-parallelism must be"),
-    (["--mem", "16G"], "--mem needs --executor"),
+    (["--mem", "16G"], "--mem 16G needs --executor"),
 ])
 def test_bad_sweep_settings_fail_before_any_work(flags, said, capsys, tmp_path):
     code = main(["run", "--backbone", "pixels", "--task", "mirabest", "--data-root", str(tmp_path / "none"),

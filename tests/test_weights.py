@@ -82,8 +82,8 @@ def test_cli_offline_run_fails_with_one_line_and_others_continue(tmp_path, share
 def test_weights_argument_needs_a_learned_backbone(tmp_path):
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--weights", str(tmp_path / "x.pth"),
                           "--limit", "10", "--results-dir", str(tmp_path / "r"))
-    assert done.returncode == 1 and done.stderr == ("error: backbone 'pixels' has no learned weights (none); "
-                                                    "--weights does not apply to it\n")
+    assert done.returncode == 2 and done.stderr == (f"error: --weights {tmp_path / 'x.pth'}: backbone 'pixels' has no "
+                                                    "learned weights (none); --weights does not apply to it\n")
     assert list(tmp_path.iterdir()) == []  # refused before anything ran
 
 

@@ -3,7 +3,8 @@
 A results folder, a jobs folder, the cache root and a leaderboard's output file all fail
 the same ways: a path below a regular file, a folder where a file should go, no write
 permission. Each is found out here, in one line naming the setting, rather than as an
-"unexpected" error after an hour of extraction.
+"unexpected" error after an hour of extraction. The fix is another path, so each is a
+:class:`~radiobench.errors.UsageError` (exit code 2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import errno
 import tempfile
 from pathlib import Path
 
-from radiobench.errors import RadiobenchError
+from radiobench.errors import UsageError
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -27,15 +28,15 @@ def check_writable_folder(folder: str | Path, setting: str) -> None:
     """
     folder = Path(folder)
     if not str(folder).strip():
-        raise RadiobenchError(f"{setting} is empty; give a folder")
+        raise UsageError(f"{setting} is empty; give a folder")
     existing = _nearest_existing(folder)
     if not existing.is_dir():
-        raise RadiobenchError(f"{setting} {folder}: {existing} is a file, not a folder; {_other(setting)}")
+        raise UsageError(f"{setting} {folder}: {existing} is a file, not a folder; {_other(setting)}")
     try:
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".radiobench-write-check-"):
             pass
     except OSError as exc:
-        raise RadiobenchError(f"{setting} {folder}: cannot write in {existing} ({exc.strerror or exc}); "
+        raise UsageError(f"{setting} {folder}: cannot write in {existing} ({exc.strerror or exc}); "
                               f"{_other(setting)} you can write to") from None
 
 
@@ -47,9 +48,9 @@ def check_output_file(path: str | Path, setting: str) -> None:
     """Prove that a file can be written at ``path``: not a folder, its folder creatable and writable."""
     path = Path(path)
     if path.is_dir():
-        raise RadiobenchError(f"{setting} {path} is a folder; give a file path such as {path / 'leaderboard.md'}")
+        raise UsageError(f"{setting} {path} is a folder; give a file path such as {path / 'leaderboard.md'}")
     if path.exists() and not path.is_file():
-        raise RadiobenchError(f"{setting} {path} exists and is not a regular file; give another path")
+        raise UsageError(f"{setting} {path} exists and is not a regular file; give another path")
     check_writable_folder(path.parent, setting)
 
 

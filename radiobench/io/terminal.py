@@ -6,11 +6,14 @@ user's clipboard, others clear the screen or retitle the window, bidi overrides 
 what is read. Every such string passes through :func:`printable` before it is printed;
 control characters become visible ``\\x1b``-style escapes, so nothing is silently lost.
 :func:`markup_safe` also escapes Rich markup, so ``[red]`` in a description is text.
+:func:`console` is the Rich console every command prints through.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from typing import Any
 
 # C0 and C1 control characters, DEL, and the Unicode bidi embedding/override/isolate controls
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -33,3 +36,20 @@ def markup_safe(text: object) -> str:
     from rich.markup import escape
 
     return escape(printable(text))
+
+
+def console(stderr: bool = False) -> Any:
+    """A Rich console for radiobench's output; piped or logged, tables are not squeezed into 80 columns."""
+    from rich.console import Console
+
+    out = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not out.is_terminal:
+        out.width = max(out.width, 160)
+    return out
+
+
+def print_traceback(exc: BaseException) -> None:
+    """The full traceback on standard error (``--verbose``)."""
+    import traceback
+
+    sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))

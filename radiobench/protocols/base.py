@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from radiobench.errors import RadiobenchError
+from radiobench.errors import RadiobenchError, UsageError
 from radiobench.kinds import get_kind
 from radiobench.results.predictions import ItemPredictions
 from radiobench.specs import TaskSpec
@@ -30,11 +30,11 @@ class LabelBudget:
 
     def __post_init__(self) -> None:
         if self.fraction is not None and self.count is not None:
-            raise RadiobenchError("give either --train-fraction or --train-labels, not both")
+            raise UsageError("give either --train-fraction or --train-labels, not both")
         if self.fraction is not None and not 0 < self.fraction <= 1:
-            raise RadiobenchError(f"--train-fraction must be in (0, 1], got {self.fraction}")
+            raise UsageError(f"--train-fraction must be in (0, 1], got {self.fraction}")
         if self.count is not None and self.count < 2:
-            raise RadiobenchError(f"--train-labels must be at least 2, got {self.count}")
+            raise UsageError(f"--train-labels must be at least 2, got {self.count}")
 
     @property
     def suffix(self) -> str:

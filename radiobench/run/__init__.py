@@ -7,6 +7,8 @@
   differs between embedding tasks and detection tasks.
 - :mod:`~radiobench.run.records`: the result record of a fit, and the seeds an earlier one may lend.
 - :mod:`~radiobench.run.progress`: progress callbacks (not pluggy hooks).
+- :mod:`~radiobench.run.session`, :mod:`~radiobench.run.console`, :mod:`~radiobench.run.sweep_session`:
+  a run as ``radiobench run`` does and shows it (pre-flight, pairs, summary; with ``--executor``, jobs).
 """
 
 from radiobench.run.options import RunOptions

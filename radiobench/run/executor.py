@@ -42,8 +42,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from radiobench.errors import RadiobenchError
+from radiobench.errors import RadiobenchError, UsageError
 from radiobench.io.atomic import write_text_atomic
+from radiobench.io.folders import check_writable_folder
 from radiobench.io.reader import MiB, UnreadableFileError, read_json
 
 EXECUTORS = ("local", "slurm")
@@ -57,10 +58,8 @@ _MEM = re.compile(r"^[1-9]\d*[KMGT]?$")
 _JOB_IDS = {"local": re.compile(r"^\d{1,10}$"), "slurm": re.compile(r"^\d{1,20}(_\d{1,10})?$")}
 
 
-class SweepOptionError(RadiobenchError):
+class SweepOptionError(UsageError):
     """A sweep setting that cannot work (exit code 2, before anything is submitted)."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -99,17 +98,7 @@ class ClusterOptions:
             if not self.wait:
                 raise SweepOptionError("--no-wait needs --executor slurm: local jobs are started by this command "
                                        "as it goes (--array-parallelism at a time), so it must stay")
-        _check_writable(self.jobs_dir)
-
-
-def _check_writable(folder: Path) -> None:
-    """The shared check of :mod:`radiobench.io.folders`, as a sweep setting (exit code 2)."""
-    from radiobench.io.folders import check_writable_folder
-
-    try:
-        check_writable_folder(folder, "--jobs-dir")
-    except RadiobenchError as exc:
-        raise SweepOptionError(str(exc)) from None
+        check_writable_folder(self.jobs_dir, "--jobs-dir")  # a UsageError too
 
 
 # ---------------------------------------------------------------------------------------------- the job

@@ -2,7 +2,9 @@
 
 Every value a user can get wrong (a device torch does not know, an unwritable results
 folder, weights for a backbone that takes none, ten thousand seeds) is refused here with
-one line saying what to do, so a mistake never surfaces after an hour of extraction.
+one line naming the option and the value given, saying what to do (a
+:class:`~radiobench.errors.UsageError`, exit code 2), so a mistake never surfaces after an
+hour of extraction.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radiobench.errors import RadiobenchError
+from radiobench.errors import UsageError
 from radiobench.io.folders import check_writable_folder
 from radiobench.protocols.base import LabelBudget
 from radiobench.registry import Registry
@@ -51,18 +53,18 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         if not isinstance(self.seeds, int) or not 1 <= self.seeds <= MAX_SEEDS:
-            raise RadiobenchError(f"--seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
+            raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         if self.batch_size < 1:
-            raise RadiobenchError(f"--batch-size must be at least 1, got {self.batch_size}")
+            raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.limit is not None and self.limit < 2:
-            raise RadiobenchError(f"--limit must be at least 2 images per split, got {self.limit}")
+            raise UsageError(f"--limit must be at least 2 images per split, got {self.limit}")
         if self.precision not in PRECISIONS:
-            raise RadiobenchError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not _DEVICE.match(self.device):
-            raise RadiobenchError(f"--device {self.device!r} is not a device radiobench runs on; use auto, cpu, "
-                                  "cuda, cuda:N or mps")
+            raise UsageError(f"--device {self.device!r} is not a device radiobench runs on; use auto, cpu, "
+                             "cuda, cuda:N or mps")
         if not str(self.results_dir).strip():
-            raise RadiobenchError("--results-dir is empty; give a folder, e.g. --results-dir results")
+            raise UsageError(f"--results-dir {str(self.results_dir)!r} is empty; give a folder, e.g. --results-dir results")
         self.results_dir = Path(self.results_dir)
         self.data_root = Path(self.data_root)
         self.cache_dir = None if self.cache_dir is None else Path(self.cache_dir)
@@ -107,10 +109,10 @@ def _weights_by_backbone(registry: Registry, by_typed_name: dict[str, str]) -> d
     for typed, path in by_typed_name.items():
         spec = registry.backbone(typed).spec
         if not spec.weights.learned:
-            raise RadiobenchError(f"backbone {spec.name!r} has no learned weights ({spec.weights.kind}); "
-                                  "--weights does not apply to it")
+            raise UsageError(f"--weights {path}: backbone {spec.name!r} has no learned weights "
+                             f"({spec.weights.kind}); --weights does not apply to it")
         if not Path(path).expanduser().is_file():
-            raise RadiobenchError(f"--weights for {typed!r}: {path} is not a file")
+            raise UsageError(f"--weights for {typed!r}: {path} is not a file")
         out[spec.name] = path
     return out
 
@@ -136,13 +138,14 @@ def weights_argument(value: str | None, backbones: list[str]) -> dict[str, str]:
         return {}
     if "=" not in value:
         if len(backbones) != 1:
-            raise RadiobenchError("--weights PATH needs exactly one --backbone; use --weights NAME=PATH[,NAME=PATH]")
+            raise UsageError(f"--weights {value!r}: a bare PATH needs exactly one --backbone (got {len(backbones)}); "
+                             "use --weights NAME=PATH[,NAME=PATH]")
         return {backbones[0]: value}
     mapping = {}
     for item in (v.strip() for v in value.split(",") if v.strip()):
         name, sep, path = item.partition("=")
         if not sep or not path or name not in backbones:
-            raise RadiobenchError(f"--weights item {item!r}: expected NAME=PATH with NAME one of {', '.join(backbones)}")
+            raise UsageError(f"--weights item {item!r}: expected NAME=PATH with NAME one of {', '.join(backbones)}")
         mapping[name] = path
     return mapping
 

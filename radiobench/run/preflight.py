@@ -4,7 +4,8 @@ Without it a run over seven tasks found a missing weights file seven times, one 
 time, and a missing data set only after the weights were fixed. Here every backbone's
 weights are resolved once (downloaded if allowed and absent) and every task's data is
 looked for once (cheaply: :meth:`Task.data_present`, no hashing), so each missing thing is
-named once, with the command that fixes it, before the pairs that can run do.
+named once, with the command that fixes it, before the pairs that can run do. Downloads come
+last (:func:`download_weights`), so that the command line can show the table before them.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class Preflight:
     pairs: list[PairPlan]
     weights: dict[str, Check] = field(default_factory=dict)  # canonical backbone name ->
     data: dict[str, Check] = field(default_factory=dict)  # task name ->
+    downloads: list[str] = field(default_factory=list)  # backbones whose weights are still to be fetched
 
     def problems(self) -> list[str]:
         """One line per missing weights file or data set, each with the command that fixes it."""
@@ -84,28 +86,36 @@ class Preflight:
 
 
 def preflight(registry: Registry, backbones: list[str], tasks: list[str], opts: RunOptions,
-              progress: Progress | None = None) -> Preflight:
-    """Plan every pair, then check the weights and data that the planned pairs need, each once."""
-    progress = progress or Progress()
+              progress: Progress | None = None, fetch: bool = True) -> Preflight:
+    """Plan every pair, then check the weights and data that the planned pairs need, each once.
+
+    Weights that are absent but downloadable are fetched last, with ``fetch``; without it they
+    are left in ``downloads`` for :func:`download_weights`.
+    """
     planned = {(b, t): plan(registry, b, t, opts) for b in backbones for t in tasks}
     needed_b = dict.fromkeys(registry.backbone(b).spec.name for (b, _), (ps, _) in planned.items() if ps)
     needed_t = dict.fromkeys(t for (_, t), (ps, _) in planned.items() if ps)
     data = {t: data_check(registry, t, opts) for t in needed_t}
-    # weights only for backbones with a task whose data is here: no 300 MB download for nothing to run
+    # downloads only for backbones with a task whose data is here: no 300 MB download for nothing to run
     wanted = {registry.backbone(b).spec.name for (b, t), (ps, _) in planned.items() if ps and data[t].ok}
-    checks = {name: weights_check(registry.backbone(name).spec, opts, progress) if name in wanted
-              else weights_check(registry.backbone(name).spec, opts, progress, fetch=False) for name in needed_b}
+    found = {name: weights_check(registry.backbone(name).spec, opts) for name in needed_b}
+    downloads = [name for name, check in found.items() if check is None and name in wanted]
+    checks = {name: check or Check(True, "to download" if name in downloads else "downloadable (not needed yet)")
+              for name, check in found.items()}
     pairs = []
     for (b, t), (protocols, skipped) in planned.items():
         name = registry.backbone(b).spec.name
         ids = [protocol_id(registry, p, opts) for p in protocols]
         pairs.append(PairPlan(name, t, ids, skipped, _existing(opts, name, t, ids),
                               checks.get(name, Check(True, "")), data.get(t, Check(True, ""))))
-    return Preflight(pairs, checks, data)
+    checked = Preflight(pairs, checks, data, downloads)
+    if fetch:
+        download_weights(registry, checked, progress or Progress())
+    return checked
 
 
-def weights_check(spec: BackboneSpec, opts: RunOptions, progress: Progress, fetch: bool = True) -> Check:
-    """Whether the backbone's weights are at hand, fetching them once when absent and allowed."""
+def weights_check(spec: BackboneSpec, opts: RunOptions) -> Check | None:
+    """Whether the backbone's weights are at hand, looking only; None when they are absent and downloadable."""
     w = spec.weights
     if not w.learned:
         return Check(True, "none needed" if w.kind == "none" else "random init")
@@ -115,19 +125,32 @@ def weights_check(spec: BackboneSpec, opts: RunOptions, progress: Progress, fetc
     except WeightsNotFoundError as exc:
         if offline_requested(opts.offline) or w.kind not in ("url", "hf_hub"):
             return _missing_weights(spec, exc, "missing (offline)" if offline_requested(opts.offline) else "missing")
-        if not fetch:
-            return Check(True, "downloadable (not needed yet)")
+        return None
     except RadiobenchError as exc:  # a wrong file (checksum), a pipe where the file goes
         return _missing_weights(spec, exc, "unusable file")
-    else:
-        assert found is not None
-        return Check(True, f"here ({_SOURCES.get(found.source, found.source)})")
-    progress.note(f"downloading weights for {spec.name} from {w.download_source}")
-    try:
-        fetched = weights.fetch(spec)
-    except RadiobenchError as exc:
-        return _missing_weights(spec, exc, "missing (download failed)")
-    return Check(True, "downloaded now")
+    assert found is not None
+    return Check(True, f"here ({_SOURCES.get(found.source, found.source)})")
+
+
+def download_weights(registry: Registry, checked: Preflight, progress: Progress) -> list[Check]:
+    """Fetch the weights ``checked.downloads`` names, each announced as it starts, and update the pairs'
+    checks; the checks of the downloads that failed, each with its fix."""
+    failed = []
+    for name in checked.downloads:
+        spec = registry.backbone(name).spec
+        progress.note(f"downloading weights for {name} from {spec.weights.download_source}")
+        try:
+            weights.fetch(spec)
+            check = Check(True, "downloaded now")
+        except RadiobenchError as exc:
+            check = _missing_weights(spec, exc, "missing (download failed)")
+            failed.append(check)
+        checked.weights[name] = check
+        for pair in checked.pairs:
+            if pair.backbone == name:
+                pair.weights = check
+    checked.downloads = []
+    return failed
 
 
 def _missing_weights(spec: BackboneSpec, exc: Exception, status: str) -> Check:
