@@ -15,10 +15,12 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def one_error_line(capsys) -> str:
+    """The one ``error:`` line, last on standard error (a plugin's warning may come before it)."""
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    return lines[0]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0] and "Traceback" not in err, err
+    return errors[0]
 
 
 RUN = ["run", "--backbone", "pixels", "--task", "mirabest"]
