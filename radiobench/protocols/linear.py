@@ -142,7 +142,7 @@ def in_workers(units: Iterable[Any]) -> list[Any]:
 
     from joblib import Parallel, parallel_config
 
-    from radiobench.astro.sourcefinding import die_with_parent
+    from radiobench.processes import die_with_parent
 
     with parallel_config(backend="loky", initializer=die_with_parent, initargs=(os.getpid(),)):
         return Parallel(n_jobs=-1)(units)

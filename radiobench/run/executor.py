@@ -46,6 +46,7 @@ from radiobench.errors import RadiobenchError, UsageError
 from radiobench.io.atomic import write_text_atomic
 from radiobench.io.folders import check_writable_folder
 from radiobench.io.reader import MiB, UnreadableFileError, read_json
+from radiobench.processes import pid_alive
 
 EXECUTORS = ("local", "slurm")
 STATES = ("pending", "running", "done", "failed")
@@ -346,7 +347,7 @@ def states(submissions: list[Submission], live: dict[str, Any] | None = None) ->
         elif s.executor == "slurm":
             running = s.job_id in alive
         else:
-            running = s.host == socket.gethostname() and _pid_alive(int(s.job_id))
+            running = s.host == socket.gethostname() and pid_alive(int(s.job_id))
         if _present(outcome):  # finished between the two looks
             out.append(read_outcome(s))
         elif running:
@@ -437,19 +438,6 @@ def _checked_outcome(document: Any, s: Submission) -> tuple[str, list[dict[str, 
         if row["status"] not in _OUTCOME_STATUSES:
             raise _BadOutcome(f"outcome {i + 1}: status must be one of {', '.join(_OUTCOME_STATUSES)}")
     return document["state"], [dict(row) for row in outcomes], _one_line(document["error"])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (finished, not yet reaped) is not running
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _alive_slurm(job_ids: list[str]) -> set[str]:
