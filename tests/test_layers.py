@@ -187,3 +187,30 @@ def test_results_board_and_io_reach_nothing_above_them():
     reaching = {name: path_to(graph, name, UPPER_LAYERS) for name in lower}
     bad = {name: chain for name, chain in reaching.items() if chain}
     assert not bad, "lower layers reaching up:\n" + "\n".join(f"  {' -> '.join(chain)}" for chain in bad.values())
+
+
+#: Below the runner: what a protocol, a task or the astronomy code uses must not reach back up into the run
+#: (a protocol gets progress from :mod:`radiobench.progress`, worker pools from :mod:`radiobench.processes`).
+BELOW_THE_RUNNER = ("radiobench.protocols", "radiobench.tasks", "radiobench.astro", "radiobench.progress",
+                    "radiobench.processes", "radiobench.kinds", "radiobench.specs", "radiobench.errors")
+RUNNER_AND_ABOVE = ("radiobench.run", "radiobench.registry", "radiobench.cli")
+
+
+def test_protocols_tasks_and_astro_reach_nothing_of_the_runner():
+    graph = with_parents(GRAPH)
+    lower = [name for name in graph if any(name == layer or name.startswith(layer + ".") for layer in BELOW_THE_RUNNER)]
+    assert len(lower) > 15
+    bad = [chain for chain in (path_to(graph, name, RUNNER_AND_ABOVE) for name in lower) if chain]
+    assert not bad, "reaching up into the runner:\n" + "\n".join(f"  {' -> '.join(chain)}" for chain in bad)
+
+
+def test_process_and_progress_helpers_import_nothing_of_radiobench():
+    assert GRAPH["radiobench.processes"] == set() and GRAPH["radiobench.progress"] == set()
+
+
+def test_the_runners_progress_name_is_the_same_objects():
+    import radiobench.progress
+    import radiobench.run.progress
+
+    for name in ("Progress", "reporting", "stage"):
+        assert getattr(radiobench.run.progress, name) is getattr(radiobench.progress, name)

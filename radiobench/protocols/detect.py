@@ -190,7 +190,7 @@ class Detect(MapProtocol):
         def forward(levels: Sequence[Any]) -> dict[str, Any]:
             return model.head([model.backbone([m.to(device) for m in levels])])
 
-        from radiobench.run.progress import stage
+        from radiobench.progress import stage
 
         epoch_done = stage("detect head: this seed's epochs", o["epochs"], "epochs")  # minutes per seed on a CPU
         start = time.perf_counter()
