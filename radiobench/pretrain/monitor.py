@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from radiobench.errors import RadiobenchError
+from radiobench.errors import UsageError
 
 TASK = "mirabest"
 VERSION = 2  # 2: leave-one-out over all 729 training sources (1: a seeded 80/20 split, 146 queries)
@@ -37,10 +37,8 @@ TEMPERATURE = 0.07
 BATCH = 256
 
 
-class MonitorError(RadiobenchError):
+class MonitorError(UsageError):
     """The monitor asked for cannot run (no MiraBest archive under the data root)."""
-
-    exit_code = 2
 
 
 @dataclass

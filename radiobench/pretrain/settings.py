@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radiobench.errors import RadiobenchError
+from radiobench.errors import UsageError
 
 KINDS = ("fits", "images", "protege", "task")  # data source kinds (radiobench.pretrain.data)
 METHODS = ("dino", "byol")  # radiobench.pretrain.dino, radiobench.pretrain.byol
@@ -53,10 +53,8 @@ RESUME_MAY_CHANGE = {
 }
 
 
-class PretrainConfigError(RadiobenchError):
+class PretrainConfigError(UsageError):
     """Settings that cannot make a run: wrong type, out of range, unknown, or not for this architecture."""
-
-    exit_code = 2
 
 
 def _setting(default: Any, help: str, lo: float | None = None, hi: float | None = None, *, auto: str = "",
