@@ -245,16 +245,14 @@ def resolve_factory(factory: str) -> Any:
 import hashlib  # noqa: E402
 import math  # noqa: E402
 
-from radiobench.errors import RadiobenchError  # noqa: E402
+from radiobench.errors import UsageError  # noqa: E402
 
 OPTION_TYPES = ("bool", "int", "float", "str", "ints", "floats")
 _NONE_WORDS = ("none", "null")
 
 
-class OptionError(RadiobenchError, ValueError):
+class OptionError(UsageError, ValueError):
     """A protocol option that does not exist or does not fit its declared type (a usage error: exit code 2)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ except ImportError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
 PAGE = ROOT / "CONTRIBUTING.md"
-BACKBONE, TASK = "my_cnn", "frdeep"  # what the page's example registers
+BACKBONE, TASK, PROTOCOL = "my_cnn", "frdeep", "centroid"  # what the page's example registers
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 FILE_MARK = re.compile(r"# ([\w./-]+\.(?:py|toml))\n")
 
@@ -81,7 +81,7 @@ def env_for(pkg: Path) -> dict[str, str]:
 
 def test_the_page_holds_a_whole_plugin_package():
     assert {"pyproject.toml", "my_radio_nets/__init__.py", "my_radio_nets/model.py", "my_radio_nets/frdeep.py",
-            "tests/test_my_radio_nets.py"} <= set(example_files())
+            "my_radio_nets/centroid.py", "tests/test_my_radio_nets.py", "tests/test_my_centroid.py"} <= set(example_files())
 
 
 def test_every_python_block_compiles():
@@ -108,16 +108,32 @@ def test_list_and_plugins_show_the_example(example):
     task = next(t for t in listing["tasks"] if t["name"] == TASK)
     assert backbone["plugin"] == task["plugin"] == distribution and backbone["weights"] == "random"
     plugins = {p["distribution"]: p for p in json.loads(radiobench_cli("plugins", "--json", env=env_for(pkg)).stdout)}
-    assert plugins[distribution]["hooks"] == ["radiobench_register_backbones", "radiobench_register_tasks"]
+    assert plugins[distribution]["hooks"] == ["radiobench_register_backbones", "radiobench_register_protocols",
+                                              "radiobench_register_tasks"]
+
+
+def test_list_protocols_shows_the_example_protocol_with_its_option(example):
+    pkg, distribution = example
+    done = radiobench_cli("list", "protocols", "--json", env=env_for(pkg))
+    assert done.returncode == 0, done.stderr
+    protocols = {p["name"]: p for p in json.loads(done.stdout)["protocols"]}
+    assert {"linear", "knn", PROTOCOL} <= set(protocols)
+    mine = protocols[PROTOCOL]
+    assert mine["plugin"] == distribution and mine["kinds"] == ["classification"] and mine["version"] == "1"
+    assert mine["options"]["temperature"]["type"] == "float" and mine["options"]["temperature"]["default"] == 0.1
+    table = radiobench_cli("list", "protocols", env=env_for(pkg))
+    assert table.returncode == 0 and PROTOCOL in table.stdout and "temperature" in table.stdout
+    assert "temperature" in radiobench_cli("run", "--help", env=env_for(pkg)).stdout  # help from the registry
 
 
 def test_the_examples_own_tests_pass(example):
-    """check_backbone, check_task, the missing-data message and an end-to-end run, as the page's test file has them."""
+    """check_backbone, check_task, check_protocol, the missing-data message and an end-to-end run, as the page's test
+    files have them."""
     pkg, _ = example
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
                           capture_output=True, text=True, cwd=pkg, env={**os.environ, **env_for(pkg)}, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "4 passed" in done.stdout
+    assert "5 passed" in done.stdout
 
 
 def test_radiobench_run_on_the_example(example, tmp_path):
@@ -135,3 +151,23 @@ def test_radiobench_run_on_the_example(example, tmp_path):
     main = result["main_score"]
     assert main["name"] == "error" and math.isfinite(main["mean"]) and 0 <= main["mean"] <= 0.5
     assert len(result["metrics"]["error"]["per_seed"]) == 2
+
+
+def test_radiobench_run_with_the_example_protocol_and_an_option(example, tmp_path):
+    """The protocol written from the page runs, its option is checked, recorded, and names the result."""
+    pkg, _ = example
+    spec = importlib.util.spec_from_file_location("example_tests", pkg / "tests" / "test_my_radio_nets.py")
+    tests = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tests)
+    tests.write_frdeep(tmp_path / "data" / "frdeep")
+    results = tmp_path / "results"
+    common = ("--backbone", BACKBONE, "--task", TASK, "--data-root", str(tmp_path / "data"), "--results-dir", str(results),
+              "--seeds", "2", "--protocol", PROTOCOL)
+    bad = radiobench_cli("run", *common, "--protocol-option", "temperature=warm", env=env_for(pkg))
+    assert bad.returncode == 2 and not results.exists()
+    assert bad.stderr.strip().startswith("error:") and "centroid.temperature" in bad.stderr and "warm" in bad.stderr
+    done = radiobench_cli("run", *common, "--protocol-option", "temperature=0.05", env=env_for(pkg))
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((results / f"{BACKBONE}__{TASK}__{PROTOCOL}@temperature=0.05.json").read_text())
+    assert result["protocol"]["name"] == PROTOCOL and result["protocol"]["params"] == {"temperature": 0.05}
+    assert 0 <= result["main_score"]["mean"] <= 0.5 and len(result["metrics"]["error"]["per_seed"]) == 2

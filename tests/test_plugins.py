@@ -1,5 +1,6 @@
 """Plugin discovery and isolation, with throwaway plugin modules on sys.path."""
 
+import json
 import re
 import textwrap
 import warnings
@@ -266,3 +267,49 @@ def test_plugin_calling_sys_exit_while_registering_loses_only_its_own_specs(make
     with pytest.warns(plugins.PluginWarning, match=r"skipped: radiobench_register_backbones called sys.exit\(2\)$"):
         reg = build_registry(builtins() + [entry], strict=False)
     assert "exiting_net" not in reg.backbones and "pixels" in reg.backbones
+
+
+# -- the command line, with plugins installed the way pip leaves them (a dist-info on the path) --------------------
+
+
+def installed(tmp_path, dist: str, module: str, source: str) -> dict:
+    """``module`` as the whole of distribution ``dist``, discoverable through importlib.metadata; the env to run with."""
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+    info = tmp_path / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[radiobench]\n{module} = {module}\n")
+    return {"PYTHONPATH": str(tmp_path)}
+
+
+def test_the_plugins_command_survives_a_clashing_and_a_broken_plugin(tmp_path):
+    from conftest import radiobench_cli
+
+    env = installed(tmp_path, "knn-pkg", "rb_knn_clash", PROTOCOL_CLASH)
+    installed(tmp_path, "broken-pkg", "rb_broken_cli", "raise RuntimeError('boom')")
+    done = radiobench_cli("plugins", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    found = {p["distribution"]: p for p in json.loads(done.stdout)}
+    assert "registered by both radiobench" in found["knn-pkg"]["notes"][0] and found["knn-pkg"]["error"] is None
+    assert "RuntimeError: boom" in found["broken-pkg"]["error"]
+    assert "protocol 'knn' is registered by both" in done.stderr  # said once, as a warning
+    strict = radiobench_cli("plugins", "--json", env={**env, "RADIOBENCH_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 0, strict.stderr  # strict mode is for the other commands: here failures are rows
+    assert "RuntimeError: boom" in {p["distribution"]: p for p in json.loads(strict.stdout)}["broken-pkg"]["error"]
+    table = radiobench_cli("plugins", env={**env, "RADIOBENCH_STRICT_PLUGINS": "1"})
+    assert table.returncode == 0 and "failed" in table.stdout and "registered by both" in table.stdout
+    listing = radiobench_cli("list", "protocols", "--json", env=env)  # the rest of the tool works too
+    assert listing.returncode == 0, listing.stderr
+    protocols = {p["name"]: p for p in json.loads(listing.stdout)["protocols"]}
+    assert protocols["knn"]["plugin"] == "radiobench" and protocols["own_probe"]["plugin"] == "knn-pkg"
+    assert radiobench_cli("list", env={**env, "RADIOBENCH_STRICT_PLUGINS": "1"}).returncode == 1  # strict elsewhere
+
+
+def test_the_plugins_command_shows_disabled_plugins(tmp_path):
+    from conftest import radiobench_cli
+
+    env = installed(tmp_path, "knn-pkg", "rb_knn_off", PROTOCOL_CLASH)
+    done = radiobench_cli("plugins", env={**env, "RADIOBENCH_DISABLE_PLUGINS": "knn-pkg"})
+    assert done.returncode == 0 and done.stderr == ""
+    row = next(line for line in done.stdout.splitlines() if "rb_knn_off" in line)
+    assert "disabled" in row

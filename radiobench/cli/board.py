@@ -10,30 +10,38 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from radiobench.cli.catalogue import FromRegistry, RegistryHelpFormatter, protocol_names
 from radiobench.errors import RadiobenchError, UsageError
 from radiobench.io.terminal import console, markup_safe, printable
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("leaderboard", help="render the comparison from result files")
+    p = sub.add_parser("leaderboard", help="render the comparison from result files", formatter_class=RegistryHelpFormatter)
     p.add_argument("--results-dir", default="results",
                    help="folder of result JSON files (default: ./results, where `radiobench run` writes; the "
                         "repository's committed board: leaderboard/results)")
     p.add_argument("--format", default="md", choices=("md", "csv", "html", "json"),
                    help="md (default), csv, html (one self-contained page) or json")
     p.add_argument("--output", help="write here (atomically) instead of standard output")
-    p.add_argument("--protocol", default="linear",
-                   help="protocol id to compare, e.g. linear, knn, linear-n145; 'all' (with --format html): one page "
-                        "with every protocol's board in the results folder")
+    p.add_argument("--protocol", default="linear", help=FromRegistry(
+        lambda reg: f"protocol id to compare: a protocol ({protocol_names(reg)}), with the label budget "
+                    "(linear-n145) or options (knn@k=5) its run set; 'all' (with --format html): one page with "
+                    "every protocol's board in the results folder",
+        "protocol id to compare, e.g. linear, linear-n145 or knn@k=5 (`radiobench list protocols`); 'all' (with "
+        "--format html): one page with every protocol's board in the results folder"))
 
     p = sub.add_parser("compare", help="paired test of two results on the test items both scored",
+                       formatter_class=RegistryHelpFormatter,
                        description="Paired bootstrap of the main-metric difference A - B (95% interval and p-value) "
                                    "and, for classification, McNemar's exact test, on the items both results tested. "
                                    "Needs each result's per-item predictions (the .predictions.npz beside its JSON).")
     p.add_argument("a", help="backbone name, or a result JSON file")
     p.add_argument("b", help="backbone name, or a result JSON file")
     p.add_argument("--task", help="task name (needed unless A and B are result files)")
-    p.add_argument("--protocol", help="protocol id, e.g. linear, knn, linear-n145 (default: the task kind's main protocol)")
+    p.add_argument("--protocol", help=FromRegistry(
+        lambda reg: f"protocol id: a protocol ({protocol_names(reg)}), with the label budget (linear-n145) or "
+                    "options (knn@k=5) its run set (default: the task kind's main protocol)",
+        "protocol id, e.g. linear, linear-n145 or knn@k=5 (default: the task kind's main protocol)"))
     p.add_argument("--results-dir", default="results", help="where to find the results (default: ./results)")
     p.add_argument("--metric", help="metric to compare (default: the task's main score)")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default: 2000)")

@@ -27,16 +27,19 @@ class Listing:
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("list", help=f"list registered {' and '.join(LISTINGS)}")
+    p = sub.add_parser("list", help=f"list registered {', '.join(LISTINGS)}")
     p.add_argument("what", nargs="?", choices=tuple(LISTINGS), help=f"only {' or only '.join(LISTINGS)}")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--ready", action="store_true",
                    help="only what can run here now: backbones whose weights are at hand, tasks whose data are under "
-                        "the data root (or generated)")
+                        "the data root (or generated); protocols need neither")
     p.add_argument("--data-root", metavar="DIR",
                    help="the data root the ready column looks in (default: $RADIOBENCH_DATA or ~/.cache/radiobench/data)")
 
-    p = sub.add_parser("plugins", help="list loaded plugins with versions and hooks")
+    p = sub.add_parser("plugins", help="list plugins with versions, hooks and status (failed, disabled, name clashes)",
+                       description="List every plugin found: loaded, failed (and why), or turned off by "
+                                   "RADIOBENCH_DISABLE_PLUGINS, with each name it registers that another plugin "
+                                   "already holds. Runs whatever the plugins do, RADIOBENCH_STRICT_PLUGINS included.")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -58,9 +61,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from radiobench.registry import get_registry
+    """Always runs: under RADIOBENCH_STRICT_PLUGINS a broken plugin is an error for every other command, but here
+    it is what the user came to see, so the plugins are loaded leniently and each failure is a row."""
+    from radiobench.registry import build_registry, get_registry
+    from radiobench.registry.loader import env_flag
 
-    infos = get_registry().plugins
+    if env_flag("RADIOBENCH_STRICT_PLUGINS"):
+        infos = build_registry(strict=False).plugins
+    else:
+        infos = get_registry().plugins
     if args.json:
         print(json.dumps([i.to_dict() for i in infos], indent=2))
         return 0
@@ -68,7 +77,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
     table = Table("plugin", "distribution", "version", "module", "hooks", "status", title="Plugins")
     for i in infos:
-        status = f"[red]failed: {markup_safe(i.error)}[/]" if i.error else ("built-in" if i.builtin else "ok")
+        if i.error:
+            status = f"[red]failed: {markup_safe(i.error)}[/]"
+        elif i.disabled:
+            status = "[yellow]disabled (RADIOBENCH_DISABLE_PLUGINS)[/]"
+        else:
+            status = "built-in" if i.builtin else "ok"
+        status += "".join(f"\n[yellow]{markup_safe(note)}[/]" for note in i.notes)
         table.add_row(*map(markup_safe, (i.name, i.distribution, i.version, i.module, ", ".join(i.hooks))), status)
     console().print(table)
     return 0
@@ -144,10 +159,109 @@ def _show_tasks(out: Any, tasks: list[Row], args: argparse.Namespace) -> None:
     out.print(f"data root: {markup_safe(f'{root} (from {origin})')}")
 
 
+def _protocol_rows(reg: Any, args: argparse.Namespace) -> list[Row]:
+    return [
+        {
+            "name": n,
+            **{k: v for k, v in r.spec.to_dict().items() if k != "name"},
+            "main_for": [kind for kind in r.spec.kinds if _main_protocol(kind) == n],
+            "plugin": r.plugin.distribution,
+            **_ready(True, "needs no data or weights"),
+        }
+        for n, r in sorted(reg.protocols.items())
+    ]
+
+
+def _main_protocol(kind: str) -> str:
+    from radiobench.kinds import get_kind
+
+    return get_kind(kind).main_protocol
+
+
+def _show_protocols(out: Any, protocols: list[Row], args: argparse.Namespace) -> None:
+    table = _whole_names_table("protocol", [p["name"] for p in protocols],
+                               ("version", "kinds", "options (--protocol-option NAME=VALUE)", "plugin", "description"),
+                               title="Protocols")
+    for p in protocols:
+        versions = p["version"] + "".join(f", {k} {v}" for k, v in p["kind_versions"].items() if v != p["version"])
+        kinds = ", ".join(k + (" (main)" if k in p["main_for"] else "") for k in p["kinds"])
+        options = "\n".join(option_text(name, o) for name, o in p["options"].items()) or "–"
+        cells = (p["name"], versions, kinds, options, p["plugin"], p["description"])
+        table.add_row(*map(markup_safe, cells))
+    out.print(table)
+
+
+def option_text(name: str, option: Row) -> str:
+    """``k=20 (int: neighbours)``: an option's default, type, choices and help, as ``list protocols`` shows it."""
+    def shown(value: Any) -> str:  # as typed on the command line
+        if value is None or isinstance(value, bool):
+            return {None: "none", True: "true", False: "false"}[value]
+        return ",".join(map(shown, value)) if isinstance(value, (list, tuple)) else str(value)
+
+    choices = f" among {', '.join(map(shown, option['choices']))}" if option["choices"] else ""
+    return f"{name}={shown(option['default'])} ({option['type']}{choices}{': ' + option['help'] if option['help'] else ''})"
+
+
 LISTINGS: dict[str, Listing] = {
     "backbones": Listing(_backbone_rows, _show_backbones),
     "tasks": Listing(_task_rows, _show_tasks),
+    "protocols": Listing(_protocol_rows, _show_protocols),
 }
+
+
+class FromRegistry(str):
+    """Help text made from the plugin registry when help is shown, so that building the parser loads no plugin.
+
+    The string itself is the fallback (used if the registry cannot be read); :class:`RegistryHelpFormatter`
+    asks ``text()`` for the real one.
+    """
+
+    def __new__(cls, make: Callable[[Any], str], fallback: str) -> FromRegistry:
+        text = super().__new__(cls, fallback)
+        text.make = make  # type: ignore[attr-defined]
+        return text
+
+    def text(self) -> str:
+        from radiobench.registry import get_registry
+
+        try:
+            return self.make(get_registry())  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a broken plugin must not break --help; the fallback still says what to type
+            return str(self)
+
+
+class RegistryHelpFormatter(argparse.HelpFormatter):
+    """Fills in :class:`FromRegistry` help (names of protocols, their options) when the help is formatted."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if isinstance(action.help, FromRegistry):
+            return action.help.text().replace("%", "%%")  # argparse formats help with %: plugin text stays text
+        return action.help
+
+
+class RawRegistryHelpFormatter(RegistryHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The same, for a parser whose description and epilog keep their line breaks (``run``'s examples)."""
+
+
+def protocol_names(reg: Any) -> str:
+    """``linear, knn, ...``: the registered protocols, as help text lists them."""
+    return ", ".join(sorted(reg.protocols))
+
+
+def main_protocols(reg: Any) -> str:
+    """``linear on classification, regression and ranking tasks, detect on detection tasks``."""
+    from radiobench.kinds import KINDS
+
+    by: dict[str, list[str]] = {}
+    for kind, k in KINDS.items():
+        by.setdefault(k.main_protocol, []).append(kind)
+    return ", ".join(f"{p} on {', '.join(kinds[:-1]) + ' and ' + kinds[-1] if len(kinds) > 1 else kinds[0]} tasks"
+                     for p, kinds in by.items())
+
+
+def protocol_options_help(reg: Any) -> str:
+    """``knn: k, metric, weights; linear: ...``: every protocol's options, by protocol."""
+    return "; ".join(f"{n}: {', '.join(r.spec.option_specs)}" for n, r in sorted(reg.protocols.items()) if r.spec.option_specs)
 
 
 def _ready_cell(item: Row) -> str:

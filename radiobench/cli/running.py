@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from radiobench.cli.catalogue import (FromRegistry, RawRegistryHelpFormatter, main_protocols, protocol_names,
+                                      protocol_options_help)
 from radiobench.errors import UsageError
 from radiobench.io.terminal import console
 
@@ -29,6 +31,9 @@ examples:
   # kNN and linear probes with the 145-label budget of the radio literature
   radiobench run --backbone dino_imagenet_vits16 --task mirabest --protocol linear,knn --train-labels 145
 
+  # the kNN probe with 10 neighbours instead of 20 (filed beside the default's, as knn@k=10)
+  radiobench run --backbone dino_imagenet_vits16 --task mirabest --protocol knn --protocol-option k=10
+
   # FIRST cutouts without beam keywords in the counting task's folder
   radiobench run --backbone pixels --task mgcls_counts --beam 0.0015,0.0015,0
 
@@ -43,12 +48,20 @@ def add_parsers(sub: Any) -> None:
                                    "once, with the command that fixes it); then each pair's features are extracted\n"
                                    "(cached) and its protocols fitted over seeds: one result JSON per (backbone, task,\n"
                                    "protocol).",
-                       epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=RUN_EXAMPLES, formatter_class=RawRegistryHelpFormatter)
     p.add_argument("--backbone", required=True, help="backbone name(s), comma-separated")
     p.add_argument("--task", required=True, help="task name(s), comma-separated, or 'all' (main variant of each)")
-    p.add_argument("--protocol", default="main",
-                   help="linear, knn, knn-distance, iforest, detect, all (those that apply to each task's kind), or "
-                        "main (default: linear, or detect on detection tasks)")
+    p.add_argument("--protocol", default="main", help=FromRegistry(
+        lambda reg: f"protocol name(s), comma-separated: {protocol_names(reg)} (`radiobench list protocols`); all "
+                    f"(those that apply to each task's kind); or main (default: {main_protocols(reg)})",
+        "protocol name(s), comma-separated (`radiobench list protocols`); all (those that apply to each task's "
+        "kind); or main (default: each task kind's headline protocol)"))
+    p.add_argument("--protocol-option", action="append", default=[], metavar="[PROTOCOL.]NAME=VALUE", help=FromRegistry(
+        lambda reg: "set a protocol's option (repeatable): checked against its type before any work, recorded in "
+                    "each result, and naming results other than the default's (knn@k=5); a bare NAME sets it on "
+                    f"every protocol of the run that has it. The options: {protocol_options_help(reg)} "
+                    "(types and defaults: `radiobench list protocols`)",
+        "set a protocol's option (repeatable), e.g. knn.k=10; `radiobench list protocols` shows them"))
     p.add_argument("--seeds", type=int, default=5, metavar="N", help="number of seeds, 0..N-1 (default: 5)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--train-fraction", type=float, metavar="F", help="label budget: stratified fraction of training labels per seed")
@@ -113,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from radiobench.protocols.base import LabelBudget
     from radiobench.registry import get_registry
     from radiobench.run.memory import keep_freed_memory
-    from radiobench.run.options import RunOptions, weights_argument
+    from radiobench.run.options import RunOptions, protocol_options_argument, weights_argument
 
     cluster = _cluster_options(args)  # before anything else: a bad --mem must not cost a pre-flight
     reg = get_registry()
@@ -124,6 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         backbones = register_pretrained(reg, backbones)
     tasks = select_tasks(reg, args.task)
     protocols = list(reg.protocols) if args.protocol == "all" else split_names(args.protocol, "--protocol")  # misfits skipped per task
+    protocol_options = protocol_options_argument(reg, args.protocol_option, protocols, tasks)  # typed, before any work
     opts = RunOptions.validated(
         reg, backbones, tasks,
         protocols=protocols,
@@ -142,6 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         weights=weights_argument(args.weights, backbones),
         offline=args.offline,
         task_options=_task_options(reg, tasks, args.beam),
+        protocol_options=protocol_options,
     )
     keep_freed_memory()
     if cluster is not None:

@@ -144,7 +144,7 @@ def _checked(item: Any, kind: str, info: plugins.PluginInfo) -> Any:
         warnings.warn(f"plugin {info.label} registers the protocol class {item.__qualname__}; register a "
                       f"radiobench.api.ProtocolSpec instead (name, factory, version, kinds, options): registering a "
                       "class imports its code for every command, and works until radiobench 0.3",
-                      DeprecationWarning, stacklevel=2)
+                      plugins.PluginDeprecationWarning, stacklevel=2)
         return spec
     if not isinstance(item, spec_type):
         also = " (or, deprecated, a Protocol subclass)" if kind == "protocol" else ""

@@ -33,7 +33,12 @@ HOOK_NAMES = tuple(sorted(n for n in vars(hookspecs) if n.startswith(hookspecs.P
 
 
 class PluginWarning(UserWarning):
-    """A plugin was skipped; the message says which and why."""
+    """A plugin, or a name it registers, was skipped; the message says which and why."""
+
+
+class PluginDeprecationWarning(PluginWarning, DeprecationWarning):
+    """A plugin uses a way of registering that goes away in a later release (shown, unlike most deprecations,
+    because the user who sees it can tell the plugin's author)."""
 
 
 @dataclass

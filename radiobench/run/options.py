@@ -162,6 +162,9 @@ def protocol_options_argument(registry: Registry, items: list[str], protocols: l
     from radiobench.kinds import get_kind
     from radiobench.specs import OptionError
 
+    if not items:
+        return {}
+    _check_names(registry, [], tasks, [p for p in protocols if p != "all"])  # unknown names first, all at once
     running = list(dict.fromkeys(
         q for p in protocols for q in ([get_kind(registry.task(t).spec.kind).main_protocol for t in tasks]
                                        if p == "main" else [p])))
