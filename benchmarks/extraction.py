@@ -93,7 +93,7 @@ def main() -> None:
         layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
         batches = [
             prepare_batch(torch.from_numpy(task.scale(split.images[i : i + args.batch_size])).to(device),
-                          registered.spec.input).contiguous(memory_format=layout)
+                          registered.spec.input, task.spec.pixel_scale_arcsec).contiguous(memory_format=layout)
             for i in range(0, len(split), args.batch_size)
         ]
         raw_throughput(backbone, batches[:1], args.precision)  # warm-up

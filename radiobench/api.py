@@ -57,6 +57,12 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "check_protocol": ("radiobench.conformance", "check_protocol"),
     "check_backbone": ("radiobench.conformance", "check_backbone"),
     "ConformanceError": ("radiobench.conformance", "ConformanceError"),
+    # declared input transforms (InputContract.transforms; no torch until applied)
+    "percentile_clip": ("radiobench.models.transforms", "percentile_clip"),
+    "centre_crop": ("radiobench.models.transforms", "centre_crop"),
+    "zoom": ("radiobench.models.transforms", "zoom"),
+    "Transform": ("radiobench.models.transforms", "Transform"),
+    "TransformError": ("radiobench.models.transforms", "TransformError"),
     # backbones and their weights (torch)
     "Backbone": ("radiobench.models.backbone", "Backbone"),
     "ModuleBackbone": ("radiobench.models.backbone", "ModuleBackbone"),
@@ -102,6 +108,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what static checkers and IDEs see; at run time these come from __getattr__
+    from radiobench.models.transforms import Transform, TransformError, centre_crop, percentile_clip, zoom
     from radiobench.io import safe_pickle
     from radiobench.io.archives import check_member_name, read_tar_members
     from radiobench.models.backbone import Backbone, ModuleBackbone, seeded

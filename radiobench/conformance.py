@@ -281,8 +281,13 @@ def check_backbone(
     n_images: int = 5,
     atol: float = 1e-4,
     rtol: float = 1e-3,
+    pixel_scale_arcsec: float | None = None,
 ) -> None:
     """Raise ``ConformanceError`` unless the backbone keeps the ``Backbone`` contract.
+
+    The synthetic 64-pixel images are prepared by the contract, declared transforms included; a contract
+    with a crop in sky units gets ``pixel_scale_arcsec``, by default one at which its largest crop spans
+    half of each image.
 
     ``backbone`` is a registered name (built through the registry, as ``radiobench run`` builds it) or a
     ``Backbone``. Checks: the spec is a ``BackboneSpec``; ``embed`` returns a finite floating tensor of
@@ -312,7 +317,10 @@ def check_backbone(
         if not callable(getattr(backbone, "detect", None)):
             raise ConformanceError(f"backbone {spec.name!r} has embed_dim 0 but no detect(images, beams) method")
         return
-    images = prepare_batch(torch.from_numpy(radio_like_images(n_images)), spec.input).to(
+    side = 64
+    if pixel_scale_arcsec is None:
+        pixel_scale_arcsec = _half_image_scale(spec.input, side)
+    images = prepare_batch(torch.from_numpy(radio_like_images(n_images, side)), spec.input, pixel_scale_arcsec).to(
         getattr(backbone, "device", "cpu")
     )
     if getattr(backbone, "has_feature_map", False):
@@ -336,6 +344,14 @@ def check_backbone(
             f"backbone {spec.name!r} depends on batch size: embeddings differ by up to "
             f"{np.abs(first - alone).max():.3g} between a batch of {n_images} and single images (batch norm in training mode?)"
         )
+
+
+def _half_image_scale(contract: Any, side: int) -> float | None:
+    """A pixel scale at which the contract's largest crop in sky units spans half of a ``side``-pixel image."""
+    from radiobench.models.transforms import CentreCrop
+
+    skies = [t.sky_arcsec for t in contract.transforms if isinstance(t, CentreCrop) and t.sky_arcsec is not None]
+    return 2 * max(skies) / side if skies else None
 
 
 def _check_feature_map(backbone: Any, images: Any, owner: str) -> None:

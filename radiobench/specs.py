@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 Interpolation = Literal["nearest", "bilinear", "bicubic", "area"]
 from radiobench.kinds import KINDS as _KIND_OBJECTS
+from radiobench.models.transforms import Transform
 
 # classification: class indices; regression: float targets; ranking: one pool of items, scored
 # by how well a per-item score orders the labelled ones (labels < 0 mean "not labelled"); detection:
@@ -34,11 +35,19 @@ class InputContract:
     std: tuple[float, ...] = (0.229, 0.224, 0.225)
     interpolation: Interpolation = "bicubic"
     antialias: bool = True
-    # Centre-crop this fraction of each side before resizing (1.0: the whole cutout). Only for
-    # backbones trained on crops of survey cutouts, e.g. RGZ BYOL's 70-pixel centre of 150.
+    # Centre-crop this fraction of each side before resizing (1.0: the whole cutout). A fraction of a
+    # cutout is a different patch of sky on tasks with different cutouts: state a crop in sky units
+    # with ``transforms`` (centre_crop(arcsec=...)) instead.
     crop_fraction: float = 1.0
+    # Named, parameterised steps (radiobench.models.transforms: percentile_clip, centre_crop, zoom) run
+    # in order on the task's [0, 1] pixels before the resize, on every forward path, and recorded in
+    # results. Empty (the default) adds nothing to ``to_dict``, so such contracts record as before.
+    transforms: tuple[Transform, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.transforms, tuple) or not all(isinstance(t, Transform) for t in self.transforms):
+            raise ValueError("InputContract.transforms must be a tuple of radiobench.api transforms "
+                             "(percentile_clip, centre_crop, zoom)")
         if self.channels not in (1, 3):
             raise ValueError(f"InputContract.channels must be 1 or 3, got {self.channels}")
         if len(self.mean) != self.channels or len(self.std) != self.channels:
@@ -51,7 +60,11 @@ class InputContract:
             raise ValueError(f"unknown interpolation {self.interpolation!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["transforms"]
+        if self.transforms:  # as declared; preprocess.describe adds what they resolve to on a task
+            out["transforms"] = [t.describe() for t in self.transforms]
+        return out
 
 
 @dataclass(frozen=True)
@@ -181,10 +194,16 @@ class TaskSpec:
     # the results where it can (an ``<metric>_chance`` metric; for R² 0, for MSE the targets' variance), or says it is unknown.
     chance: dict[str, float] = field(default_factory=dict)
     chance_note: str = ""
+    # Arcseconds per pixel of the images the task serves, when one scale holds for all of them (FIRST
+    # cutouts: 1.8); None when unknown or varying. A backbone's crop stated in sky units
+    # (centre_crop(arcsec=...)) is turned into this task's pixels through it, and cannot run without it.
+    pixel_scale_arcsec: float | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name)
         _check_factory(self.factory)
+        if self.pixel_scale_arcsec is not None and not 0 < self.pixel_scale_arcsec < float("inf"):
+            raise ValueError(f"task {self.name!r}: pixel_scale_arcsec must be a positive number of arcsec, or None")
         if self.kind not in KINDS:
             raise ValueError(f"task {self.name!r}: kind must be one of {', '.join(KINDS)}")
         self._settle_direction()

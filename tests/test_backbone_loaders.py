@@ -33,9 +33,9 @@ def load(name, path):
     return build_backbone(registered, ResolvedWeights(path, None, "explicit", False))
 
 
-def same_features(name, backbone, source, embed=None):
+def same_features(name, backbone, source, embed=None, side=64, pixel_scale_arcsec=None):
     spec = backbone.spec
-    images = prepare_batch(torch.from_numpy(radio_like_images(2)), spec.input)
+    images = prepare_batch(torch.from_numpy(radio_like_images(2, side)), spec.input, pixel_scale_arcsec)
     with torch.inference_mode():
         expected = (embed or source)(images)
         got = backbone.embed(images)
@@ -203,10 +203,11 @@ def test_rgz_byol_lightning_checkpoint(tmp_path):
     }
     torch.save(ckpt, tmp_path / "byol.ckpt")
     backbone = load("rgz_byol_resnet18", tmp_path / "byol.ckpt")
-    same_features("rgz_byol_resnet18", backbone, None, embed=lambda x: source(x))
+    same_features("rgz_byol_resnet18", backbone, None, embed=lambda x: source(x), side=150, pixel_scale_arcsec=1.8)
     check_backbone(backbone, n_images=2)
-    images = prepare_batch(torch.from_numpy(radio_like_images(1, side=150)), backbone.spec.input)
-    assert images.shape == (1, 1, 70, 70)  # the centre 70 px of a 150 px cutout, not resized
+    for side in (150, 300):  # MiraBest's and RGD's FIRST cutouts (1.8"/px): the centre 70 px (126"), not resized
+        images = prepare_batch(torch.from_numpy(radio_like_images(1, side=side)), backbone.spec.input, 1.8)
+        assert images.shape == (1, 1, 70, 70)
 
 
 def test_open_clip_state_dict_loads_only_the_image_tower(tmp_path):

@@ -97,5 +97,7 @@ def radiobench_register_tasks(register):
                  "flag_artefacts": True, "every_depth": True},
         scaling=SIM_SCALING,
         simulated=True,
+        pixel_scale_arcsec=1.5,  # the simulator's FieldParams.pixel_arcsec; crops are cut unresampled
+        # (mgcls_counts declares none: its crops keep each MGCLS field's own pixel scale, read from its header)
         **COMMON,
     ))

@@ -35,5 +35,6 @@ def radiobench_register_tasks(register):
             chance_note="always the training set's majority class (FRII): error 49/104 = 0.471 on the test split",
             data_folder="mirabest",
             download_hint=URLS[0],
+            pixel_scale_arcsec=1.8,  # FIRST's pixels, as cut by MiraBest (150 px = 4.5')
         )
     )

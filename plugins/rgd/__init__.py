@@ -39,6 +39,9 @@ COMMON = dict(
     license="MIT (firstgalaxydata); FIRST images: scholarly, educational and private non-commercial use",
     data_folder="rgd",
     download_hint=ZENODO.format(ARCHIVE),
+    # FIRST's own pixels, not resampled (300 px = 9'): the centre 150 px of the 745 sources shared with MiraBest
+    # match MiraBest's 150 px cutouts (pixel correlation 0.95 on 40 of them; 0.36 against RGD shrunk 2x)
+    pixel_scale_arcsec=1.8,
 )
 
 

@@ -38,5 +38,6 @@ def radiobench_register_tasks(register):
         data_folder="sim_detect",
         download_hint="generated locally by radiobench.astro.simulate (no download)",
         options={"annotations": "annotations/{split}.json", "images": "images", "reader": "fits", "simulate": RECIPE},
+        pixel_scale_arcsec=1.5,  # the simulator's FieldParams.pixel_arcsec; crops are cut unresampled
         simulated=True,
     ))

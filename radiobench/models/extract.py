@@ -18,7 +18,9 @@ import torch
 
 from radiobench.models.backbone import Backbone
 from radiobench.errors import BackboneOutputError, RadiobenchError
+from radiobench.models import transforms
 from radiobench.models.preprocess import prepare_batch
+from radiobench.specs import BackboneSpec, TaskSpec
 from radiobench.tasks.base import Split, Task, linear_scale
 
 PRECISIONS = ("fp32", "bf16")
@@ -134,6 +136,8 @@ def extract(
     elif scale_on_device and task.overrides_scale:
         raise RadiobenchError(f"task {task.spec.name!r} scales with its own scale(), which runs on the host only")
     spec = backbone.spec
+    scale = task.spec.pixel_scale_arcsec
+    check_transforms(spec, task.spec)  # before any batch: a crop in arcsec on a task with no pixel scale
     method, dim = (backbone.depth_embedding, None) if task.every_depth else (backbone.embed, spec.embed_dim)
     outputs: list[torch.Tensor] = []
     ranges: list[torch.Tensor] = []
@@ -147,7 +151,7 @@ def extract(
             if not cuda:  # no sync to save: fail before NaN pixels become NaN features
                 check_ranges(task, firsts[len(ranges) - 1 :], ranges[-1][None])
             pixels = linear_scale(pixels, *task.pixel_range)  # type: ignore[misc]
-        batch = prepare_batch(pixels, spec.input)
+        batch = prepare_batch(pixels, spec.input, scale)
         if cuda:
             batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
@@ -166,6 +170,16 @@ def extract(
         features = torch.from_numpy(check_output(features, len(split), spec.name, dim, owner))
         torch.cuda.synchronize(device)
     return Extraction(features.numpy(), time.perf_counter() - start)
+
+
+def check_transforms(spec: BackboneSpec, task: TaskSpec, dense: bool = False) -> None:
+    """Refuse, in one line naming both, a backbone whose declared transforms cannot run on ``task`` (a crop
+    stated in arcseconds where the task declares no pixel scale); a crop larger than the images stops at the
+    first batch, naming both sizes."""
+    try:
+        transforms.check_all(spec.input.transforms, task.pixel_scale_arcsec, dense)
+    except transforms.TransformError as exc:
+        raise transforms.TransformError(f"backbone {spec.name!r} cannot run on task {task.name!r}: {exc}") from None
 
 
 def check_ranges(task: Task, firsts: list[str], ranges: torch.Tensor) -> None:

@@ -1,9 +1,14 @@
 """The core's half of preprocessing: a task's [0, 1] pixels to a backbone's input contract.
 
-Order: centre crop (only when the contract asks), resize with the contract's
+Order: the contract's declared transforms (``InputContract.transforms``: percentile clip,
+centre crop in sky units, zoom; on the task's own pixels, at the pixel scale it declares),
+centre crop by ``crop_fraction`` (only when the contract asks), resize with the contract's
 interpolation on the single-channel image, repeat to 3 channels if the backbone wants
 3, normalise with the contract's mean and std. Resizing before the repeat does a third
 of the work for the same result.
+
+Dense tasks (detection) see the whole image: there the crops and zooms (geometric
+transforms) and ``crop_fraction`` are left out (``dense=True``), and the record says so.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from radiobench.models import transforms as declared
 from radiobench.specs import InputContract
+
+ORDER = "centre crop, resize, channel adapt, normalise"
+ORDER_WITH_TRANSFORMS = "declared transforms, centre crop, resize, channel adapt, normalise"
 
 
 def channel_adapt(contract: InputContract, image_channels: int) -> str:
@@ -27,20 +36,45 @@ def channel_adapt(contract: InputContract, image_channels: int) -> str:
     raise ValueError(f"cannot adapt {image_channels}-channel images to a {contract.channels}-channel backbone")
 
 
-def describe(contract: InputContract, image_channels: int) -> dict[str, Any]:
-    """What results record about this half of preprocessing."""
-    return {
+def describe(contract: InputContract, image_channels: int, pixel_scale_arcsec: float | None = None,
+             dense: bool = False) -> dict[str, Any]:
+    """What results record about this half of preprocessing (and what feature-cache keys hash).
+
+    A contract without declared transforms records exactly what it always did. With them, each is
+    recorded as run on this task (a crop in arcseconds with its size in the task's pixels), and
+    on a dense task the geometric ones left out are listed apart. Raises ``TransformError`` (one
+    line) when a transform cannot run here, e.g. a crop in arcseconds on a task with no pixel scale.
+    """
+    out = {
         **contract.to_dict(),
         "channel_adapt": channel_adapt(contract, image_channels),
-        "order": "centre crop, resize, channel adapt, normalise",
+        "order": ORDER,
     }
+    if contract.transforms:
+        declared.check_all(contract.transforms, pixel_scale_arcsec, dense)
+        run = declared.applied(contract.transforms, dense)
+        out["transforms"] = [t.describe(pixel_scale_arcsec) for t in run]
+        left_out = [t.describe(pixel_scale_arcsec) for t in contract.transforms if t not in run]
+        if left_out:
+            out["transforms_left_out"] = left_out
+            out["transforms_left_out_because"] = "a dense task's boxes are in the whole image's frame"
+        out["order"] = ORDER_WITH_TRANSFORMS
+    return out
 
 
-def prepare_batch(images: torch.Tensor, contract: InputContract) -> torch.Tensor:
-    """(B, H, W) or (B, C, H, W) float in [0, 1] -> (B, contract.channels, size, size) normalised."""
+def prepare_batch(images: torch.Tensor, contract: InputContract, pixel_scale_arcsec: float | None = None,
+                  dense: bool = False) -> torch.Tensor:
+    """(B, H, W) or (B, C, H, W) float in [0, 1] -> (B, contract.channels, size, size) normalised.
+
+    ``pixel_scale_arcsec`` is the task's (``TaskSpec.pixel_scale_arcsec``), needed by transforms stated
+    in sky units; ``dense`` leaves out the geometric transforms and ``crop_fraction`` (a detector sees the
+    whole image). Every forward path (embed, feature_map, feature_maps, depth_maps) gets its batch here.
+    """
     if images.ndim == 3:
         images = images.unsqueeze(1)
-    if contract.crop_fraction < 1:
+    for transform in declared.applied(contract.transforms, dense):
+        images = transform.apply(images, pixel_scale_arcsec)
+    if contract.crop_fraction < 1 and not dense:
         h, w = images.shape[-2:]
         ch, cw = max(1, round(h * contract.crop_fraction)), max(1, round(w * contract.crop_fraction))
         top, left = (h - ch) // 2, (w - cw) // 2

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,29 +27,33 @@ from radiobench.results.provenance import portable_path
 
 
 def feature_maps(backbone: Any, split: DetectionSplit, batch_size: int, precision: str,
-                 on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+                 on_batch: Callable[[int], None] | None = None, pixel_scale_arcsec: float | None = None) -> np.ndarray:
     """(N, D, h, w) float32 last maps of every image, resized to the backbone's input (without its centre crop)."""
     out = [_checked(backbone, maps, rows)
-           for rows, maps in _batches(backbone, split, batch_size, precision, backbone.feature_map, on_batch)]
+           for rows, maps in _batches(backbone, split, batch_size, precision, backbone.feature_map, on_batch,
+                                      pixel_scale_arcsec)]
     # C order whatever layout the backbone's map had (a ViT's regridded tokens are strided): the head's
     # convolutions pick kernels by layout, and a cached map (always C order) must train identically
     return np.ascontiguousarray(np.concatenate(out))
 
 
 def _batches(backbone: Any, split: DetectionSplit, batch_size: int, precision: str, method: Callable[[Any], Any],
-             on_batch: Callable[[int], None] | None) -> Any:
-    """(rows, ``method``'s output) for each batch of prepared images, in order."""
+             on_batch: Callable[[int], None] | None, pixel_scale_arcsec: float | None = None) -> Any:
+    """(rows, ``method``'s output) for each batch of prepared images, in order.
+
+    A detector must see the whole image: the contract's crops and zooms are left out (``dense``), its
+    other declared transforms (a percentile clip) run as on every other task."""
     import torch
 
     from radiobench.models.preprocess import prepare_batch
 
-    contract = replace(backbone.spec.input, crop_fraction=1.0)  # a detector must see the whole image
+    contract = backbone.spec.input
     device = backbone.device
     for first in range(0, len(split), batch_size):
         images = split.images[first : first + batch_size]
         if len({im.shape for im in images}) != 1:
             raise RadiobenchError("images of one batch differ in size; detection tasks must serve equal-sized images")
-        batch = prepare_batch(torch.from_numpy(np.stack(images)).to(device), contract)
+        batch = prepare_batch(torch.from_numpy(np.stack(images)).to(device), contract, pixel_scale_arcsec, dense=True)
         with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
             yield len(images), method(batch)
         if on_batch is not None:
@@ -74,12 +77,13 @@ FINE_STRIDE = 8  # input pixels per cell of the earlier map a dense head reads b
 
 
 def map_levels(backbone: Any, split: DetectionSplit, batch_size: int, precision: str,
-               on_batch: Callable[[int], None] | None = None) -> list[np.ndarray]:
+               on_batch: Callable[[int], None] | None = None, pixel_scale_arcsec: float | None = None) -> list[np.ndarray]:
     """The maps a dense head reads, as (N, D, h, w) float32 arrays: the last map, and before it the
     deepest earlier one at stride ``FINE_STRIDE`` or finer where the backbone has one (CNNs; not ViTs,
     whose every depth is one patch grid, nor a map already that fine)."""
     levels: list[list[np.ndarray]] = []
-    for rows, maps in _batches(backbone, split, batch_size, precision, backbone.feature_maps, on_batch):
+    for rows, maps in _batches(backbone, split, batch_size, precision, backbone.feature_maps, on_batch,
+                               pixel_scale_arcsec):
         if not isinstance(maps, (list, tuple)) or not maps:
             raise RadiobenchError(f"backbone {backbone.spec.name!r}: feature_maps must return a non-empty list of maps")
         chosen = pyramid(list(maps), backbone.spec.input.size)
@@ -162,7 +166,8 @@ class MapStrategy(Strategy):
                                             "(Backbone.feature_map); detection does not apply to it")
                     began = time.perf_counter()
                     tick = progress.extraction(f"{pair.name} maps on {pair.task_name}/{name}", len(split))
-                    levels = map_levels(backbone, split, pair.opts.batch_size, pair.opts.precision, tick)
+                    levels = map_levels(backbone, split, pair.opts.batch_size, pair.opts.precision, tick,
+                                        pair.task_reg.spec.pixel_scale_arcsec)
                     pair.extraction_seconds[name] = time.perf_counter() - began
                     finer = levels[0] if len(levels) > 1 else np.zeros((len(split), 0, 1, 1), dtype=np.float32)
                     fine.save(finer, np.zeros(len(split), dtype=np.int64))

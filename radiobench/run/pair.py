@@ -157,10 +157,22 @@ class Pair:
             self._backbone = backbone.to(self.torch_device())
         return self._backbone
 
+    def input_description(self) -> dict[str, Any]:
+        """The input contract as run on this task (declared transforms resolved at its pixel scale; on a dense
+        task without the crops): what results record and feature-cache keys hash. Refuses, in one line naming
+        both, a contract that cannot run here (a crop in arcseconds on a task that declares no pixel scale)."""
+        from radiobench.models.preprocess import describe
+        from radiobench.models.transforms import TransformError
+
+        b, t = self.backbone_reg.spec, self.task_reg.spec
+        try:
+            return describe(b.input, self.channels, t.pixel_scale_arcsec, dense=self.kind.evaluation == "maps")
+        except TransformError as exc:
+            raise TransformError(f"backbone {b.name!r} cannot run on task {t.name!r}: {exc}") from None
+
     def cache_fields(self, split: str, **extra: Any) -> dict[str, Any]:
         """Everything that changes a split's features: the feature-cache key."""
         from radiobench.results import provenance
-        from radiobench.models.preprocess import describe
 
         b, t = self.backbone_reg.spec, self.task
         return {
@@ -168,7 +180,7 @@ class Pair:
             "backbone_code": {k: v for k, v in self.code.items() if k != "install"},
             "weights": self.weights_id,
             "backbone_options": b.options,
-            "input": describe(b.input, self.channels),
+            "input": self.input_description(),
             "task": t.spec.name,
             "task_version": t.spec.version,
             "task_options": t.options,

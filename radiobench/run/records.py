@@ -82,8 +82,6 @@ def make_record(pair: Pair, spec: ProtocolSpec, protocol: Any, protocol_id: str,
     sha256 go into the record with the bootstrap intervals resampled from it (see
     :mod:`radiobench.results.bootstrap`); :func:`~radiobench.results.write_result` writes both.
     """
-    from radiobench.models.preprocess import describe
-
     b, t, task = pair.backbone_reg.spec, pair.task_reg.spec, pair.task
     per_seed = sorted(fit.per_seed, key=lambda r: r.seed)
     owner = pair.task_reg.plugin.label
@@ -114,7 +112,7 @@ def make_record(pair: Pair, spec: ProtocolSpec, protocol: Any, protocol_id: str,
             "weights": {"kind": w.kind, "seed": w.seed, "source": w.download_source or None, "published_sha256": w.sha256,
                         "description": w.description, "identity": pair.weights_id,
                         "file": pair.resolved.to_dict() if pair.resolved else None},
-            "input": describe(b.input, pair.channels), "options": b.options, "training_data": list(b.training_data),
+            "input": pair.input_description(), "options": b.options, "training_data": list(b.training_data),
             "license": b.license, "citation": b.citation, "code": pair.code,
         },
         "task": {
