@@ -39,6 +39,14 @@ def test_list_json_shows_builtins_with_their_contracts():
     assert {t["name"] for t in listing["tasks"]} >= {"mirabest"}
 
 
+def test_list_shows_each_backbones_declared_preprocessing():
+    done = radiobench_cli("list", "backbones", env={"COLUMNS": "400"})
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.count("│") > 3}
+    assert "centre_crop(pixels=70, native_scale_arcsec=1.8)" in rows["rgz_byol_resnet18"]  # 126" of sky on any task
+    assert "zoom(factor=1.2" in rows["zoobot_convnext_nano"] and "centre_crop" not in rows["pixels"]
+
+
 def test_unknown_backbone_exits_2_with_suggestion():
     done = radiobench_cli("run", "--backbone", "random_resnet81", "--task", "mirabest")
     assert done.returncode == 2

@@ -109,6 +109,12 @@ def _backbone_rows(reg: Any, args: argparse.Namespace) -> list[Row]:
     ]
 
 
+def _step(transform: dict[str, Any]) -> str:
+    """A declared transform as written in its plugin, e.g. ``centre_crop(pixels=70, native_scale_arcsec=1.8)``."""
+    shown = {k: v for k, v in transform.items() if k != "name" and v is not None and k != "arcsec"}
+    return f"{transform.get('name', '?')}({', '.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in shown.items())})"
+
+
 def _show_backbones(out: Any, backbones: list[Row], args: argparse.Namespace) -> None:
     def name(b: Row) -> str:
         return b["name"] + (f" (alias: {', '.join(b['aliases'])})" if b["aliases"] else "")
@@ -121,7 +127,8 @@ def _show_backbones(out: Any, backbones: list[Row], args: argparse.Namespace) ->
         norm = "no norm" if set(i["mean"]) == {0.0} and set(i["std"]) == {1.0} else "mean/std " + (
             "ImageNet" if i["mean"][0] == 0.485 else f"{i['mean'][0]:.3g}/{i['std'][0]:.3g}")
         crop = f", centre {i['crop_fraction']:.2f}" if i["crop_fraction"] < 1 else ""
-        contract = f"{i['channels']}ch {i['size']}px {i['interpolation']}{crop}, {norm}"
+        steps = "".join(f", {_step(t)}" for t in i.get("transforms", ()))  # declared preprocessing, in order
+        contract = f"{i['channels']}ch {i['size']}px {i['interpolation']}{crop}{steps}, {norm}"
         weights = b["weights"] + (f" ({b['weights_from']})" if b["weights_from"] else "")
         cells = (name(b), b["family"], str(b["embed_dim"]), contract, ", ".join(b["training_data"]) or "–", weights,
                  b["plugin"])
