@@ -4,7 +4,7 @@ Importing this package must stay cheap (no torch, timm or bdsf): the CLI's listi
 commands run on it alone. Heavy modules are imported where features are computed.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from radiobench.specs import BackboneSpec, InputContract, TaskSpec, WeightsSpec  # noqa: E402
 from radiobench.hookspecs import hookimpl  # noqa: E402
