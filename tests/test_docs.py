@@ -190,3 +190,11 @@ def test_the_quickstarts_output_excerpt_is_what_the_committed_results_give(tmp_p
     # the header exactly, the rows in any order (the order of rows tied on mean rank is a rendering choice)
     assert len(shown) == 4 and shown[:2] == rendered[:2] and sorted(shown[2:]) == sorted(rendered[2:4]), \
         f"README's board excerpt is not the rendered board:\n" + "\n".join(rendered[:4])
+
+
+def test_the_changelog_has_a_section_for_this_version():
+    """A release without its changelog entry leaves plugin authors guessing what moved."""
+    import radiobench
+
+    text = (Path(__file__).resolve().parents[1] / "CHANGELOG.md").read_text()
+    assert f"\n## {radiobench.__version__} (" in text and "## Policy for moved and deprecated names" in text
