@@ -24,7 +24,7 @@ import importlib
 import warnings
 from typing import Any
 
-from radiobench.registry import loader as plugins
+from radiobench.registry import loader
 from radiobench.models.backbone import Backbone
 from radiobench.conformance import ConformanceError, radio_like_images  # noqa: F401 - re-exported for tests
 from radiobench.registry import Registered, Registry, get_registry
@@ -79,12 +79,12 @@ class FakeTask(Task):
 
 
 
-_TEST_PLUGIN = plugins.PluginInfo(
+_TEST_PLUGIN = loader.PluginInfo(
     name="testing", distribution="radiobench-testing", version="0", module="radiobench.testing", builtin=False
 )
 
 
-def registry_with(*specs: BackboneSpec | TaskSpec, plugin: plugins.PluginInfo | None = None) -> Registry:
+def registry_with(*specs: BackboneSpec | TaskSpec, plugin: loader.PluginInfo | None = None) -> Registry:
     """A registry holding the fake backbone and task plus ``specs`` (attributed to ``plugin``)."""
     plugin = plugin or _TEST_PLUGIN
     reg = Registry(plugins=[plugin])

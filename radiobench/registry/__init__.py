@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from radiobench.registry import loader as plugins
+from radiobench.registry import loader
 from radiobench.errors import PluginError, UnknownNameError
 from radiobench.specs import BackboneSpec, ProtocolSpec, TaskSpec
 
@@ -28,7 +28,7 @@ SPEC_TYPES = {"backbone": BackboneSpec, "task": TaskSpec, "protocol": ProtocolSp
 @dataclass(frozen=True)
 class Registered(Generic[S]):
     spec: S
-    plugin: plugins.PluginInfo
+    plugin: loader.PluginInfo
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -43,7 +43,7 @@ class Registry:
     backbones: dict[str, Registered[BackboneSpec]] = field(default_factory=dict)
     tasks: dict[str, Registered[TaskSpec]] = field(default_factory=dict)
     protocols: dict[str, Registered[ProtocolSpec]] = field(default_factory=dict)
-    plugins: list[plugins.PluginInfo] = field(default_factory=list)
+    plugins: list[loader.PluginInfo] = field(default_factory=list)
 
     aliases: dict[str, str] = field(default_factory=dict)  # alias -> backbone name
 
@@ -76,15 +76,15 @@ class Registry:
 
 
 def build_registry(
-    entries: list[plugins.PluginEntry] | None = None,
+    entries: list[loader.PluginEntry] | None = None,
     *,
     strict: bool | None = None,
     autoload: bool | None = None,
 ) -> Registry:
-    strict = plugins.env_flag("RADIOBENCH_STRICT_PLUGINS") if strict is None else strict
-    pm, infos = plugins.load_plugins(entries, strict=strict, autoload=autoload)
+    strict = loader.env_flag("RADIOBENCH_STRICT_PLUGINS") if strict is None else strict
+    pm, infos = loader.load_plugins(entries, strict=strict, autoload=autoload)
     registry = Registry(plugins=infos)
-    by_key = {plugins.plugin_key(i): i for i in infos}
+    by_key = {loader.plugin_key(i): i for i in infos}
     hooks: tuple[tuple[str, str, dict[str, Any]], ...] = (
         ("radiobench_register_backbones", "backbone", registry.backbones),
         ("radiobench_register_tasks", "task", registry.tasks),
@@ -102,7 +102,7 @@ def build_registry(
                 impl.function(register=collected.append)
                 collected = [_checked(item, kind, info) for item in collected]
             except (Exception, SystemExit) as exc:  # noqa: BLE001 - the plugin's bug (or exit), reported with its name
-                plugins.fail(info, f"{hook_name} {plugins.failure(exc)}", strict)
+                loader.fail(info, f"{hook_name} {loader.failure(exc)}", strict)
                 _forget(registry, info)
                 continue
             for spec in collected:
@@ -110,7 +110,7 @@ def build_registry(
     return registry
 
 
-def _add(registry: Registry, target: dict[str, Any], kind: str, spec: Any, info: plugins.PluginInfo,
+def _add(registry: Registry, target: dict[str, Any], kind: str, spec: Any, info: loader.PluginInfo,
          strict: bool) -> None:
     """Register ``spec`` unless its name is taken: then the first holder keeps it, and a warning names both."""
     backbones = target is registry.backbones
@@ -128,7 +128,7 @@ def _add(registry: Registry, target: dict[str, Any], kind: str, spec: Any, info:
         if strict:
             raise PluginError(message + " (RADIOBENCH_STRICT_PLUGINS is set)")
         info.notes.append(message)
-        warnings.warn(message, plugins.PluginWarning, stacklevel=2)
+        warnings.warn(message, loader.PluginWarning, stacklevel=2)
         if name == spec.name:
             return  # the whole spec is dropped; only its clashing aliases are dropped otherwise
     for alias in aliases:
@@ -136,7 +136,7 @@ def _add(registry: Registry, target: dict[str, Any], kind: str, spec: Any, info:
     target[spec.name] = Registered(spec, info)
 
 
-def _checked(item: Any, kind: str, info: plugins.PluginInfo) -> Any:
+def _checked(item: Any, kind: str, info: loader.PluginInfo) -> Any:
     """A spec of the hook's type; for protocols, a registered class is wrapped into a spec (deprecated)."""
     spec_type = SPEC_TYPES[kind]
     if kind == "protocol" and isinstance(item, type):
@@ -144,7 +144,7 @@ def _checked(item: Any, kind: str, info: plugins.PluginInfo) -> Any:
         warnings.warn(f"plugin {info.label} registers the protocol class {item.__qualname__}; register a "
                       f"radiobench.api.ProtocolSpec instead (name, factory, version, kinds, options): registering a "
                       "class imports its code for every command, and works until radiobench 0.3",
-                      plugins.PluginDeprecationWarning, stacklevel=2)
+                      loader.PluginDeprecationWarning, stacklevel=2)
         return spec
     if not isinstance(item, spec_type):
         also = " (or, deprecated, a Protocol subclass)" if kind == "protocol" else ""
@@ -184,7 +184,7 @@ def protocol_spec_of(cls: type) -> ProtocolSpec:
                         description=doc[0] if doc else "", options=options, cls=cls)
 
 
-def _forget(registry: Registry, info: plugins.PluginInfo) -> None:
+def _forget(registry: Registry, info: loader.PluginInfo) -> None:
     for table in (registry.backbones, registry.tasks, registry.protocols):
         for name in [n for n, r in table.items() if r.plugin is info]:
             del table[name]
@@ -196,5 +196,5 @@ def _forget(registry: Registry, info: plugins.PluginInfo) -> None:
 def get_registry() -> Registry:
     """The process-wide registry (plugins load once; warnings shown once)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("always", plugins.PluginWarning)
+        warnings.simplefilter("always", loader.PluginWarning)
         return build_registry()
