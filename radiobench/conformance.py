@@ -115,9 +115,11 @@ def _check_split(task: Task, split: Any, at: str) -> None:
                                f"got {dtype}")
     _check_pixels(task, split, at)
     _check_labels(spec, np.asarray(split.labels), split.ids, at)
-    if spec.partition is not None:
+    if spec.partition is not None or spec.cv_folds is not None:
         if split.groups is None:
-            raise ConformanceError(f"{at}: the spec declares a grouped partition {spec.partition} but the split has "
+            declared = (f"a grouped partition {spec.partition}" if spec.partition is not None
+                        else f"grouped {spec.cv_folds}-fold cross-validation")
+            raise ConformanceError(f"{at}: the spec declares {declared} but the split has "
                                    "no groups; pass Split(..., groups=...) naming what must stay together")
         if len(split.groups) != len(split):
             raise ConformanceError(f"{at}: {len(split.groups)} groups for {len(split)} items")

@@ -30,6 +30,9 @@ class TaskSpecLike(Protocol):
     @property
     def partition(self) -> tuple[float, float, float] | None: ...
 
+    @property
+    def cv_folds(self) -> int | None: ...
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -68,8 +71,10 @@ class Kind:
         return self.target == "class"
 
     def split_names(self, spec: TaskSpecLike) -> tuple[str, ...]:
-        """The splits the core loads: one pool ("all") for pooled kinds and grouped partitions, else train and test."""
-        return ("all",) if self.pooled or spec.partition is not None else ("train", "test")
+        """The splits the core loads: one pool ("all") for pooled kinds, grouped partitions and cross-validated
+        tasks, else train and test."""
+        one_pool = self.pooled or spec.partition is not None or getattr(spec, "cv_folds", None) is not None
+        return ("all",) if one_pool else ("train", "test")
 
     def higher_is_better(self, metric: str) -> bool | None:
         """Which way ``metric`` is better on this kind's tasks; None for a metric the kind does not know (a task's own)."""

@@ -187,6 +187,13 @@ class TaskSpec:
     # that no group (e.g. one survey field) straddles two parts. The task then serves a single
     # split named "all" and the spread over seeds includes the spread over data splits.
     partition: tuple[float, float, float] | None = None
+    # Grouped k-fold cross-validation over every item, redrawn per seed (exclusive with ``partition``): seed s
+    # shuffles the groups (``Split.groups``: e.g. sources within 90" on the sky) with a generator seeded by s and
+    # cuts them into this many folds; each fold is predicted by a probe fitted on the others, so every item is
+    # tested once per seed. The task serves one split named "all". ``cv_of`` names the task whose literature
+    # split this estimate stands beside: the board puts the two columns together and ranks on this one.
+    cv_folds: int | None = None
+    cv_of: str = ""
     simulated: bool = False  # data made by a simulator: marked on the leaderboard, kept out of mean ranks
     # Score of a no-skill predictor, per metric (e.g. {"error": 0.471} for always the majority class),
     # measured on the task's test data; the leaderboard states it and draws it on the task's chart.
@@ -209,17 +216,41 @@ class TaskSpec:
         self._settle_direction()
         if self.chance and not self.chance_note:
             raise ValueError(f"task {self.name!r}: chance needs a chance_note saying what the no-skill predictor is")
+        self._check_cv()
         if self.partition is not None:
             if len(self.partition) != 3 or min(self.partition) < 0 or abs(sum(self.partition) - 1) > 1e-9 \
                     or not self.partition[0] or not self.partition[2]:
                 raise ValueError(f"task {self.name!r}: partition must be (train, valid, test) fractions summing to 1")
             if self.splits != ("all",):
                 raise ValueError(f"task {self.name!r}: a partitioned task serves one split, splits=('all',)")
+        elif self.cv_folds is not None:
+            if self.splits != ("all",):
+                raise ValueError(f"task {self.name!r}: a cross-validated task serves one split, splits=('all',)")
         elif self.kind == "ranking":
             if self.splits != ("all",):
                 raise ValueError(f"task {self.name!r}: a ranking task serves one split, splits=('all',)")
         elif "train" not in self.splits or "test" not in self.splits:
             raise ValueError(f"task {self.name!r}: splits must include 'train' and 'test'")
+
+    def _check_cv(self) -> None:
+        """``cv_folds``: an int of at least 2, on a classification or regression task, never with ``partition``."""
+        if self.cv_folds is None:
+            if self.cv_of:
+                raise ValueError(f"task {self.name!r}: cv_of names the task a cross-validation stands beside; "
+                                 "set cv_folds too")
+            return
+        if self.partition is not None:
+            raise ValueError(f"task {self.name!r}: partition and cv_folds exclude each other (a task draws one "
+                             "train/valid/test partition per seed, or cross-validates over every item); set one")
+        if isinstance(self.cv_folds, bool) or not isinstance(self.cv_folds, int) or self.cv_folds < 2:
+            raise ValueError(f"task {self.name!r}: cv_folds must be an int of at least 2, got {self.cv_folds!r}")
+        if self.kind not in ("classification", "regression"):
+            raise ValueError(f"task {self.name!r}: cv_folds is for classification and regression tasks, not "
+                             f"{self.kind} (ranking tasks cross-validate their labelled items already)")
+        if self.cv_of:
+            _check_name(self.cv_of)
+            if self.cv_of == self.name:
+                raise ValueError(f"task {self.name!r}: cv_of names another task (the one with the literature split)")
 
     def _settle_direction(self) -> None:
         """``higher_is_better`` from the kind (metric directions live with the kind); stated, it must agree."""

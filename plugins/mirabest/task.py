@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from radiobench.astro.sky import sky_groups
 from radiobench.io import archives, datafiles, safe_pickle
 from radiobench.io import download as downloads
 from radiobench.api import ChecksumError, DatasetNotFoundError, RadiobenchError, Split, Task
@@ -56,9 +57,10 @@ class MiraBest(Task):
         return [safe_pickle.loads(self._members[name], f"{ARCHIVE}:{name}") for name in names]
 
     def load_split(self, split: str) -> Split:
-        names = {"train": TRAIN_BATCHES, "test": TEST_BATCHES}.get(split)
-        if names is None:
-            raise RadiobenchError(f"MiraBest has splits train and test, not {split!r}")
+        """``train`` or ``test``; a cross-validated variant (``mirabest_cv``) serves ``all``: both, with sky groups."""
+        names = {"train": TRAIN_BATCHES, "test": TEST_BATCHES, "all": TRAIN_BATCHES + TEST_BATCHES}.get(split)
+        if names is None or split not in self.spec.splits:
+            raise RadiobenchError(f"{self.spec.name} has splits {' and '.join(self.spec.splits)}, not {split!r}")
         images, labels, ids = [], [], []
         for batch in self._read(names):
             for pixels, fine, filename in zip(batch["data"], batch["labels"], batch["filenames"]):
@@ -66,5 +68,6 @@ class MiraBest(Task):
                     images.append(np.asarray(pixels, dtype=np.uint8).reshape(SIDE, SIDE))
                     labels.append(0 if fine in FRI else 1)
                     ids.append(Path(str(filename)).stem)
-        return Split(np.stack(images), np.asarray(labels, dtype=np.int64), ids)
+        groups = sky_groups(ids) if split == "all" else None  # positions are in the ids: 100_<RA>+<Dec>_...
+        return Split(np.stack(images), np.asarray(labels, dtype=np.int64), ids, groups)
 

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from radiobench.astro.sky import sky_groups
 from radiobench.io import datafiles
 from radiobench.io import download as downloads
 from radiobench.api import RadiobenchError, Split, Task, UnsafeDataError
 from radiobench_plugins.rgd import CLASSES, SHA256, ZENODO, fold_files
 
 SPLIT_KEY, LABEL_KEY = "Split_literature", "Label_literature"
+LITERATURE_SPLITS = ("train", "valid", "test")
 
 
 def wheel_copy(name: str) -> Path | None:
@@ -39,7 +41,8 @@ def wheel_copy(name: str) -> Path | None:
 
 
 class RadioGalaxyDataset(Task):
-    """The literature split, or with ``fold=k`` a cross-validation fold (see the plugin docstring)."""
+    """The literature split, or with ``fold=k`` a cross-validation fold, or with splits ``("all",)`` every source
+    of the literature file with its sky group (``rgd_cv``; see the plugin docstring)."""
 
     pixel_range = (0, 255)
 
@@ -66,7 +69,8 @@ class RadioGalaxyDataset(Task):
         rows: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in self.spec.splits}
         for archive, data in self.archives:
             self._read_archive(archive, data, rows)
-        return {s: Split(np.stack(i), np.asarray(l, dtype=np.int64), d) for s, (i, l, d) in rows.items() if i}
+        return {s: Split(np.stack(i), np.asarray(l, dtype=np.int64), d, sky_groups(d) if s == "all" else None)
+                for s, (i, l, d) in rows.items() if i}
 
     def _read_archive(self, archive: Path, verified: bytes, rows: dict[str, tuple[list, list, list]]) -> None:
         """Parse the zip from its verified bytes; ``archive`` only names it in messages."""
@@ -88,6 +92,8 @@ class RadioGalaxyDataset(Task):
                         "this is not the RadioGalaxyDataset release this task reads (version 1.0)"
                     )
                 split = group[SPLIT_KEY].asstr()[()]
+                if "all" in rows and split in LITERATURE_SPLITS:
+                    split = "all"  # the cross-validated variant pools every source
                 if split not in rows:
                     raise RadiobenchError(f"{where}: source {key!r} has unknown split {split!r}")
                 label = int(group[LABEL_KEY][()])

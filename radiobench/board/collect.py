@@ -115,7 +115,7 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, prog
         known = board.tasks.setdefault(
             t.name,
             {**task_id, "main_score": res.main_score.name, "higher_is_better": res.main_score.higher_is_better,
-             "simulated": t.simulated, "source_datasets": list(t.source_datasets)},
+             "simulated": t.simulated, "source_datasets": list(t.source_datasets), **cross_validation(res)},
         )
         task_origin.setdefault(t.name, path)
         if {k: known[k] for k in task_id} != task_id:
@@ -155,12 +155,38 @@ def collect(results_dir: Path, protocol: str = "linear", ties: bool = True, prog
                if present else "")
         )
     board.environments = sorted(environments)
-    # real-data tasks first (the board's question), simulated ones after; each group in the order found
-    board.tasks = dict(sorted(board.tasks.items(), key=lambda item: bool(item[1].get("simulated"))))
+    # real-data tasks first (the board's question), simulated ones after; each group in the order found, and a
+    # cross-validated task right after the task whose literature split it stands beside
+    board.tasks = beside_literature(dict(sorted(board.tasks.items(), key=lambda item: bool(item[1].get("simulated")))))
     truths = test_columns(board, records, progress) if ties else {}
     board.ranks = mean_ranks(board)
     board.info = task_info(board, records, truths, specs or {})
     return board
+
+
+def cross_validation(res: Any) -> dict[str, Any]:
+    """``{"cv_folds": k, "cv_of": task}`` for a result of a cross-validated task (its evaluation record says so:
+    :meth:`radiobench.protocols.base.Evaluation.kfold`), else nothing, so other tasks' entries stay as they were."""
+    evaluation = res.task.evaluation
+    if not isinstance(evaluation, dict) or not isinstance(evaluation.get("cv_folds"), int):
+        return {}
+    cv_of = evaluation.get("cv_of")
+    return {"cv_folds": evaluation["cv_folds"], **({"cv_of": cv_of} if isinstance(cv_of, str) and cv_of else {})}
+
+
+def beside_literature(tasks: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The tasks in order, each cross-validated task moved to just after the task it is the estimate of (when that
+    task is on the board and both are real or both simulated)."""
+    moved = {t: m["cv_of"] for t, m in tasks.items() if m.get("cv_of") in tasks and m["cv_of"] != t
+             and bool(m.get("simulated")) == bool(tasks[m["cv_of"]].get("simulated"))}
+    order: list[str] = []
+    for t in tasks:
+        if t in moved:
+            continue
+        order.append(t)
+        order += [c for c in tasks if moved.get(c) == t]
+    order += [t for t in tasks if t not in order]  # a cycle of cv_of (hand-made files): kept, in the order found
+    return {t: tasks[t] for t in order}
 
 
 def best_of(board: Board, task: str, among: set[str] | None = None) -> str:
@@ -242,13 +268,26 @@ def mean_ranks(board: Board) -> dict[str, float]:
     MiraBest and RGD are both FIRST cutouts of mostly the same sources; averaging tasks that share
     source data first lets each survey's test count once. Simulated tasks are shown but left out:
     a rank earned on simulated sky says how well the pipeline works, not how good a backbone is
-    for radio astronomers. A backbone with no tested real-data result gets NaN.
+    for radio astronomers. A cross-validated task and the literature task it is the estimate of
+    (``cv_of``) are one task here: a row's rank on the cross-validated column is used where it has
+    one, else its rank on the literature column (every item tested resolves more than the
+    literature test split does; the literature column stays on the board for comparison with
+    papers). A backbone with no tested real-data result gets NaN.
     """
     real = [t for t, meta in board.tasks.items() if not meta.get("simulated")]
+    stands_for = {t: board.tasks[t]["cv_of"] for t in real if board.tasks[t].get("cv_of") in real}
     totals: dict[str, list[float]] = {b: [] for b in board.backbones}
     for group in source_groups(board, real):
         for b in board.backbones:
-            ranks = [float(c.rank) for t in group if (c := board.cells.get((b, t))) is not None and c.rank is not None]
+            slots: dict[str, tuple[bool, float]] = {}  # literature task -> (from its cv column, the rank)
+            for t in group:
+                c = board.cells.get((b, t))
+                if c is None or c.rank is None:
+                    continue
+                slot, cv = stands_for.get(t, t), t in stands_for
+                if slot not in slots or (cv and not slots[slot][0]):
+                    slots[slot] = (cv, float(c.rank))
+            ranks = [rank for _, rank in slots.values()]
             if ranks:
                 totals[b].append(sum(ranks) / len(ranks))
     return {b: sum(v) / len(v) if v else float("nan") for b, v in totals.items()}

@@ -116,7 +116,29 @@ def _is_best(board: Board, b: str, t: str) -> bool:
 
 def _title(task: str, meta: dict[str, Any]) -> str:
     """Plain text: each output format escapes it its own way."""
-    return f"{task}{' [SIMULATED]' if meta.get('simulated') else ''} ({meta['main_score']} {_arrow(meta)})"
+    cv = f", {_cv_label(meta)}" if meta.get("cv_folds") else ""
+    return f"{task}{' [SIMULATED]' if meta.get('simulated') else ''} ({meta['main_score']} {_arrow(meta)}{cv})"
+
+
+def _cv_label(meta: dict[str, Any]) -> str:
+    return f"{meta['cv_folds']}-fold CV"
+
+
+def _cv_notes(board: Board, text: Callable[[str], str]) -> list[str]:
+    """One note per cross-validated task: what its column is, and that the mean rank ranks on it."""
+    lines = []
+    for t, meta in board.tasks.items():
+        if not meta.get("cv_folds"):
+            continue
+        of = meta.get("cv_of")
+        where = (f"the mean rank uses it in place of {of} where a row has both (and {of} where a row has only that); "
+                 f"{of}, the literature split, stays beside it for comparison with papers") if of in board.tasks else \
+            "the mean rank uses it as any other task"
+        lines.append(text(f"{t} ({_cv_label(meta)}): the cross-validated estimate{f' of {of}' if of else ''}: every "
+                          f"labelled item is tested once per seed, by a probe fitted on the other folds ({meta['cv_folds']}"
+                          " folds of whole groups of the task's items, such as sources close on the sky, redrawn per "
+                          f"seed), so its interval is narrower than a literature test split's; {where}."))
+    return lines
 
 
 def _rank(board: Board, backbone: str) -> str:
@@ -161,6 +183,7 @@ def _footer(board: Board, text: Callable[[str], str] = str) -> list[str]:
         NO_INTERVAL_NOTE,
         TIES_NOTE,
         MEAN_RANK_NOTE,
+        *_cv_notes(board, text),
         *_refusals(board, text),
         *_degenerates(board, text),
         IN_DOMAIN_NOTE,
@@ -182,6 +205,8 @@ def _shared_sources(board: Board, text: Callable[[str], str]) -> list[str]:
     names = sorted(real)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
+            if b == board.tasks[a].get("cv_of") or a == board.tasks[b].get("cv_of"):
+                continue  # one task, cross-validated and on its literature split: said by _cv_notes
             shared = sorted(real[a][k] for k in real[a].keys() & real[b].keys())
             if shared:
                 lines.append(text(f"{a} and {b} share source data ({', '.join(shared)}): their sources overlap, so "
@@ -436,10 +461,14 @@ def _board_table(board: Board) -> str:
     head = [th("backbone", "backbone"), th("mean_rank", "mean<br>rank", "1 = best; real-data tasks only", " rank")]
     for t, m in board.tasks.items():
         sim = bool(m.get("simulated"))
+        cv = f" · {_cv_label(m)}" if m.get("cv_folds") else ""
         label = (f"{esc(t)}{'<br><span class=badge>SIMULATED</span>' if sim else ''}"
-                 f"<br><small>{esc(m['main_score'])} {_arrow(m)}</small>")
-        head.append(th(t, label, f"{m['main_score']}, {'higher' if m['higher_is_better'] else 'lower'} is better",
-                       " sim" if sim else ""))
+                 f"<br><small>{esc(m['main_score'])} {_arrow(m)}{esc(cv)}</small>")
+        tip = f"{m['main_score']}, {'higher' if m['higher_is_better'] else 'lower'} is better"
+        if cv:
+            of = f", the estimate of {m['cv_of']}: the mean rank uses it in its place" if m.get("cv_of") else ""
+            tip += f"; {m['cv_folds']}-fold cross-validation over every item{of}"
+        head.append(th(t, label, tip, " sim" if sim else ""))
     head.append(th("tasks", "tasks"))
     body = []
     for b in board.ordered_backbones():
@@ -701,9 +730,10 @@ def _reading_notes(boards: dict[str, Board], hardware: tuple[str, ...]) -> str:
               (IN_DOMAIN_MARK, "in-domain"), (NO_INTERVAL_MARK, "no interval: ± std over seeds"),
               (REFUSED_MARK, "not tested"), (DEGENERATE_MARK, "degenerate: a constant guess"),
               ("<span class=badge>SIMULATED</span>", "simulated data, left out of mean ranks")]
+    cv = list(dict.fromkeys(line for b in boards.values() for line in _cv_notes(b, str)))
     notes = [f"Each score cell: the mean over seeds with its marks, and below it its 95 % confidence interval "
              f"[low, high]: {INTERVAL_NOTE}",
-             NO_INTERVAL_NOTE, TIES_NOTE, MEAN_RANK_NOTE, IN_DOMAIN_NOTE, DEGENERATE_NOTE, REFUSED_NOTE, *shared]
+             NO_INTERVAL_NOTE, TIES_NOTE, MEAN_RANK_NOTE, *cv, IN_DOMAIN_NOTE, DEGENERATE_NOTE, REFUSED_NOTE, *shared]
     if any(m.get("simulated") for b in boards.values() for m in b.tasks.values()):
         notes.append(SIMULATED_NOTE)
     notes.append("Charts: one bar per row, best on top, whiskers the 95 % interval; dark bars are the best and the "

@@ -30,13 +30,13 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from radiobench.astro import sky as _sky
 from radiobench.errors import RadiobenchError
 from radiobench.pretrain.settings import KINDS
 
@@ -250,31 +250,9 @@ def load_protege(where: str, progress: Callable[[int, int], None] | None = None,
                     "masked": "rank text and scale bar (plugins/mgcls_anomaly/images.py)"}, ["MGCLS", "MeerKAT"]
 
 
-_DEG = re.compile(r"(?<![\d.])(\d{1,3}\.\d+)([+-]\d{1,3}\.\d+)")
-_SEX = re.compile(r"(\d{1,2})[ :h](\d{1,2})[ :m](\d{1,2}(?:\.\d+)?)s?\s*([+-])(\d{1,2})[ :d](\d{1,2})[ :m](\d{1,2}(?:\.\d+)?)")
-
-
-def sky_position(identifier: str) -> tuple[float, float] | None:
-    """(RA, Dec) in degrees from an id such as ``100_123.251+043.797_...`` or ``14 12 31.76 +14 00 41.0``."""
-    identifier = identifier.replace("\u2212", "-")  # RGD writes some declinations with a Unicode minus
-    m = _DEG.search(identifier)
-    if m:
-        return float(m.group(1)), float(m.group(2))
-    m = _SEX.search(identifier)
-    if m:
-        h, mi, s, sign, d, dm, ds = m.groups()
-        ra = 15 * (int(h) + int(mi) / 60 + float(s) / 3600)
-        dec = int(d) + int(dm) / 60 + float(ds) / 3600
-        return ra, -dec if sign == "-" else dec
-    return None
-
-
-def _separation_arcsec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise great-circle separations (haversine) between (N, 2) and (M, 2) degree arrays."""
-    ra1, dec1 = np.radians(a[:, :1]), np.radians(a[:, 1:])
-    ra2, dec2 = np.radians(b[:, 0][None]), np.radians(b[:, 1][None])
-    h = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))) * 3600
+# one parser of positions from ids, shared with the grouped cross-validation (radiobench.astro.sky)
+sky_position = _sky.sky_position
+_separation_arcsec = _sky.separation_arcsec
 
 
 def _task(reg: Any, name: str, data_root: Any) -> Any:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from radiobench.protocols.anomaly import IsolationForestScore, KNNDistance
 from radiobench.protocols.base import (Evaluation, FitJob, Fold, LabelBudget, MapProtocol, Predicted, Protocol,
-                                      SeedResult, grouped_partition, run_seeds)
+                                      SeedResult, grouped_kfold, grouped_partition, run_seeds)
 from radiobench.protocols.detect import Detect
 from radiobench.protocols.knn import KNN
 from radiobench.protocols.linear import Linear
 
 __all__ = ["KNN", "Detect", "Evaluation", "FitJob", "Fold", "IsolationForestScore", "KNNDistance", "LabelBudget", "Linear",
-           "MapProtocol", "Predicted", "Protocol", "SeedResult", "grouped_partition", "run_seeds"]
+           "MapProtocol", "Predicted", "Protocol", "SeedResult", "grouped_kfold", "grouped_partition", "run_seeds"]

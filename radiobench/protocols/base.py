@@ -275,10 +275,11 @@ class Fold:
 class Evaluation:
     """Pooled features and labels with the rule that cuts them into folds for a seed.
 
-    Three shapes cover the tasks: a fixed train/test split (one fold, the same every
-    seed), a grouped partition redrawn per seed (``TaskSpec.partition``), and a ranking
-    pool (unsupervised protocols see every item and are scored on the labelled ones;
-    supervised ones are cross-validated over the labelled items).
+    Four shapes cover the tasks: a fixed train/test split (one fold, the same every
+    seed), a grouped partition redrawn per seed (``TaskSpec.partition``), grouped k-fold
+    cross-validation redrawn per seed (``TaskSpec.cv_folds``: k folds per seed, every item
+    tested once), and a ranking pool (unsupervised protocols see every item and are scored on
+    the labelled ones; supervised ones are cross-validated over the labelled items).
     """
 
     x: np.ndarray
@@ -302,6 +303,33 @@ class Evaluation:
 
         return cls(x, y, folds, {"method": "grouped partition redrawn per seed", "fractions": list(fractions),
                                  "groups": int(len(np.unique(groups))), "items": int(len(y))})
+
+    @classmethod
+    def kfold(cls, x: np.ndarray, y: np.ndarray, groups: np.ndarray, k: int, cv_of: str = "") -> Evaluation:
+        """Grouped k-fold cross-validation over every item, redrawn per seed (``TaskSpec.cv_folds``).
+
+        Seed s is one repeat: :func:`grouped_kfold` with a generator seeded by s cuts the items into k folds
+        of whole groups, each fold is fitted on the other k - 1 and predicted, and the seed's predictions,
+        one per item, are pooled and scored (as :func:`run_seeds` does for any seed of several folds).
+        ``cv_of`` names the task with the literature split this estimate stands beside (recorded, for the board).
+        """
+        groups = np.asarray(groups)
+        n_groups = int(len(np.unique(groups)))
+        if n_groups < k:
+            raise RadiobenchError(f"{k}-fold cross-validation needs at least {k} groups, got {n_groups} "
+                                  f"(of {len(y)} items); use more items (a larger --limit)")
+
+        def folds(seed: int, supervised: bool) -> list[Fold]:
+            return grouped_kfold(groups, k, seed)
+
+        _, sizes = np.unique(groups, return_counts=True)
+        description = {"method": "grouped k-fold cross-validation, redrawn per seed", "cv_folds": k,
+                       "repeats": "one per seed: seed s draws its folds with a generator seeded by s, and every "
+                                  "item is tested once per seed",
+                       "groups": n_groups, "largest_group": int(sizes.max()), "items": int(len(y))}
+        if cv_of:
+            description["cv_of"] = cv_of
+        return cls(x, y, folds, description)
 
     @classmethod
     def ranking(cls, x: np.ndarray, y: np.ndarray, cv_folds: int = 5) -> Evaluation:
@@ -356,6 +384,35 @@ def grouped_partition(groups: np.ndarray, fractions: tuple[float, float, float],
                 f"seed {seed}: the grouped split put {len(rows[i])} item in its {('train', 'valid', 'test')[i]} part, "
                 "and scoring needs at least 2; add fields (or use a larger --limit)")
     return Fold(rows[0], rows[2], rows[1] if len(rows[1]) else None)
+
+
+def grouped_kfold(groups: np.ndarray, k: int, repeat: int) -> list[Fold]:
+    """Repeat ``repeat``'s k folds of whole groups, as equal in items as whole groups allow; every item is in
+    exactly one fold's test part, and each fold trains on the other k - 1.
+
+    The groups are shuffled by a generator seeded with ``repeat``, then taken largest first (a stable sort, so
+    groups of one size stay in shuffled order), each into the fold with the fewest items so far (the lowest
+    index on a tie). Fold sizes then differ by at most the largest group's size; with groups of one item, by
+    at most one. Folds are returned in order of their first item.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise RadiobenchError(f"k-fold cross-validation needs k >= 2 folds, got {k!r}")
+    names, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    if len(names) < k:
+        raise RadiobenchError(f"{k}-fold cross-validation needs at least {k} groups, got {len(names)}; "
+                              "use more items (a larger --limit)")
+    order = np.random.default_rng(repeat).permutation(len(names))
+    order = order[np.argsort(-counts[order], kind="stable")]
+    filled = np.zeros(k, dtype=np.int64)
+    fold_of_group = np.empty(len(names), dtype=np.int64)
+    for g in order:
+        fold = int(np.argmin(filled))
+        fold_of_group[g] = fold
+        filled[fold] += counts[g]
+    fold_of_item = fold_of_group[inverse]
+    everything = np.arange(len(fold_of_item))
+    tests = sorted((np.flatnonzero(fold_of_item == f) for f in range(k)), key=lambda rows: rows[0])
+    return [Fold(np.setdiff1d(everything, test, assume_unique=True), test) for test in tests]
 
 
 def run_seeds(

@@ -8,6 +8,8 @@ not independent: crops of one field share its depth, its confusion and its artef
 as 692 independent facts and gives intervals too narrow; the **cluster bootstrap** (Davison
 & Hinkley 1997, sec. 3.8; Field & Welsh 2007) draws whole fields, all their crops together.
 Detection images carry their field in ``groups`` too, and are drawn by field the same way.
+Classification items that carry groups with more than one item (a cross-validated task's sky
+groups: sources within 90" of each other) are drawn as whole groups within their true class.
 
 A draw is returned as integer weights per item (how often it was drawn), one row per
 resample, for :mod:`radiobench.results.weighted`.
@@ -51,6 +53,10 @@ def design_for(items: ItemPredictions, target: str) -> Design:
         _, unit = np.unique(items.groups, return_inverse=True)
         units = int(unit.max()) + 1
         return Design(unit, np.zeros(units, dtype=np.int64), "whole fields (cluster bootstrap)")
+    if target == "class" and items.truth is not None and items.groups is not None:
+        clustered = _class_clusters(np.asarray(items.groups), np.asarray(items.truth))
+        if clustered is not None:
+            return clustered
     unit = np.arange(n)
     if target == "class" and items.truth is not None:
         _, stratum = np.unique(np.asarray(items.truth), return_inverse=True)
@@ -61,6 +67,23 @@ def design_for(items: ItemPredictions, target: str) -> Design:
                                                         "or not")
     what = "whole images" if target == "boxes" else "items"
     return Design(unit, np.zeros(n, dtype=np.int64), what)
+
+
+def _class_clusters(groups: np.ndarray, truth: np.ndarray) -> Design | None:
+    """Whole groups (e.g. sources within 90" on the sky) within their true class, or None where every group is one
+    item (then the plain design is the same draw). A group whose items differ in class is drawn in a stratum of
+    such groups, so every resample keeps the class counts of the single-class groups."""
+    _, unit, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    if (sizes < 2).all():
+        return None
+    _, label = np.unique(truth, return_inverse=True)
+    low = np.full(len(sizes), label.max() + 1)
+    high = np.full(len(sizes), -1)
+    np.minimum.at(low, unit, label)
+    np.maximum.at(high, unit, label)
+    stratum = np.where(low == high, low, label.max() + 1)
+    return Design(unit, _merge_singletons(stratum),
+                  "whole groups (the task's groups) within their true class (cluster bootstrap)")
 
 
 def _merge_singletons(stratum: np.ndarray) -> np.ndarray:

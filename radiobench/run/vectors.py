@@ -32,6 +32,12 @@ def evaluation_for(spec: TaskSpec, features: dict[str, np.ndarray], splits: dict
         if split.groups is None:
             raise PluginError(f"task {spec.name!r} declares a grouped partition but its split has no groups")
         return _with_items(Evaluation.partitioned(features["all"], split.labels, split.groups, spec.partition), [split])
+    if spec.cv_folds is not None:
+        split = splits["all"]
+        if split.groups is None:
+            raise PluginError(f"task {spec.name!r} declares grouped cross-validation but its split has no groups")
+        return _with_items(Evaluation.kfold(features["all"], split.labels, split.groups, spec.cv_folds, spec.cv_of),
+                           [split])
     fixed = Evaluation.fixed((features["train"], splits["train"].labels), (features["test"], splits["test"].labels))
     return _with_items(fixed, [splits["train"], splits["test"]])
 
