@@ -58,7 +58,7 @@ def test_unknown_backbone_exits_2_with_suggestion():
 
 def test_unknown_task_and_protocol_exit_2():
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabst")
-    assert done.returncode == 2 and "Did you mean 'mirabest'?" in done.stderr
+    assert done.returncode == 2 and "Did you mean 'mirabest', 'mirabest_cv'?" in done.stderr  # nearest first
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--protocol", "linaer")
     assert done.returncode == 2 and "Unknown protocol 'linaer'. Did you mean 'linear'?" in done.stderr
 
