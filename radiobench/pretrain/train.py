@@ -584,5 +584,6 @@ def _reading(console: Any) -> Iterator[tuple[Callable[[str], None], Callable[[st
 
 
 def say(console: Any, text: str) -> None:
+    """A line as is: never hard-wrapped at the console width (a log keeps long paths on one line)."""
     if console is not None:
-        console.print(text, highlight=False)
+        console.print(text, highlight=False, soft_wrap=True)
