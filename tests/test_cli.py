@@ -43,7 +43,7 @@ def test_list_shows_each_backbones_declared_preprocessing():
     done = radiobench_cli("list", "backbones", env={"COLUMNS": "400"})
     assert done.returncode == 0, done.stderr
     rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.count("│") > 3}
-    assert "centre_crop(pixels=70, native_scale_arcsec=1.8)" in rows["rgz_byol_resnet18"]  # 126" of sky on any task
+    assert "centre_crop(pixels=70, native_scale_arcsec=1.8, arcsec=126)" in rows["rgz_byol_resnet18"]  # on any task
     assert "zoom(factor=1.2" in rows["zoobot_convnext_nano"] and "centre_crop" not in rows["pixels"]
 
 

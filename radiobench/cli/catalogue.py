@@ -96,6 +96,7 @@ def _backbone_rows(reg: Any, args: argparse.Namespace) -> list[Row]:
             "family": r.spec.family,
             "embed_dim": r.spec.embed_dim,
             "input": r.spec.input.to_dict(),
+            "preprocessing": [t.label() for t in r.spec.input.transforms],  # declared steps, as the plugin wrote them
             "weights": r.spec.weights.kind,
             "training_data": list(r.spec.training_data),
             "plugin": r.plugin.distribution,
@@ -107,12 +108,6 @@ def _backbone_rows(reg: Any, args: argparse.Namespace) -> list[Row]:
         }
         for n, r in sorted(reg.backbones.items())
     ]
-
-
-def _step(transform: dict[str, Any]) -> str:
-    """A declared transform as written in its plugin, e.g. ``centre_crop(pixels=70, native_scale_arcsec=1.8)``."""
-    shown = {k: v for k, v in transform.items() if k != "name" and v is not None and k != "arcsec"}
-    return f"{transform.get('name', '?')}({', '.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in shown.items())})"
 
 
 def _show_backbones(out: Any, backbones: list[Row], args: argparse.Namespace) -> None:
@@ -127,7 +122,7 @@ def _show_backbones(out: Any, backbones: list[Row], args: argparse.Namespace) ->
         norm = "no norm" if set(i["mean"]) == {0.0} and set(i["std"]) == {1.0} else "mean/std " + (
             "ImageNet" if i["mean"][0] == 0.485 else f"{i['mean'][0]:.3g}/{i['std'][0]:.3g}")
         crop = f", centre {i['crop_fraction']:.2f}" if i["crop_fraction"] < 1 else ""
-        steps = "".join(f", {_step(t)}" for t in i.get("transforms", ()))  # declared preprocessing, in order
+        steps = "".join(f", {step}" for step in b["preprocessing"])
         contract = f"{i['channels']}ch {i['size']}px {i['interpolation']}{crop}{steps}, {norm}"
         weights = b["weights"] + (f" ({b['weights_from']})" if b["weights_from"] else "")
         cells = (name(b), b["family"], str(b["embed_dim"]), contract, ", ".join(b["training_data"]) or "–", weights,
