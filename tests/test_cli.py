@@ -133,6 +133,7 @@ def test_data_verify_on_real_archive(shared_data):
     assert "verified" in done.stdout
 
 
+@pytest.mark.slow
 def test_too_small_a_limit_fails_the_probe_that_cannot_fit_and_spares_the_others(shared_data, tmp_path):
     """Three MiraBest images hold one FRI: no selection fold can train a classifier on it; kNN needs no fit."""
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest", "--protocol", "linear,knn", "--limit", "3",
@@ -206,6 +207,7 @@ def test_unknown_names_are_suggested_by_part_and_by_shortening():
     assert did_you_mean("x", ["rgd", "mirabest"]) == ""  # too short to be a part of anything
 
 
+@pytest.mark.slow
 def test_leaderboard_without_results_points_to_the_committed_board(tmp_path):
     from conftest import ROOT
 

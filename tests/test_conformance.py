@@ -22,6 +22,7 @@ def test_every_builtin_backbone_is_checked_somewhere():
     assert set(BUILTINS) == set(OFFLINE) | LOADER_TESTED
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", OFFLINE)
 def test_builtin_backbone_conforms(name):
     check_backbone(name, n_images=3)

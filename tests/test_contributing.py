@@ -126,6 +126,7 @@ def test_list_protocols_shows_the_example_protocol_with_its_option(example):
     assert "temperature" in radiobench_cli("run", "--help", env=env_for(pkg)).stdout  # help from the registry
 
 
+@pytest.mark.slow
 def test_the_examples_own_tests_pass(example):
     """check_backbone, check_task, check_protocol, the missing-data message and an end-to-end run, as the page's test
     files have them."""
@@ -136,6 +137,7 @@ def test_the_examples_own_tests_pass(example):
     assert "5 passed" in done.stdout
 
 
+@pytest.mark.slow
 def test_radiobench_run_on_the_example(example, tmp_path):
     pkg, _ = example
     spec = importlib.util.spec_from_file_location("example_tests", pkg / "tests" / "test_my_radio_nets.py")
@@ -153,6 +155,7 @@ def test_radiobench_run_on_the_example(example, tmp_path):
     assert len(result["metrics"]["error"]["per_seed"]) == 2
 
 
+@pytest.mark.slow
 def test_radiobench_run_with_the_example_protocol_and_an_option(example, tmp_path):
     """The protocol written from the page runs, its option is checked, recorded, and names the result."""
     pkg, _ = example

@@ -144,6 +144,7 @@ def truth_counts(task, folder: Path) -> np.ndarray:
     return np.array(counts)
 
 
+@pytest.mark.slow
 def test_simulated_pipeline_labels_follow_the_injected_sources(sim_task):
     task, root = sim_task
     split = task.load_split("all")
@@ -190,6 +191,7 @@ def first_fields(shared_data: Path, folder: Path, n: int = 6) -> list[Path]:
     return links
 
 
+@pytest.mark.slow
 def test_real_first_fields_need_a_beam_and_count_with_one(shared_data, tmp_path):
     first_fields(shared_data, tmp_path / "data" / "mgcls")
     env = {"RADIOBENCH_CACHE": str(tmp_path / "cache")}
@@ -255,6 +257,7 @@ def test_the_percentiles_option_sets_each_fields_range_and_bad_ones_are_refused(
         build_task(get_registry().task("mgcls_counts"), {"percentiles": [98, 2]})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rows, message", [
     ([{"name": "a", "flux": 1.0}], r"no RA and Dec column .* the file has name, flux"),
     ([{"RA": 10.0, "Dec_x": 5.0}], r"no Dec column"),
@@ -275,6 +278,7 @@ def test_bad_catalogues_are_refused_and_nothing_is_cached(shared_data, tmp_path,
     assert not (tmp_path / "results").exists() and not (tmp_path / "cache").exists()
 
 
+@pytest.mark.slow
 def test_bad_fields_are_named_and_nothing_is_cached(shared_data, tmp_path):
     folder = tmp_path / "data" / "mgcls"
     first_fields(shared_data, folder, 3)
@@ -428,6 +432,7 @@ def test_pybdsf_recovers_the_bright_injected_point_sources(sim_task):
     assert total >= 40 and hits / total >= 0.95, (hits, total)
 
 
+@pytest.mark.slow
 def test_magpis_galactic_field_counts_beside_first_cutouts(shared_data, tmp_path):
     folder = tmp_path / "mgcls"
     first_fields(shared_data, folder, 2)

@@ -20,6 +20,7 @@ def built(name):
     return build_backbone(get_registry().backbone(name))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, depths", [
     ("random_resnet18", [64, 64, 128, 256]),  # the stages before the last (strides 2-16)
     ("imagenet_efficientnet_lite0", [16, 24, 40, 112]),  # the deepest block at each resolution before the head's
@@ -44,6 +45,7 @@ def test_a_backbone_without_maps_gives_its_embedding_alone():
     assert torch.equal(backbone.depth_embedding(images), backbone.embed(images))
 
 
+@pytest.mark.slow
 def test_extraction_reads_depth_embedding_when_the_task_asks_and_embed_otherwise():
     backbone = built("random_resnet18")
     task = FakeTask(FAKE_TASK)

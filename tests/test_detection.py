@@ -130,6 +130,7 @@ def test_every_backbones_head_works_at_stride_8_or_finer(input_size, map_grid, s
     assert 7 <= info["stride"] <= 8
 
 
+@pytest.mark.slow
 def test_pybdsf_baseline_scores_the_same_test_images(sim):
     from radiobench_plugins.baselines.models import SourceFinder
 
@@ -141,6 +142,7 @@ def test_pybdsf_baseline_scores_the_same_test_images(sim):
     assert scores["map"] == scores["map_agnostic"]  # one class: nothing to be agnostic about
 
 
+@pytest.mark.slow
 def test_pybdsf_runs_once_whatever_the_seeds_and_is_not_rerun_for_more(sim, tmp_path, monkeypatch):
     folder, _, _ = sim
     monkeypatch.setenv("RADIOBENCH_CACHE", str(folder.parents[2]))  # the fixture's simulated crops
@@ -152,6 +154,7 @@ def test_pybdsf_runs_once_whatever_the_seeds_and_is_not_rerun_for_more(sim, tmp_
     assert again.status == "skipped"
 
 
+@pytest.mark.slow
 def test_more_seeds_train_only_the_new_heads(sim, tmp_path, monkeypatch):
     from radiobench.results import provenance
 

@@ -121,6 +121,7 @@ def test_the_markers_mark_what_they_say():
     assert len(marked) == total, "an <!-- output --> block follows no runnable block"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where, lang, code, expected", examples(), ids=[e[0] for e in examples()])
 def test_a_docs_example_runs(where, lang, code, expected, tmp_path):
     work = tmp_path / "work"

@@ -22,6 +22,7 @@ def run(workspace, *args):
     return radiobench_cli("run", "--results-dir", str(root / "results"), *args, env=env)
 
 
+@pytest.mark.slow
 def test_random_resnet18_linear_probe_is_well_above_chance_with_full_provenance(workspace):
     root, _ = workspace
     done = run(workspace, "--backbone", "random_resnet18", "--task", "mirabest", "--protocol", "all")
@@ -53,6 +54,7 @@ def test_rerun_skips_finished_results(workspace):
     assert path.read_text() == before
 
 
+@pytest.mark.slow
 def test_overwrite_recomputes_from_the_feature_cache(workspace):
     root, _ = workspace
     done = run(workspace, "--backbone", "random_resnet18", "--task", "mirabest", "--overwrite")
@@ -63,6 +65,7 @@ def test_overwrite_recomputes_from_the_feature_cache(workspace):
     assert res["metrics"]["accuracy"]["mean"] >= 0.6  # same features, same seeds, same score
 
 
+@pytest.mark.slow
 def test_label_budget_of_145_labels(workspace):
     root, _ = workspace
     done = run(workspace, "--backbone", "pixels", "--task", "mirabest", "--train-labels", "145", "--seeds", "3")

@@ -211,6 +211,7 @@ class ClassToken(Backbone):
         return tokens[:, 0]
 
 
+@pytest.mark.slow
 def test_extraction_does_not_keep_each_batchs_token_tensor_alive(task):
     """Only the features are kept per batch; holding the views held every batch's tokens until the end."""
     backbone = ClassToken(spec("ClassToken"))

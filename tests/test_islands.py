@@ -40,6 +40,7 @@ def _check_shapes(boxes: np.ndarray, scores: np.ndarray, shape: tuple[int, int])
     assert np.all(np.isfinite(scores)) and np.all(scores > 0)
 
 
+@pytest.mark.slow
 def test_every_bright_simulated_source_lies_in_exactly_one_box():
     p = FieldParams(size=128, n_sources=25, seed=1, flux_min=5e-5)
     field = simulate_field(p)
@@ -55,6 +56,7 @@ def test_every_bright_simulated_source_lies_in_exactly_one_box():
         assert scores[hits][0] >= 10  # a bright source's island is significant
 
 
+@pytest.mark.slow
 def test_boxes_are_in_array_coordinates_not_transposed_or_flipped():
     square = _noise((128, 128), seed=2) + _gaussian((128, 128), row=20, col=90, peak=50.0, fwhm_x=BEAM, fwhm_y=BEAM)
     # a non-square image with a source elongated along the rows (y): a transposition cannot pass here
@@ -78,6 +80,7 @@ def test_boxes_are_in_array_coordinates_not_transposed_or_flipped():
     assert (y1 - y0) > 2 * (x1 - x0)  # elongated along the rows, as drawn
 
 
+@pytest.mark.slow
 def test_noise_and_blanked_images_give_few_or_no_boxes():
     noise = _noise((128, 128), seed=4).astype(np.float32)
     bordered = noise.copy()
@@ -93,6 +96,7 @@ def test_noise_and_blanked_images_give_few_or_no_boxes():
     assert np.all(bordered_boxes[:, 1] >= 16) and np.all(bordered_boxes[:, 2] <= 128 - 16)  # nothing on blanks
 
 
+@pytest.mark.slow
 def test_one_and_two_processes_give_the_same_boxes():
     images = [simulate_field(FieldParams(size=128, n_sources=20, seed=s, flux_min=5e-5)).image for s in (6, 7)]
     beam = (5.0, 5.0, 0.0)
@@ -104,6 +108,7 @@ def test_one_and_two_processes_give_the_same_boxes():
         np.testing.assert_array_equal(s1, s2)
 
 
+@pytest.mark.slow
 def test_stopping_after_island_finding_gives_the_full_run_islands():
     image = simulate_field(FieldParams(size=128, n_sources=20, seed=8, flux_min=5e-5)).image
     [(fast, fast_scores)] = find_islands([image], (5.0, 5.0, 0.0), processes=1)

@@ -291,6 +291,7 @@ def test_an_old_manifest_naming_a_result_inside_the_folder_is_read_without_its_p
 # ------------------------------------------------------------------------------------------- a real sweep
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_local_sweep_records_json_outcomes_and_status_reads_only_them(shared_data, tmp_path, capsys):
     jobs, results = tmp_path / "jobs", tmp_path / "results"
@@ -354,6 +355,7 @@ print(json.dumps({"status": outcome.status, "error": outcome.error, "notes": not
 """
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_runs_of_one_pair_at_once_write_one_result_and_the_others_keep_it(tmp_path):
     """Three processes pass triage (no result yet), meet, then race for the lock: one fits and writes, the

@@ -339,6 +339,7 @@ def test_json_that_is_not_a_result_is_one_line(tmp_path, capsys, text):
     assert "x__t__linear.json" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_committed_results_and_a_schema_1_result_read_and_render_the_committed_pages():
     """Every committed result reads as a record and re-renders the committed page byte for byte; a schema-1
     file (the committed board's mgcls_anomaly results, until they were re-run at schema 3) migrates."""
@@ -456,6 +457,7 @@ def budgets_and_a_simulated_task(folder):
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [800, 1400])
 def test_all_protocols_page_in_headless_chromium_sorts_fits_the_window_and_shows_chance_lines(tmp_path, width,
                                                                                                monkeypatch):

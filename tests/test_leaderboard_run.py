@@ -19,6 +19,7 @@ def test_only_backbones_with_weights_at_hand_are_run(monkeypatch, tmp_path):
     assert not set(ok) & set(missing)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol, page", [("linear", "leaderboard.md"), ("knn", "leaderboard-knn.md"),
                                             ("knn-distance", "leaderboard-knn-distance.md"),
                                             ("detect", "leaderboard-detect.md")])

@@ -26,6 +26,7 @@ def faults(mode: str) -> int:
     return int(done.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt thresholds are glibc's")
 def test_a_freed_large_block_is_reused_not_faulted_in_again():
     default, kept = faults("default"), faults("keep")

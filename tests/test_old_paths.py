@@ -18,6 +18,7 @@ def test_an_old_module_path_is_the_moved_module_and_says_where_it_went(old, new)
     assert done.stdout.strip() == "ok", done.stderr
 
 
+@pytest.mark.slow
 def test_a_plugin_written_against_the_old_paths_still_runs(tmp_path):
     code = ("import warnings; warnings.simplefilter('ignore')\n"
             "from radiobench.runner import Hooks, RunOptions, run_pair\n"

@@ -222,6 +222,7 @@ RANKED = TaskSpec(name="ranked", factory="test_predictions:PooledTask", version=
                   scaling="uint8 / 255", splits=("all",))
 
 
+@pytest.mark.slow
 def test_grouped_and_pooled_tasks_keep_their_items_fields_and_strata(tmp_path):
     reg = registry_with(GROUPED, RANKED)
     (counts,) = run_pair(reg, "fake_backbone", "grouped", opts(tmp_path, seeds=3), Progress())

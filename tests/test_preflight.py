@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import radiobench_cli
 from radiobench.registry import get_registry
 from radiobench.run.options import RunOptions
@@ -43,6 +45,7 @@ def test_every_task_with_missing_weights_prints_one_table_and_one_line_per_missi
     assert not (tmp_path / "res").exists()
 
 
+@pytest.mark.slow
 def test_pairs_that_can_run_do_and_the_summary_keeps_whole_paths(shared_data, tmp_path):
     results = tmp_path / ("deep_results_folder_" * 5)
     done = radiobench_cli("run", "--backbone", "pixels", "--task", "mirabest,radiogalaxynet", "--limit", "20",

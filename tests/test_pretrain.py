@@ -87,6 +87,7 @@ def tiny(shared_data: Path, output: Path, **kw) -> PretrainConfig:
     return PretrainConfig(**values)
 
 
+@pytest.mark.slow
 def test_tiny_run_is_read_by_the_dino_loader_and_evaluated(shared_data, tmp_path):
     from radiobench.models.checkpoints import read_checkpoint
     from radiobench.pretrain.card import spec_from_dir
@@ -116,6 +117,7 @@ def test_tiny_run_is_read_by_the_dino_loader_and_evaluated(shared_data, tmp_path
     assert record["backbone"]["weights"]["file"]["sha256"] == card["sha256"]
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_gives_identical_weights(shared_data, tmp_path):
     whole = train(tiny(shared_data, tmp_path / "whole"))
     cut = tiny(shared_data, tmp_path / "cut")
@@ -152,6 +154,7 @@ def test_no_images_found(tmp_path):
     assert "no images (PNG, JPEG or FITS cutouts) found" in _bad(tmp_path, f"images:{tmp_path / 'empty'}")
 
 
+@pytest.mark.slow
 def test_images_of_mixed_sizes(tmp_path):
     from PIL import Image
 
@@ -162,6 +165,7 @@ def test_images_of_mixed_sizes(tmp_path):
     assert "mixed sizes" in _bad(tmp_path, f"images:{folder}")
 
 
+@pytest.mark.slow
 def test_fits_cutout_with_nans(shared_data, tmp_path):
     # the MiraBest FIRST cutouts are blanked at the survey edge: NaN pixels
     assert "NaN/inf pixels" in _bad(tmp_path, f"images:{shared_data / 'fits' / 'first_mirabest'}")

@@ -155,6 +155,7 @@ def test_a_tiny_byol_run_is_registered_and_its_online_encoder_embeds(images, tmp
     assert features.shape == (2, 512) and torch.isfinite(features).all()
 
 
+@pytest.mark.slow
 def test_an_interrupted_byol_run_resumes_to_the_same_weights(images, tmp_path):
     whole = train(tiny(images, tmp_path / "whole", arch="vit_tiny_patch16_224"))
     cut = tiny(images, tmp_path / "cut", arch="vit_tiny_patch16_224")
@@ -233,6 +234,7 @@ def test_leave_one_out_knn_never_lets_an_item_vote_for_itself():
     assert knn_predict(items, items, labels, classes=2, k=1, leave_one_out=True).tolist() == [1, 0, 1]
 
 
+@pytest.mark.slow
 def test_the_monitor_scores_every_epoch_on_mirabest_train_only(shared_data, images, tmp_path):
     from radiobench.pretrain import monitor
 

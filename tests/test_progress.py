@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 
 from radiobench.registry import get_registry
 from radiobench.run import build_task
@@ -39,6 +40,7 @@ def test_stage_reaches_the_pair_being_run_and_is_silent_outside_one():
     assert "after" not in recorder.stages
 
 
+@pytest.mark.slow
 def test_simulated_counting_fields_and_their_pybdsf_labels_report_per_field(tmp_path, monkeypatch):
     monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path))
     recipe = {"n_fields": 2, "size": 512, "n_sources": 40, "pb_radius": 1.0}

@@ -1,5 +1,6 @@
 """Results say which commit made them and whether the code had uncommitted edits."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def test_environment_records_blas_threads_and_the_code_path(monkeypatch):
 
     from radiobench.results.provenance import CODE_PATH, environment
 
+    for var in [v for v in os.environ if v.endswith("_NUM_THREADS")]:  # pytest-xdist workers set their share
+        monkeypatch.delenv(var)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     env = environment(torch.device("cpu"))
     assert set(CODE_PATH) <= set(env["packages"]) and env["packages"]["scikit-learn"]

@@ -35,6 +35,7 @@ def test_per_class_recall_is_reported(task):
     assert scores["recall_Bent"] == 0.5 and scores["recall_FRI"] == 1.0 and "f1_macro" in scores
 
 
+@pytest.mark.slow
 def test_pixels_probe_is_above_chance(shared_data, tmp_path):
     opts = RunOptions(seeds=2, data_root=shared_data, results_dir=tmp_path, limit=600)
     [outcome] = run_pair(get_registry(), "pixels", "rgd", opts)
@@ -83,6 +84,7 @@ def test_wheel_copy_is_used_when_the_data_root_lacks_the_file(shared_data, tmp_p
     assert len(t.load_split("test")) == 200
 
 
+@pytest.mark.slow
 def test_cv_fold_uses_the_fold_file_and_the_cv_test_file(shared_data):
     t = build_task(get_registry().task("rgd_cv2"))
     t.prepare(shared_data)

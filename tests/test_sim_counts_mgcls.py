@@ -34,6 +34,7 @@ def mgcls_sim(tmp_path_factory):
     return tasks, root
 
 
+@pytest.mark.slow
 def test_metadata_records_pybdsf_quality_against_truth_and_the_count_distribution(mgcls_sim):
     tasks, _ = mgcls_sim
     meta = tasks["pybdsf"].metadata()
@@ -49,6 +50,7 @@ def test_metadata_records_pybdsf_quality_against_truth_and_the_count_distributio
     assert dist["between_fields"]["field_mean_max"] > 1.5 * dist["between_fields"]["field_mean_min"]
 
 
+@pytest.mark.slow
 def test_truth_labels_count_the_injected_compact_sources_and_track_pybdsf(mgcls_sim):
     tasks, _ = mgcls_sim
     a, b = tasks["pybdsf"].load_split("all"), tasks["truth"].load_split("all")
@@ -67,6 +69,7 @@ def test_bad_label_source_is_refused_in_one_line():
         build_task(get_registry().task("sim_counts"), {"label_source": "catalog"})
 
 
+@pytest.mark.slow
 def test_flagging_drops_the_crops_where_pybdsf_counts_artefacts(mgcls_sim):
     tasks, _ = mgcls_sim
     everything, flagged, truth = (tasks[k].load_split("all") for k in ("pybdsf", "flagged", "truth"))
@@ -98,6 +101,7 @@ def test_bad_flag_options_are_refused_in_one_line_before_any_field_is_read():
 # of a field, 44 of 96 crops stay, and a seed's test part holds a handful (measured R² 0.03 +- 0.47 over 3 seeds);
 # the flagged control is measured on sim_counts' own 2048² fields (R² 0.86 on the board) and the design fields
 # (0.845, benchmarks/count_artefacts.py --flag-crops).
+@pytest.mark.slow
 @pytest.mark.parametrize("stretch", [{}, {"asinh_saturate": ASINH_SATURATE}], ids=["linear", "asinh"])
 def test_counting_control_reaches_a_high_r2_through_the_ridge_protocol(mgcls_sim, tmp_path, stretch):
     tasks, root = mgcls_sim

@@ -133,6 +133,7 @@ def _stop(pid_files: list[Path]) -> None:
             pass
 
 
+@pytest.mark.slow
 def test_a_sweep_on_slurm_scores_as_the_sequential_run(slurm_cluster, shared_data, tmp_path, monkeypatch, capsys):
     data = ["--data-root", str(shared_data), *PAIR_ARGS]
     monkeypatch.setenv("RADIOBENCH_CACHE", str(tmp_path / "cache-seq"))

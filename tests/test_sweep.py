@@ -68,6 +68,7 @@ def test_shards_cover_every_row_once_in_order():
     assert distributed.from_env({}) == distributed.World()
 
 
+@pytest.mark.slow
 def test_local_sweep_matches_the_sequential_run_and_resubmits_only_what_failed(shared_data, tmp_path, monkeypatch,
                                                                                capsys):
     data = ["--data-root", str(shared_data), *PAIR_ARGS]
@@ -121,6 +122,7 @@ def test_local_sweep_matches_the_sequential_run_and_resubmits_only_what_failed(s
     assert main(["sweep", "status", str(jobs)]) == 0
 
 
+@pytest.mark.slow
 def test_processes_sharing_a_cache_extract_each_split_once(shared_data, tmp_path):
     """Three runs of the same pair at once on one cache: one extraction per split, every result valid."""
     cache = tmp_path / "cache"
@@ -139,6 +141,7 @@ def test_processes_sharing_a_cache_extract_each_split_once(shared_data, tmp_path
     assert len(entries) == 2 and not list((cache / "features").rglob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_torchrun_two_gloo_processes_give_the_single_process_features_and_scores(shared_data, tmp_path):
     args = ["run", "--backbone", "random_resnet18", "--data-root", str(shared_data), *PAIR_ARGS]
     one = subprocess.run([sys.executable, "-m", "radiobench", *args, "--results-dir", str(tmp_path / "one")],

@@ -107,6 +107,7 @@ def test_disable_autoload_hides_third_party_plugins(plugin_site):
     assert done.returncode == 0 and "demo_pool" not in done.stdout and done.stderr == ""
 
 
+@pytest.mark.slow
 def test_installed_plugin_backbone_runs_on_real_data(plugin_site, shared_data, tmp_path):
     done = radiobench_cli(
         "run", "--backbone", "demo_pool", "--task", "mirabest", "--data-root", str(shared_data),

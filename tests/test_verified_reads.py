@@ -230,6 +230,7 @@ def test_counts_field_swapped_after_its_hash_is_refused(shared_data, tmp_path, m
     assert swapped == [fields[0].name]
 
 
+@pytest.mark.slow
 def test_a_field_rewritten_after_its_hash_never_caches_a_catalogue_under_the_old_sha(shared_data, tmp_path):
     """pyBDSF reads the field by path in a worker: if it is no longer the hashed version, nothing is cached."""
     from radiobench.astro import sourcefinding

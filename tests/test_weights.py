@@ -69,6 +69,7 @@ def test_missing_wheel_names_the_pip_command(monkeypatch):
         resolve(spec)
 
 
+@pytest.mark.slow
 def test_cli_offline_run_fails_with_one_line_and_others_continue(tmp_path, shared_data):
     done = radiobench_cli("run", "--backbone", "dino_mgcls,pixels", "--task", "mirabest", "--offline", "--limit", "20",
                           "--data-root", str(shared_data), "--results-dir", str(tmp_path / "r"),
