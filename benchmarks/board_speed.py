@@ -7,13 +7,15 @@ distribution of its main score is computed twice on the same draws: once the way
 and paired tests used to be computed, calling the scorer on each resample's list of rows
 (:func:`radiobench.results.weighted.by_rows`), and once as a matrix of item weights
 (:func:`radiobench.results.weighted.metric_matrix`). Both must give the same numbers; the
-ratio is the speed-up. Then the whole column's tests (every pair, Holm), and each committed
-page end to end from the result files, as the CLI renders them.
+ratio is the speed-up. Then the whole column's tests (every pair, Holm), each committed page
+end to end from the result files, as the CLI renders them, and the HTML page of every protocol
+with its boards and charts in one process against one worker per core.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -70,13 +72,23 @@ def main() -> None:
               f"{np.nanmax(np.abs(slow - fast)):>11.1e} {tests:>15.2f}")
     with tempfile.TemporaryDirectory() as cache:
         env = {"RADIOBENCH_CACHE": cache, "PATH": "/usr/bin:/bin"}
-        for extra in ([], ["--protocol", "knn"], ["--protocol", "detect"],
-                      ["--protocol", "all", "--format", "html", "--output", str(Path(cache) / "board.html")]):
+        html = ["--protocol", "all", "--format", "html", "--output", str(Path(cache) / "board.html")]
+        for extra in ([], ["--protocol", "knn"], ["--protocol", "detect"], html):
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "radiobench", "leaderboard", "--results-dir", str(args.results_dir),
                             *extra], env=env, check=True, capture_output=True)
-            print(f"radiobench leaderboard {' '.join(extra) or '(linear, markdown)'}: "
+            print(f"radiobench leaderboard {' '.join(extra[:-2]) or '(linear, markdown)'}: "
                   f"{time.perf_counter() - start:.1f} s from an empty cache")
+        # the full page's boards and charts in one process (the baseline) against one worker per core
+        seconds = {}
+        for processes in ("1", ""):
+            workers = {"RADIOBENCH_PROCESSES": processes} if processes else {}
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "radiobench", "leaderboard", "--results-dir", str(args.results_dir),
+                            *html], env={**env, **workers}, check=True, capture_output=True)
+            seconds[processes] = time.perf_counter() - start
+        print(f"HTML page, every protocol: {seconds['1']:.1f} s in one process, {seconds['']:.1f} s on "
+              f"{os.cpu_count()} workers ({seconds['1'] / seconds['']:.2f}x)")
 
 
 if __name__ == "__main__":

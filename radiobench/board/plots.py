@@ -66,12 +66,13 @@ def render(board: Board, task: str, fmt: str, chart: str = "scores") -> bytes | 
     """
     key = (task, chart)
     if key not in board.charts:
-        board.charts[key] = _draw(board, task, chart)
+        board.charts[key] = draw(board, task, chart)
     found = board.charts[key]
     return None if found is None else found[fmt]
 
 
-def _draw(board: Board, task: str, chart: str) -> dict[str, bytes] | None:
+def draw(board: Board, task: str, chart: str) -> dict[str, bytes] | None:
+    """One chart of the task, saved in every format: ``{fmt: bytes}``, or None where the chart does not apply."""
     import matplotlib
 
     from radiobench.board import confusion

@@ -68,13 +68,18 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                               f"{_committed_board()}")
     if args.protocol == "all":
         from radiobench.board.collect import protocols_present
+        from radiobench.board.parallel import collect_boards, draw_charts
         from radiobench.board.render import to_html_page
 
-        with _board_progress() as progress:
-            boards = {p: collect(results, protocol=p, progress=progress(p), specs=installed.task_specs())
-                      for p in protocols_present(results)}
+        protocols = protocols_present(results)
+        with console(stderr=True).status(f"testing the columns of {len(protocols)} boards") as status:
+            boards = {}
+            for protocol, board in collect_boards(results, protocols, installed.task_specs()):
+                boards[protocol] = board
+                status.update(f"testing the columns of {len(protocols)} boards: {len(boards)} done ({markup_safe(protocol)})")
             if not boards:
                 boards = {"linear": collect(results, protocol="linear")}  # says why there is nothing to show
+            draw_charts(boards, done=lambda i, n: status.update(f"drawing the charts: {i} of {n}"))
             missing = installed.unevaluated_backbones({b for board in boards.values() for b in board.backbones})
             text = to_html_page(boards, missing, installed.training_data(missing))
     else:
