@@ -8,12 +8,15 @@ can use. Each twin takes the input contract of the pretrained model it controls 
 ``control_peaks`` bounds the counting tasks from above: hand-made counts that a working task
 must let the ridge probe turn into a high R² (``control.py``, ``control_features.py``);
 ``control_image_map`` does the same for detection: the image's own pixels as a stride-8 map.
+``noise_stats`` (the crop's noise alone) and ``pixels_128`` (its unresampled pixels) say how much of a
+counting score is recognising a field's depth, and how much ``pixels`` loses to its 8x downsampling.
 """
 
 from radiobench.api import BackboneSpec, InputContract, WeightsSpec, hookimpl
-from radiobench_plugins.baselines.control_features import N_FEATURES
+from radiobench_plugins.baselines.control_features import N_FEATURES, NOISE_QUANTILES
 
 PIXELS_SIDE = 32
+NATIVE_SIDE = 128  # sim_counts' crops, unresampled
 IMAGENET = InputContract(channels=3, size=224, interpolation="bicubic")
 RADIO = InputContract(channels=1, size=224, mean=(0.0,), std=(1.0,), interpolation="bicubic")
 TIMM = "radiobench_plugins.baselines.models:RandomInit"
@@ -88,6 +91,36 @@ def radiobench_register_backbones(register):
             description=("positive control for counting: counts of source candidates by S/N, of 3-sigma islands "
                          "(point-like, blended, by area) and of saturated blobs in the crop's own pixels, no pyBDSF, "
                          "no training"),
+        )
+    )
+    # counting controls for field recognition and resolution (issue 32): what a task rewards without features
+    register(
+        BackboneSpec(
+            name="noise_stats",
+            factory="radiobench_plugins.baselines.models:NoiseStats",
+            embed_dim=len(NOISE_QUANTILES) + 1,
+            kinds=("regression",),
+            input=InputContract(channels=1, size=NATIVE_SIDE, mean=(0.0,), std=(1.0,), interpolation="area"),
+            weights=WeightsSpec(kind="none", description="no learned weights: pixel quantiles and a robust rms"),
+            family="control",
+            license="n/a",
+            description=("negative control for counting: the crop's robust rms (1.4826 x median absolute deviation) "
+                         "and its pixel quantiles 1-95 %, which tell a field's depth and background but not its "
+                         "sources"),
+        )
+    )
+    register(
+        BackboneSpec(
+            name=f"pixels_{NATIVE_SIDE}",
+            factory="radiobench_plugins.baselines.models:Pixels",
+            embed_dim=NATIVE_SIDE * NATIVE_SIDE,
+            kinds=("regression",),
+            input=InputContract(channels=1, size=NATIVE_SIDE, mean=(0.0,), std=(1.0,), interpolation="area"),
+            weights=WeightsSpec(kind="none", description="no learned weights"),
+            family="baseline",
+            license="n/a",
+            description=(f"the image at {NATIVE_SIDE}x{NATIVE_SIDE}, flattened: the counting crops' own pixels, "
+                         f"where `pixels` averages 8x8 blocks and blurs away the ~5-pixel beams"),
         )
     )
     register(

@@ -46,6 +46,8 @@ SMOOTH_SIGMA = 3.0  # pixels: a 7.5" beam at 1.5" pixels has sigma 3.2
 SATURATED = 0.999
 ISLAND_SNR, PEAK_SNR = 3.0, 5.0  # pyBDSF's defaults: thresh_isl, thresh_pix
 ISLAND_BEAMS = (1.5, 3.0, 6.0)  # island area limits, in beams
+# noise_stats: pixel quantiles of the bulk of a crop (none above the 95th, where its sources are), and a robust rms
+NOISE_QUANTILES = (0.01, 0.05, 0.16, 0.25, 0.5, 0.75, 0.84, 0.95)
 POINT_LIKE = (1.3, 1.6, 2.0, 3.0)  # island area over a point source's of the same peak
 N_ISLAND = 2 * len(ISLAND_BEAMS) + 10 + 2 * len(POINT_LIKE)
 N_FEATURES = len(SNR_LEVELS) + 2 + len(MIN_AREAS) + 1 + len(SMOOTH_LEVELS) + N_ISLAND

@@ -9,11 +9,32 @@ import numpy as np
 import torch
 
 from radiobench.api import Backbone, BackboneSpec, RadiobenchError, TimmBackbone
+from radiobench_plugins.baselines.control_features import NOISE_QUANTILES
 
 
 class Pixels(Backbone):
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         return images.flatten(1)
+
+
+class NoiseStats(Backbone):
+    """The crop's noise and nothing of its sources: a robust rms and the bulk of its pixel distribution.
+
+    A counting task whose fields differ in depth can be scored well by recognising the field
+    (issue 32: a mean-count-per-field oracle reached R² 0.47 on sim_counts 5.0). These features see
+    the noise level and the sky background, which tell the field, but no quantile above the 95th,
+    so the few pixels of a crop's sources barely move them: what this control scores is what field
+    recognition alone is worth on the task.
+    """
+
+    QUANTILES = NOISE_QUANTILES
+    MAD_TO_SIGMA = 1.4826  # a Gaussian's standard deviation over its median absolute deviation
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.flatten(1).double()
+        q = torch.quantile(x, torch.tensor(self.QUANTILES, dtype=x.dtype), dim=1).T
+        mad = (x - q[:, 4:5]).abs().median(dim=1).values
+        return torch.cat([q, self.MAD_TO_SIGMA * mad[:, None]], dim=1).float()
 
 
 class RandomInit(TimmBackbone):
