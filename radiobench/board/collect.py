@@ -52,6 +52,9 @@ class Board:
     # per task: the primary test, what the bootstrap resampled, and the number of pairwise tests (Holm's family)
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)
     charts: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)  # drawn charts (board.plots)
+    # per counting task (values in fields): the field-mean oracle's R² and each row's overall and within-field R²
+    # (radiobench.results.fields), to tell counting from recognising a field
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def coverage(self, backbone: str) -> int:
         return sum((backbone, t) in self.cells for t in self.tasks)
@@ -230,7 +233,22 @@ def test_columns(board: Board, records: dict[tuple[str, str], Any], progress: An
         board.tests[task] = {"test": tests.test, "resampled": tests.resampled, "family": tests.family}
         first = next(iter(rows[0].items.values()))
         truths[task] = first.truth
+        if target == "value" and first.groups is not None:
+            board.fields[task] = within_fields(rows)
     return truths
+
+
+def within_fields(rows: list[Any]) -> dict[str, Any]:
+    """A counting column's field view: the field-mean oracle's overall R² on the test items (mean over the seeds'
+    test fields) and each row's overall and within-field R² with their intervals."""
+    import numpy as np
+
+    from radiobench.results.fields import field_mean_oracle_r2, field_scores
+
+    tested = next(iter(rows[0].items.values()))
+    oracle = float(np.mean([field_mean_oracle_r2(x.truth, x.groups) for x in rows[0].items.values()]))
+    scores = {r.name: field_scores([r.items[s] for s in sorted(r.items)]) for r in rows}
+    return {"oracle_r2": oracle, "fields": int(len(np.unique(tested.groups))), "rows": scores}
 
 
 def constant(row: Any) -> str | None:

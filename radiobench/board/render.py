@@ -214,6 +214,40 @@ def _shared_sources(board: Board, text: Callable[[str], str]) -> list[str]:
     return lines
 
 
+FIELDS_NOTE = ("each field's mean taken off both the counts and the predictions, then R² on what is left: only "
+               "a prediction that follows the counts inside a field scores above 0 (95 % intervals resample seeds, "
+               "then whole fields)")
+
+
+def _field_intro(board: Board, task: str) -> str:
+    view = board.fields[task]
+    return (f"A field-mean oracle, which predicts each test crop as its field's true "
+            f"mean count, scores R² {view['oracle_r2']:.2f} overall (mean over the seeds' test fields) and 0 within "
+            f"fields, so an overall R² near {view['oracle_r2']:.2f} can be recognising the field alone. "
+            f"R² within fields: {FIELDS_NOTE}.")
+
+
+def _field_rows(board: Board, task: str) -> list[tuple[str, str, str]]:
+    """(backbone, overall R², within-field R²) as text, best within-field R² first."""
+    scores = board.fields[task]["rows"]
+
+    def text(value: tuple[float, float, float]) -> str:
+        return f"{value[0]:.3f} [{value[1]:.3f}, {value[2]:.3f}]"
+
+    order = sorted(scores, key=lambda b: (-(scores[b].r2_within[0] if scores[b].r2_within[0] == scores[b].r2_within[0]
+                                            else float("-inf")), b))
+    return [(b, text(scores[b].r2), text(scores[b].r2_within)) for b in order]
+
+
+def _fields_markdown(board: Board) -> str:
+    out = ""
+    for task in board.fields:
+        out += (f"\n**{md_text(task)}: counting within fields.** {md_text(_field_intro(board, task))}\n\n"
+                "| backbone | R² overall | R² within fields |\n|---|---|---|\n")
+        out += "".join(f"| {md_text(b)} | {overall} | {within} |\n" for b, overall, within in _field_rows(board, task))
+    return out
+
+
 def to_markdown(board: Board) -> str:
     head = ["backbone", "training data"] + [md_text(_title(t, m)) for t, m in board.tasks.items()]
     head += ["mean rank", "tasks"]
@@ -224,7 +258,8 @@ def to_markdown(board: Board) -> str:
                   for t in board.tasks]
         cells += [_rank(board, b), f"{board.coverage(b)}/{len(board.tasks)}"]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in _footer(board, md_text)) + "\n"
+    return ("\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in _footer(board, md_text)) + "\n"
+            + _fields_markdown(board))
 
 
 def to_csv(board: Board) -> str:
@@ -262,6 +297,9 @@ _STYLE = """
 *{box-sizing:border-box}
 body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em 2em;max-width:1600px;color:#222;line-height:1.4}
 h1{margin:.3em 0}h2{border-bottom:2px solid #1f4e8c;padding-bottom:.2em;margin-top:2em}
+.fields{grid-column:1/-1;font-size:.9em}.fields table{border-collapse:collapse}
+.fields td,.fields th{padding:2px 10px;text-align:right;border-bottom:1px solid #e5e5e5}
+.fields td:first-child,.fields th:first-child{text-align:left}
 p,li,dd,figcaption{overflow-wrap:anywhere}
 nav a{margin-right:.3em}
 .glance{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,32em),1fr));gap:0 2.5em;
@@ -531,6 +569,13 @@ def _task_block(board: Board, task: str, first: str) -> str:
                   f"<figcaption>{caption}</figcaption></figure>")
         out += (f'<details class="confusion"{" open" if full else ""}><summary>Confusion matrices: {esc(task)} '
                 f"({esc(board.protocol)})</summary>{figure}</details>")
+    if task in board.fields:
+        body = "".join(f"<tr><td>{esc(b)}</td><td>{esc(overall)}</td><td>{esc(within)}</td></tr>"
+                       for b, overall, within in _field_rows(board, task))
+        out += (f'<div class="fields" data-task="{esc(task)}"><p><b>{esc(task)}: counting within fields.</b> '
+                f"{esc(_field_intro(board, task))}</p><table>"
+                f"<thead><tr><th>backbone</th><th>R² overall</th><th>R² within fields</th></tr></thead>"
+                f"<tbody>{body}</tbody></table></div>")
     return out + "</div>"
 
 
