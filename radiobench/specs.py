@@ -8,6 +8,7 @@ separates a model's pretrained config from its constructor.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -205,10 +206,16 @@ class TaskSpec:
     # cutouts: 1.8); None when unknown or varying. A backbone's crop stated in sky units
     # (centre_crop(arcsec=...)) is turned into this task's pixels through it, and cannot run without it.
     pixel_scale_arcsec: float | None = None
+    # Where this version was pre-registered (docs/preregistration.md): its page and the commit that froze it,
+    # "PATH@COMMIT", set in a commit after the freeze and before any test score; shown on the task's card.
+    preregistration: str = ""
 
     def __post_init__(self) -> None:
         _check_name(self.name)
         _check_factory(self.factory)
+        if self.preregistration and not re.fullmatch(r"[\w./-]+\.md@[0-9a-f]{7,40}", self.preregistration):
+            raise ValueError(f"task {self.name!r}: preregistration is {self.preregistration!r}; give "
+                             "'docs/PAGE.md@COMMIT' (the page, and the commit that froze it)")
         if self.pixel_scale_arcsec is not None and not 0 < self.pixel_scale_arcsec < float("inf"):
             raise ValueError(f"task {self.name!r}: pixel_scale_arcsec must be a positive number of arcsec, or None")
         if self.kind not in KINDS:

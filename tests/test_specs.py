@@ -86,3 +86,25 @@ def test_kinds_does_not_import_specs():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not any(m and m.startswith("radiobench.specs") for m in imported)
+
+
+@pytest.mark.slow  # ~6 s: the knn board's column tests, twice
+def test_a_task_version_names_its_preregistration_page_and_freeze_commit():
+    from dataclasses import replace
+    from pathlib import Path
+
+    import pytest
+
+    from radiobench.board.collect import collect
+    from radiobench.board.render import to_html_page
+    from radiobench.registry import get_registry
+
+    spec = get_registry().task("mirabest").spec
+    with pytest.raises(ValueError, match="give 'docs/PAGE.md@COMMIT'"):
+        replace(spec, preregistration="docs/preregistration.md")  # no commit: not a frozen version
+    frozen = replace(spec, preregistration="docs/preregistration-x.md@0123abc")
+    results = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
+    page = to_html_page({"knn": collect(results, protocol="knn", specs={"mirabest": frozen})})
+    assert ("<b>Pre-registered:</b> <code>docs/preregistration-x.md</code>, frozen at commit <code>0123abc</code>"
+            in page)
+    assert "Pre-registered" not in to_html_page({"knn": collect(results, protocol="knn", specs={"mirabest": spec})})

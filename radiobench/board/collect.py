@@ -378,6 +378,7 @@ def task_info(board: Board, records: dict[tuple[str, str], Any], truths: dict[st
             "kind": found[0].task.kind if found else "", "citation": citation or (spec.citation if same_version else ""),
             "description": spec.description if spec is not None else "", "registered_version": spec.version if spec else None,
             "chance": None, "chance_note": "", "chance_source": "",
+            "preregistration": spec.preregistration if same_version else "",
         }
         labels = truths.get(task)
         computed = None if labels is None or not found else no_skill(labels, get_kind(found[0].task.kind).target, main)
