@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rb=${RADIOBENCH:-.venv/bin/radiobench}
-results=leaderboard/results
+results=${RESULTS:-leaderboard/results}  # another folder of the same files: a snapshot while a run still writes here
 pids=()
 "$rb" leaderboard --results-dir "$results" --output leaderboard/leaderboard.md & pids+=($!)
 for protocol in knn knn-distance detect; do
