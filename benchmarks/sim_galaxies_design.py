@@ -40,7 +40,19 @@ Measured on the 2-core CPU machine (load average 7-11), with the rule's grid bef
       groups gap 10 beams, ratio 10, keep extended_or_pair mAP 0.042  mAP@.5 0.051  agnostic 0.039 / 0.045  completeness 0.266  purity 0.134  boxes 283
     chosen by agnostic mAP@.5: gap 1, ratio 3, keep extended  (the frozen GroupingRule(): pybdsf_groups = the first groups row)
 
-    control_image_map (detect, 5 seeds): PENDING, the run had not finished when this was committed
+    control_image_map, detect, 5 seeds: 588 s   (run again at 529a62c with the same pyBDSF rows; pyBDSF 63 s)
+      control_image_map map              0.127 [0.091, 0.150] (half-width 0.030)
+      control_image_map map_50           0.255 [0.188, 0.295] (half-width 0.054)
+      control_image_map map_agnostic     0.149 [0.106, 0.193] (half-width 0.043)
+      control_image_map map_50_agnostic  0.317 [0.231, 0.382] (half-width 0.075)
+      control_image_map completeness     0.832 [0.774, 0.879] (half-width 0.052)
+      control_image_map purity           0.106 [0.092, 0.121] (half-width 0.015)
+      control at score >= 0.1: completeness 0.958 purity 0.014 F1 0.028
+      control at score >= 0.2: completeness 0.941 purity 0.026 F1 0.051
+      control at score >= 0.3: completeness 0.832 purity 0.106 F1 0.187
+      control at score >= 0.4: completeness 0.657 purity 0.282 F1 0.394
+      control at score >= 0.5: completeness 0.396 purity 0.580 F1 0.469
+    match_score by the control's F1: 0.5; the task's option was 0.3 (provisional), frozen at 0.5
 """
 
 from __future__ import annotations
