@@ -85,7 +85,7 @@ def main() -> None:
 
     assert not set(DESIGN_SEEDS) & set(TEST_SEEDS)
     base = get_registry()
-    spec = task_spec("sim_galaxies_design", DESIGN_SEEDS, in_all=False)
+    spec = task_spec("sim_galaxies_design", DESIGN_SEEDS, in_all=False, preregistration="")  # design, not the test
     assert spec.options["simulate"]["test_seeds"] == list(DESIGN_SEEDS)
     registry = registry_with(spec, *(base.backbone(n).spec for n in ("control_image_map", "pybdsf", "pybdsf_groups")))
     task = build_task(registry.task(spec.name))

@@ -59,9 +59,9 @@ def task_spec(name: str = "sim_galaxies", test_seeds: tuple[int, ...] = TEST_SEE
                  "source_finder_pixels": "fits"},
         pixel_scale_arcsec=2.0,
         simulated=True,
-        # out of `--task all` until its pre-registration is frozen (docs/preregistration-sim-galaxies.md): its test
-        # seeds are scored once, on purpose, after the freeze, never by a sweep over every task
-        **{"in_all": False, **extra},
+        # frozen at c56cc01, before any test seed was scored; out of `--task all` until its one scoring of the test
+        # seeds is committed (scored once, on purpose, never by a sweep over every task)
+        **{"in_all": False, "preregistration": "docs/preregistration-sim-galaxies.md@c56cc01", **extra},
     )
 
 
