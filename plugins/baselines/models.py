@@ -27,13 +27,13 @@ class NoiseStats(Backbone):
     recognition alone is worth on the task.
     """
 
-    QUANTILES = NOISE_QUANTILES
     MAD_TO_SIGMA = 1.4826  # a Gaussian's standard deviation over its median absolute deviation
+    MEDIAN = NOISE_QUANTILES.index(0.5)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         x = images.flatten(1).double()
-        q = torch.quantile(x, torch.tensor(self.QUANTILES, dtype=x.dtype), dim=1).T
-        mad = (x - q[:, 4:5]).abs().median(dim=1).values
+        q = torch.quantile(x, torch.tensor(NOISE_QUANTILES, dtype=x.dtype), dim=1).T
+        mad = (x - q[:, self.MEDIAN, None]).abs().median(dim=1).values
         return torch.cat([q, self.MAD_TO_SIGMA * mad[:, None]], dim=1).float()
 
 

@@ -32,7 +32,7 @@ predictions that found one / predictions kept. Class-agnostic, pooled over all i
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,12 +176,17 @@ def match_by_position(true_boxes: np.ndarray, pred_boxes: np.ndarray, pred_score
 
 
 def completeness_purity(targets: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]],
-                        score_min: float) -> dict[str, float]:
+                        score_min: float, match: Callable[..., tuple[int, int, int]] | None = None) -> dict[str, float]:
     """Pooled over images: ``completeness`` (found / true; 0 with no true galaxy) and ``purity``
-    (matched / kept predictions; 0 when nothing is predicted), with the counts behind them."""
+    (matched / kept predictions; 0 when nothing is predicted), with the counts behind them.
+
+    ``match(target, prediction, score_min)`` gives one image's counts (default: :func:`match_by_position`
+    on its boxes); a caller scoring many resamples of the same images passes one that remembers them.
+    """
+    match = match or (lambda t, p, s: match_by_position(t["boxes"], p["boxes"], p["scores"], s))
     n_true = n_pred = n_matched = 0
     for t, p in zip(targets, predictions, strict=True):
-        a, b, c = match_by_position(t["boxes"], p["boxes"], p["scores"], score_min)
+        a, b, c = match(t, p, score_min)
         n_true, n_pred, n_matched = n_true + a, n_pred + b, n_matched + c
     return {"completeness": n_matched / n_true if n_true else 0.0, "purity": n_matched / n_pred if n_pred else 0.0,
             "galaxies": float(n_true), "predicted": float(n_pred), "matched": float(n_matched)}

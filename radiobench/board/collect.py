@@ -245,10 +245,8 @@ def within_fields(rows: list[Any]) -> dict[str, Any]:
 
     from radiobench.results.fields import field_mean_oracle_r2, field_scores
 
-    tested = next(iter(rows[0].items.values()))
     oracle = float(np.mean([field_mean_oracle_r2(x.truth, x.groups) for x in rows[0].items.values()]))
-    scores = {r.name: field_scores([r.items[s] for s in sorted(r.items)]) for r in rows}
-    return {"oracle_r2": oracle, "fields": int(len(np.unique(tested.groups))), "rows": scores}
+    return {"oracle_r2": oracle, "rows": {r.name: field_scores([r.items[s] for s in sorted(r.items)]) for r in rows}}
 
 
 def constant(row: Any) -> str | None:

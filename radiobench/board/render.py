@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -234,8 +235,7 @@ def _field_rows(board: Board, task: str) -> list[tuple[str, str, str]]:
     def text(value: tuple[float, float, float]) -> str:
         return f"{value[0]:.3f} [{value[1]:.3f}, {value[2]:.3f}]"
 
-    order = sorted(scores, key=lambda b: (-(scores[b].r2_within[0] if scores[b].r2_within[0] == scores[b].r2_within[0]
-                                            else float("-inf")), b))
+    order = sorted(scores, key=lambda b: (math.isnan(scores[b].r2_within[0]), -scores[b].r2_within[0], b))  # NaN last
     return [(b, text(scores[b].r2), text(scores[b].r2_within)) for b in order]
 
 

@@ -40,9 +40,7 @@ def within_field_r2(truth: Any, predicted: Any, groups: Any) -> float:
 def weighted_within_field_r2(truth: Any, predicted: Any, groups: Any, weights: np.ndarray) -> np.ndarray:
     """(B,) :func:`within_field_r2` of each resample of whole fields (``weights`` constant within every field)."""
     t, p, g = np.asarray(truth, dtype=float), np.asarray(predicted, dtype=float), np.asarray(groups)
-    _, index = np.unique(g, return_inverse=True)
-    first = np.zeros(index.max() + 1, dtype=np.int64)
-    first[index[::-1]] = np.arange(len(index))[::-1]
+    _, first, index = np.unique(g, return_index=True, return_inverse=True)
     if not np.array_equal(weights, weights[:, first[index]]):
         raise ValueError("within-field R² needs whole fields resampled: item weights differ inside a field")
     c = _within(t, g)
